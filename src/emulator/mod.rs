@@ -1,0 +1,1 @@
+//! emulator (filled in by its issue).

@@ -1,0 +1,15 @@
+//! redactctl: declarative plan/apply for Stripe redaction jobs.
+//!
+//! Data flows one way: `manifest` → `Desired`; `stripe` + `observe` → `Live`;
+//! `plan::plan(&Desired, &Live, &Options)` → `Plan` (pure); `apply` executes a plan
+//! through the `stripe` client and records every write in the audit log. `emulator` is a
+//! Stripe-compatible server used by tests, benchmarks and `--local`.
+
+pub mod apply;
+pub mod cli;
+pub mod emulator;
+pub mod kinds;
+pub mod manifest;
+pub mod observe;
+pub mod plan;
+pub mod stripe;
