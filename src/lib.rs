@@ -12,4 +12,6 @@ pub mod kinds;
 pub mod manifest;
 pub mod observe;
 pub mod plan;
+pub mod reconcile;
+pub mod report;
 pub mod stripe;

@@ -111,6 +111,8 @@ pub enum Command {
     Report(ReportArgs),
     /// Print shell completions.
     Completions(CompletionsArgs),
+    /// Print the man page (roff).
+    Man,
 }
 
 #[derive(Debug, Args)]

@@ -1,9 +1,17 @@
 //! The command-line edge: parses arguments, sets up logging and colour, dispatches to the
 //! commands, and turns their outcome into an exit code. No HTTP and no planning here.
 
+mod apply_cmd;
 pub mod args;
 pub mod color;
+mod completions_cmd;
+pub mod connect;
 mod logging;
+mod plan_cmd;
+mod prepare;
+mod reconcile_cmd;
+mod report_cmd;
+mod status_cmd;
 
 use std::process::ExitCode;
 
@@ -45,13 +53,14 @@ pub fn run(cli: Cli) -> Exit {
     match cli.command {
         Command::Schema => not_yet("schema"),
         Command::Validate(_) => not_yet("validate"),
-        Command::Plan(_) => not_yet("plan"),
-        Command::Apply(_) => not_yet("apply"),
-        Command::Status(_) => not_yet("status"),
+        Command::Plan(args) => plan_cmd::run(&cli.global, &args),
+        Command::Apply(args) => apply_cmd::run(&cli.global, &args),
+        Command::Status(args) => status_cmd::run(&cli.global, &args),
         Command::Emulator(_) => not_yet("emulator"),
-        Command::Reconcile(_) => not_yet("reconcile"),
-        Command::Report(_) => not_yet("report"),
-        Command::Completions(_) => not_yet("completions"),
+        Command::Reconcile(args) => reconcile_cmd::run(&cli.global, &args),
+        Command::Report(args) => report_cmd::run(&cli.global, &args),
+        Command::Completions(args) => completions_cmd::completions(&args),
+        Command::Man => completions_cmd::man(),
     }
 }
 

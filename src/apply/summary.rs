@@ -1,0 +1,144 @@
+//! The closing summary: per entry, what apply did and where it stands now.
+
+use std::fmt::Write;
+
+use super::execute::{op_name, ActionResult};
+use super::{ApplyReport, Ending};
+use crate::plan::{EntryPlan, Outcome};
+
+/// One short phrase for an entry's state, used by progress and the summary.
+pub fn entry_state(entry: &EntryPlan) -> String {
+    let statuses: Vec<String> = entry
+        .jobs
+        .iter()
+        .map(|j| format!("{} {}", j.id, j.status))
+        .chain(entry.sessions.iter().map(|s| {
+            let redaction = s
+                .redaction
+                .as_ref()
+                .map(|r| r.to_string())
+                .unwrap_or_else(|| "not redacted".into());
+            format!("{} {}", s.id, redaction)
+        }))
+        .collect();
+    let detail = if statuses.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", statuses.join(", "))
+    };
+    match entry.outcome {
+        Outcome::Converged => format!("converged{detail}"),
+        Outcome::Waiting => format!("waiting for Stripe{detail}"),
+        Outcome::Changes => format!("changes pending{detail}"),
+        Outcome::Blocked => {
+            let first = entry
+                .blocked
+                .first()
+                .map(|b| b.problem.clone())
+                .unwrap_or_else(|| "a person must act".into());
+            format!("blocked: {first}{detail}")
+        }
+    }
+}
+
+/// Renders the closing summary (stdout).
+pub fn render(report: &ApplyReport) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "\nApply summary:");
+    for entry in &report.last.entries {
+        let done: Vec<String> = report
+            .performed
+            .iter()
+            .filter(|(a, _)| a.entry.as_deref() == Some(entry.name.as_str()))
+            .map(|(a, r)| {
+                let target = match r {
+                    ActionResult::Done { target, .. } => target.clone(),
+                    _ => None,
+                }
+                .or_else(|| a.job.clone())
+                .or_else(|| a.session.clone())
+                .unwrap_or_default();
+                let mark = match r {
+                    ActionResult::Failed(_) => " (failed)",
+                    _ => "",
+                };
+                format!("{} {target}{mark}", op_name(a.op)).trim_end().to_string()
+            })
+            .collect();
+        let ticket = entry
+            .ticket
+            .as_deref()
+            .map(|t| format!(" [{t}]"))
+            .unwrap_or_default();
+        let did = if done.is_empty() {
+            "nothing to do".to_string()
+        } else {
+            done.join(", ")
+        };
+        let _ = writeln!(
+            out,
+            "  {}{ticket}: {did}; now {}",
+            entry.name,
+            entry_state(entry)
+        );
+    }
+    for (action, result) in &report.performed {
+        if action.entry.is_none() {
+            let _ = writeln!(
+                out,
+                "  (unmanaged) {} {}: {}",
+                op_name(action.op),
+                action.job.as_deref().unwrap_or(""),
+                match result {
+                    ActionResult::Failed(e) => format!("failed: {e}"),
+                    _ => "done".into(),
+                }
+            );
+        }
+    }
+    for (action, result) in &report.performed {
+        if let ActionResult::Failed(e) = result {
+            let _ = writeln!(
+                out,
+                "  error: {} {} for {}: {e}",
+                op_name(action.op),
+                action.job.as_deref().unwrap_or(""),
+                action.entry.as_deref().unwrap_or("(unmanaged)")
+            );
+        }
+    }
+    if !report.not_approved.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n  Not done (not in the approved plan; run plan/apply again to review):"
+        );
+        for a in &report.not_approved {
+            let _ = writeln!(
+                out,
+                "    {} {} — {}",
+                a.entry.as_deref().unwrap_or("(unmanaged)"),
+                op_name(a.op),
+                a.reason
+            );
+        }
+    }
+    let closing = match report.ending {
+        Ending::Done => {
+            if report
+                .last
+                .entries
+                .iter()
+                .all(|e| e.outcome == Outcome::Converged)
+            {
+                "Apply complete: every entry converged."
+            } else {
+                "Apply complete: the rest is Stripe-side work; rerun apply (or use --wait) to finish it."
+            }
+        }
+        Ending::Blocked => "Apply stopped: some entries are blocked and need a person (see above).",
+        Ending::TimedOut => "Apply stopped: --wait ran out before every entry converged.",
+        Ending::Failed => "Apply failed: some requests were refused (see the errors above).",
+    };
+    let _ = writeln!(out, "\n{closing}");
+    out
+}
