@@ -51,6 +51,15 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
 
+    /// Client-side limit of requests per second for the key (default: 25 in test mode,
+    /// 90 in live mode, under Stripe's limits so that a healthy run sees no 429).
+    #[arg(long, global = true, value_name = "N", env = "REDACTCTL_RATE_LIMIT")]
+    pub client_rate_limit: Option<u32>,
+
+    /// Client-side limit of requests per second per endpoint (default 25).
+    #[arg(long, global = true, value_name = "N", env = "REDACTCTL_ENDPOINT_RATE_LIMIT")]
+    pub client_endpoint_rate_limit: Option<u32>,
+
     /// More logging on stderr (-v info, -vv debug, -vvv trace). RUST_LOG overrides.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,

@@ -71,6 +71,10 @@ pub async fn connect(
     let mut config = ClientConfig::new(api_base, key);
     config.stripe_version = global.stripe_version.clone();
     config.stripe_account = account.connected_account.clone();
+    config.rate_limit = global.client_rate_limit.or(config.rate_limit);
+    if let Some(n) = global.client_endpoint_rate_limit {
+        config.endpoint_rate_limit = n;
+    }
     let client = Client::new(config).map_err(|e| e.to_string())?;
     Ok(Connection {
         client,
