@@ -1,15 +1,9 @@
-//! Carries out a set of approved actions: in dependency order (`Action::after`),
-//! independent ones concurrently up to `parallelism`, every write with the action's
-//! deterministic idempotency key and one audit line. It decides nothing: what to do comes
-//! from the planner.
+//! Performs one action: the request with the action's deterministic idempotency key, then
+//! one audit line. It decides nothing: what to do comes from the planner.
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 
-use futures::stream::{FuturesUnordered, StreamExt};
-
 use super::audit::{now_rfc3339, AuditLog, AuditRecord};
-use super::progress::Reporter;
 use crate::plan::{Action, Op};
 use crate::stripe::client::{Client, Sent, StripeError};
 use crate::stripe::models::{Mode, ValidationBehavior};
@@ -36,106 +30,8 @@ pub struct Target {
     pub mode: Mode,
 }
 
-/// Executes `actions` (deferred ones and waits are skipped), returning each action's
-/// result by id. An audit failure stops everything: nothing is written that cannot be
-/// recorded.
-pub async fn execute(
-    client: &Client,
-    target: &Target,
-    actions: &[Action],
-    parallelism: usize,
-    audit: &Mutex<AuditLog>,
-    reporter: &dyn Reporter,
-) -> Result<BTreeMap<String, ActionResult>, super::ApplyError> {
-    let ids: BTreeSet<&str> = actions.iter().map(|a| a.id.as_str()).collect();
-    let mut results: BTreeMap<String, ActionResult> = BTreeMap::new();
-    let mut pending: Vec<&Action> = Vec::new();
-    for action in actions {
-        if action.deferred {
-            results.insert(
-                action.id.clone(),
-                ActionResult::Skipped("deferred until its job is ready".into()),
-            );
-        } else if action.op == Op::Wait {
-            results.insert(action.id.clone(), ActionResult::Skipped("waits".into()));
-        } else {
-            pending.push(action);
-        }
-    }
-
-    let mut running = FuturesUnordered::new();
-    loop {
-        // Start every action whose dependencies are done, up to the parallelism.
-        let mut i = 0;
-        while i < pending.len() && running.len() < parallelism.max(1) {
-            let action = pending[i];
-            match readiness(action, &ids, &results) {
-                Readiness::Ready => {
-                    pending.remove(i);
-                    reporter.action_started(action);
-                    running.push(async move {
-                        let result = perform(client, target, action, audit).await;
-                        (action, result)
-                    });
-                }
-                Readiness::Blocked(why) => {
-                    pending.remove(i);
-                    let result = ActionResult::Skipped(why);
-                    reporter.action_finished(action, &result);
-                    results.insert(action.id.clone(), result);
-                }
-                Readiness::NotYet => i += 1,
-            }
-        }
-        match running.next().await {
-            Some((action, result)) => {
-                let result = result?;
-                reporter.action_finished(action, &result);
-                results.insert(action.id.clone(), result);
-            }
-            None if pending.is_empty() => break,
-            None => {
-                // Nothing runs and nothing can start: the rest depend on each other.
-                for action in pending.drain(..) {
-                    results.insert(
-                        action.id.clone(),
-                        ActionResult::Skipped("dependency cycle".into()),
-                    );
-                }
-                break;
-            }
-        }
-    }
-    Ok(results)
-}
-
-enum Readiness {
-    Ready,
-    NotYet,
-    Blocked(String),
-}
-
-fn readiness(action: &Action, ids: &BTreeSet<&str>, results: &BTreeMap<String, ActionResult>) -> Readiness {
-    for dep in &action.after {
-        if !ids.contains(dep.as_str()) {
-            continue;
-        }
-        match results.get(dep) {
-            None => return Readiness::NotYet,
-            Some(ActionResult::Done { .. }) => {}
-            Some(ActionResult::Skipped(_)) => {
-                return Readiness::Blocked(format!("waits for {dep}, which is not done yet"))
-            }
-            Some(ActionResult::Failed(_)) => {
-                return Readiness::Blocked(format!("{dep} failed"))
-            }
-        }
-    }
-    Readiness::Ready
-}
-
 /// Sends one action's request and records it.
-async fn perform(
+pub async fn perform(
     client: &Client,
     target: &Target,
     action: &Action,

@@ -7,24 +7,23 @@
 
 pub mod approval;
 pub mod audit;
+mod converge;
 pub mod execute;
 pub mod guards;
 pub mod progress;
 pub mod summary;
 
-use std::collections::BTreeMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use audit::{AuditError, AuditLog};
-use execute::{ActionResult, Target};
+use audit::AuditError;
+use execute::ActionResult;
 use guards::GuardError;
-use progress::Reporter;
 
-use crate::manifest::Desired;
-use crate::observe::{observe, Live, ObserveOptions};
-use crate::plan::{self, Action, Op, Outcome, Plan};
-use crate::stripe::client::{Client, StripeError};
+pub use converge::converge;
+
+use crate::observe::ObserveOptions;
+use crate::plan::{self, Action, Plan};
+use crate::stripe::client::StripeError;
 
 /// Why apply stopped with an error (exit 1).
 #[derive(Debug, thiserror::Error)]
@@ -77,137 +76,3 @@ pub struct ApplyReport {
     pub last: Plan,
 }
 
-/// The longest pause between two polls.
-const MAX_POLL: Duration = Duration::from_secs(30);
-/// Rounds without `--wait`: enough for follow-ups that are possible at once.
-const ROUNDS_WITHOUT_WAIT: usize = 4;
-
-/// Carries out `approved` (already shown, guarded and approved), then re-observes and
-/// re-plans, performing the follow-ups the approved plan contained, until converged,
-/// blocked, or (with `--wait`) the time is up.
-pub async fn converge(
-    client: &Client,
-    target: &Target,
-    desired: &Desired,
-    approved: &Plan,
-    opts: &ApplyOptions,
-    audit: &Mutex<AuditLog>,
-    reporter: &dyn Reporter,
-) -> Result<ApplyReport, ApplyError> {
-    let started = Instant::now();
-    let deadline = opts.wait.map(|w| started + w);
-    let mut performed: Vec<(Action, ActionResult)> = Vec::new();
-    let mut failures: BTreeMap<String, usize> = BTreeMap::new();
-
-    let first: Vec<Action> = approved
-        .actions
-        .iter()
-        .filter(|a| !a.deferred && a.op != Op::Wait)
-        .cloned()
-        .collect();
-    run_batch(client, target, &first, opts, audit, reporter, &mut performed, &mut failures)
-        .await?;
-
-    let mut pause = Duration::from_secs(1);
-    let mut round = 0usize;
-    loop {
-        round += 1;
-        let live: Live = observe(client, desired, &opts.observe).await?;
-        let fresh = plan::plan(desired, &live, &opts.planning);
-        for entry in &fresh.entries {
-            reporter.entry_state(&entry.name, &summary::entry_state(entry));
-        }
-        let (allowed, not_approved) = plan::approved_actions(approved, &fresh);
-        let todo: Vec<Action> = allowed
-            .into_iter()
-            .filter(|a| !a.deferred && a.op != Op::Wait)
-            .filter(|a| failures.get(&attempt_key(a)).copied().unwrap_or(0) < 2)
-            .collect();
-        if !todo.is_empty() {
-            let waiting_before = opts.wait.is_none() && round >= ROUNDS_WITHOUT_WAIT;
-            if !waiting_before {
-                run_batch(client, target, &todo, opts, audit, reporter, &mut performed, &mut failures)
-                    .await?;
-                pause = Duration::from_secs(1);
-                continue;
-            }
-        }
-
-        let settled = fresh.entries.iter().all(|e| {
-            matches!(e.outcome, Outcome::Converged | Outcome::Blocked)
-                || not_approved.iter().any(|a| a.entry.as_deref() == Some(&e.name))
-        });
-        let any_blocked = fresh.entries.iter().any(|e| e.outcome == Outcome::Blocked);
-        let failed = performed.iter().any(|(a, r)| {
-            matches!(r, ActionResult::Failed(_))
-                && fresh.entries.iter().any(|e| {
-                    Some(&e.name) == a.entry.as_ref()
-                        && !matches!(e.outcome, Outcome::Converged | Outcome::Waiting)
-                })
-        });
-        let ending = if failed {
-            Some(Ending::Failed)
-        } else if settled {
-            Some(if any_blocked { Ending::Blocked } else { Ending::Done })
-        } else {
-            match deadline {
-                None => Some(if any_blocked { Ending::Blocked } else { Ending::Done }),
-                Some(d) if Instant::now() >= d => Some(Ending::TimedOut),
-                Some(_) => None,
-            }
-        };
-        if let Some(ending) = ending {
-            reporter.finish();
-            return Ok(ApplyReport {
-                ending,
-                performed,
-                not_approved,
-                last: fresh,
-            });
-        }
-        let sleep = match deadline {
-            Some(d) => pause.min(d.saturating_duration_since(Instant::now())),
-            None => pause,
-        };
-        tokio::time::sleep(sleep).await;
-        pause = (pause * 2).min(MAX_POLL);
-    }
-}
-
-/// An action's identity across rounds, to stop retrying one that keeps failing.
-fn attempt_key(action: &Action) -> String {
-    format!(
-        "{:?}|{:?}|{:?}|{:?}",
-        action.entry, action.op, action.job, action.objects
-    )
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn run_batch(
-    client: &Client,
-    target: &Target,
-    actions: &[Action],
-    opts: &ApplyOptions,
-    audit: &Mutex<AuditLog>,
-    reporter: &dyn Reporter,
-    performed: &mut Vec<(Action, ActionResult)>,
-    failures: &mut BTreeMap<String, usize>,
-) -> Result<(), ApplyError> {
-    if actions.is_empty() {
-        return Ok(());
-    }
-    reporter.batch(actions.len());
-    let results =
-        execute::execute(client, target, actions, opts.parallelism, audit, reporter).await?;
-    for action in actions {
-        if let Some(result) = results.get(&action.id) {
-            if matches!(result, ActionResult::Failed(_)) {
-                *failures.entry(attempt_key(action)).or_insert(0) += 1;
-            }
-            if !matches!(result, ActionResult::Skipped(_)) {
-                performed.push((action.clone(), result.clone()));
-            }
-        }
-    }
-    Ok(())
-}

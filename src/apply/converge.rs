@@ -1,0 +1,364 @@
+//! The convergence loop: performs the approved plan's actions (in dependency order,
+//! concurrently up to `--parallelism`) while re-observing Stripe about once a second, so
+//! that follow-ups the plan approved — a run once its job is ready — start as soon as they
+//! become possible instead of after every create has finished. Nothing is decided here:
+//! each observation goes through the planner, and only actions whose signature the
+//! operator approved are performed.
+
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use futures::stream::{FuturesUnordered, StreamExt};
+
+use super::audit::AuditLog;
+use super::execute::{perform, ActionResult, Target};
+use super::progress::Reporter;
+use super::{summary, ApplyError, ApplyOptions, ApplyReport, Ending};
+use crate::manifest::Desired;
+use crate::observe::{observe, Live};
+use crate::plan::{self, Action, Op, Outcome, Plan};
+use crate::stripe::client::{Client, StripeError};
+
+/// How often Stripe is re-read while actions are being performed.
+const ACTIVE_OBSERVE: Duration = Duration::from_secs(1);
+/// The longest pause between two polls while only Stripe-side work is left.
+const MAX_POLL: Duration = Duration::from_secs(30);
+/// Observations that find work, without `--wait`, before apply stops anyway (a guard
+/// against a job that keeps failing validation).
+const ROUNDS_WITHOUT_WAIT: usize = 10;
+/// An action that failed this many times is not tried again in this run.
+const MAX_FAILURES: usize = 2;
+
+/// An action's identity across observations: what it does to what, not its plan id.
+fn attempt_key(action: &Action) -> String {
+    let objects: Vec<&str> = action.objects.iter().map(|o| o.id.as_str()).collect();
+    format!(
+        "{}|{:?}|{}|{}|{}",
+        action.entry.as_deref().unwrap_or(""),
+        action.op,
+        action.job.as_deref().unwrap_or(""),
+        action.session.as_deref().unwrap_or(""),
+        objects.join(",")
+    )
+}
+
+/// Bookkeeping of what was started, finished and failed.
+struct Book<'a> {
+    approved: &'a Plan,
+    /// Actions of the approved plan still waiting for their dependencies.
+    first: Vec<Action>,
+    queue: VecDeque<Action>,
+    in_flight: HashSet<String>,
+    queued: HashSet<String>,
+    completed_at: HashMap<String, Instant>,
+    failures: HashMap<String, usize>,
+    /// Results by the approved plan's action ids (for dependencies).
+    results: BTreeMap<String, ActionResult>,
+    performed: Vec<(Action, ActionResult)>,
+}
+
+impl<'a> Book<'a> {
+    fn new(approved: &'a Plan) -> Self {
+        let first = approved
+            .actions
+            .iter()
+            .filter(|a| !a.deferred && a.op != Op::Wait)
+            .cloned()
+            .collect();
+        Book {
+            approved,
+            first,
+            queue: VecDeque::new(),
+            in_flight: HashSet::new(),
+            queued: HashSet::new(),
+            completed_at: HashMap::new(),
+            failures: HashMap::new(),
+            results: BTreeMap::new(),
+            performed: Vec::new(),
+        }
+    }
+
+    /// Moves approved actions whose dependencies are done into the queue; drops those
+    /// whose dependencies failed or only become possible later (a re-plan brings them
+    /// back when they are).
+    fn promote(&mut self) {
+        let approved = self.approved;
+        let mut keep = Vec::new();
+        for action in std::mem::take(&mut self.first) {
+            let mut ready = true;
+            let mut dropped = false;
+            for dep in &action.after {
+                let Some(dep_action) = approved.actions.iter().find(|a| &a.id == dep) else {
+                    continue;
+                };
+                if dep_action.op == Op::Wait || dep_action.deferred {
+                    dropped = true;
+                    break;
+                }
+                match self.results.get(dep) {
+                    Some(ActionResult::Done { .. }) => {}
+                    Some(_) => {
+                        dropped = true;
+                        break;
+                    }
+                    None => ready = false,
+                }
+            }
+            if dropped {
+                continue;
+            }
+            if ready {
+                self.enqueue(action);
+            } else {
+                keep.push(action);
+            }
+        }
+        self.first = keep;
+    }
+
+    fn enqueue(&mut self, action: Action) -> bool {
+        let key = attempt_key(&action);
+        if self.in_flight.contains(&key)
+            || self.queued.contains(&key)
+            || self.failures.get(&key).copied().unwrap_or(0) >= MAX_FAILURES
+        {
+            return false;
+        }
+        self.queued.insert(key);
+        self.queue.push_back(action);
+        true
+    }
+
+    fn start(&mut self) -> Option<Action> {
+        let action = self.queue.pop_front()?;
+        let key = attempt_key(&action);
+        self.queued.remove(&key);
+        self.in_flight.insert(key);
+        Some(action)
+    }
+
+    fn record(&mut self, action: Action, result: ActionResult) {
+        let key = attempt_key(&action);
+        self.in_flight.remove(&key);
+        match &result {
+            ActionResult::Done { .. } => {
+                self.completed_at.insert(key, Instant::now());
+            }
+            ActionResult::Failed(_) => *self.failures.entry(key).or_insert(0) += 1,
+            ActionResult::Skipped(_) => {}
+        }
+        if action.op == Op::Create {
+            if let ActionResult::Done {
+                target: Some(job),
+                status: Some(status),
+                ..
+            } = &result
+            {
+                if status == "ready" {
+                    self.chain_run(&action, job);
+                }
+            }
+        }
+        self.results.insert(action.id.clone(), result.clone());
+        if !matches!(result, ActionResult::Skipped(_)) {
+            self.performed.push((action, result));
+        }
+    }
+
+    /// A create answered `ready` at once: start the run the approved plan deferred for it
+    /// without waiting for the next observation.
+    fn chain_run(&mut self, create: &Action, job: &str) {
+        let approved = self.approved;
+        let follow_ups: Vec<Action> = approved
+            .actions
+            .iter()
+            .filter(|a| {
+                a.op == Op::Run
+                    && a.deferred
+                    && a.entry == create.entry
+                    && a.objects == create.objects
+                    && a.after.contains(&create.id)
+            })
+            .cloned()
+            .collect();
+        for mut run in follow_ups {
+            run.job = Some(job.to_string());
+            run.deferred = false;
+            run.after.clear();
+            self.enqueue(run);
+        }
+    }
+
+    /// Offers a fresh plan's approved actions; returns how many were queued. Actions
+    /// that completed after `observed_at` are skipped: the observation predates them.
+    fn offer(&mut self, allowed: Vec<Action>, fresh: &Plan, observed_at: Instant) -> usize {
+        let mut added = 0;
+        for action in allowed {
+            if action.deferred || action.op == Op::Wait {
+                continue;
+            }
+            let blocked_by_dep = action.after.iter().any(|dep| {
+                fresh
+                    .actions
+                    .iter()
+                    .any(|a| &a.id == dep && a.op != Op::Wait)
+            });
+            if blocked_by_dep {
+                continue;
+            }
+            let key = attempt_key(&action);
+            if self
+                .completed_at
+                .get(&key)
+                .is_some_and(|done| *done >= observed_at)
+            {
+                continue;
+            }
+            if self.enqueue(action) {
+                added += 1;
+            }
+        }
+        added
+    }
+
+    fn idle(&self) -> bool {
+        self.queue.is_empty() && self.in_flight.is_empty() && self.first.is_empty()
+    }
+}
+
+type Observation<'a> = Pin<Box<dyn Future<Output = (Instant, Result<Live, StripeError>)> + Send + 'a>>;
+
+/// Carries out `approved` (already shown, guarded and approved), re-observing and
+/// re-planning until converged, blocked, or (with `--wait`) the time is up.
+pub async fn converge(
+    client: &Client,
+    target: &Target,
+    desired: &Desired,
+    approved: &Plan,
+    opts: &ApplyOptions,
+    audit: &Mutex<AuditLog>,
+    reporter: &dyn Reporter,
+) -> Result<ApplyReport, ApplyError> {
+    let deadline = opts.wait.map(|w| Instant::now() + w);
+    let parallelism = opts.parallelism.max(1);
+    let mut book = Book::new(approved);
+    let mut running = FuturesUnordered::new();
+    let mut observing: Option<Observation<'_>> = None;
+    let mut next_observe = Instant::now() + ACTIVE_OBSERVE;
+    let mut idle_pause = Duration::from_secs(1);
+    let mut busy_rounds = 0usize;
+    let total = book.first.len();
+    if total > 0 {
+        reporter.batch(total);
+    }
+
+    loop {
+        book.promote();
+        while running.len() < parallelism {
+            let Some(action) = book.start() else { break };
+            reporter.action_started(&action);
+            running.push(async move {
+                let result = perform(client, target, &action, audit).await;
+                (action, result)
+            });
+        }
+        let must_look = running.is_empty() && book.idle();
+        if observing.is_none() && (must_look || Instant::now() >= next_observe) {
+            observing = Some(Box::pin(async move {
+                let at = Instant::now();
+                (at, observe(client, desired, &opts.observe).await)
+            }));
+        }
+
+        tokio::select! {
+            Some((action, result)) = running.next(), if !running.is_empty() => {
+                let result = result?;
+                reporter.action_finished(&action, &result);
+                book.record(action, result);
+            }
+            (observed_at, live) = async {
+                match observing.as_mut() {
+                    Some(f) => f.await,
+                    None => std::future::pending().await,
+                }
+            }, if observing.is_some() => {
+                observing = None;
+                let live = live?;
+                let fresh = plan::plan(desired, &live, &opts.planning);
+                for entry in &fresh.entries {
+                    reporter.entry_state(&entry.name, &summary::entry_state(entry));
+                }
+                let (allowed, not_approved) = plan::approved_actions(approved, &fresh);
+                let added = book.offer(allowed, &fresh, observed_at);
+                if added > 0 {
+                    busy_rounds += 1;
+                }
+                let idle = added == 0 && running.is_empty() && book.idle();
+                let out_of_rounds = opts.wait.is_none() && busy_rounds >= ROUNDS_WITHOUT_WAIT;
+                if idle || out_of_rounds {
+                    if let Some(ending) = decide(&fresh, &not_approved, &book.performed, deadline, out_of_rounds) {
+                        reporter.finish();
+                        return Ok(ApplyReport {
+                            ending,
+                            performed: book.performed,
+                            not_approved,
+                            last: fresh,
+                        });
+                    }
+                    let mut pause = idle_pause;
+                    if let Some(d) = deadline {
+                        pause = pause.min(d.saturating_duration_since(Instant::now()));
+                    }
+                    next_observe = Instant::now() + pause;
+                    idle_pause = (idle_pause * 2).min(MAX_POLL);
+                } else {
+                    idle_pause = Duration::from_secs(1);
+                    next_observe = Instant::now() + ACTIVE_OBSERVE;
+                }
+            }
+            _ = tokio::time::sleep_until(next_observe.into()), if observing.is_none() => {}
+        }
+    }
+}
+
+/// Whether to stop after an idle observation, and how.
+fn decide(
+    fresh: &Plan,
+    not_approved: &[Action],
+    performed: &[(Action, ActionResult)],
+    deadline: Option<Instant>,
+    force: bool,
+) -> Option<Ending> {
+    let needs_new_plan =
+        |name: &str| not_approved.iter().any(|a| a.entry.as_deref() == Some(name));
+    let settled = fresh.entries.iter().all(|e| {
+        matches!(e.outcome, Outcome::Converged | Outcome::Blocked) || needs_new_plan(&e.name)
+    });
+    let any_blocked = fresh.entries.iter().any(|e| e.outcome == Outcome::Blocked);
+    let failed = performed.iter().any(|(a, r)| {
+        matches!(r, ActionResult::Failed(_))
+            && fresh.entries.iter().any(|e| {
+                Some(&e.name) == a.entry.as_ref()
+                    && !matches!(e.outcome, Outcome::Converged | Outcome::Waiting)
+            })
+    });
+    let plain = if any_blocked {
+        Ending::Blocked
+    } else {
+        Ending::Done
+    };
+    if failed {
+        Some(Ending::Failed)
+    } else if settled || force {
+        Some(plain)
+    } else {
+        match deadline {
+            None => Some(plain),
+            Some(d) if Instant::now() >= d => Some(Ending::TimedOut),
+            Some(_) => None,
+        }
+    }
+}
