@@ -251,7 +251,19 @@ pub async fn converge(
     let mut idle_pause = Duration::from_secs(1);
     let mut busy_rounds = 0usize;
     let total = book.first.len();
-    if total > 0 {
+    if total == 0 {
+        // Nothing to write now: the plan just shown is the state of things, unless
+        // `--wait` asks to watch Stripe-side work finish.
+        if let Some(ending) = decide(approved, &[], &[], deadline, false) {
+            reporter.finish();
+            return Ok(ApplyReport {
+                ending,
+                performed: Vec::new(),
+                not_approved: Vec::new(),
+                last: approved.clone(),
+            });
+        }
+    } else {
         reporter.batch(total);
     }
 
