@@ -196,6 +196,7 @@ pub struct StatusArgs {
 }
 
 #[derive(Debug, Subcommand)]
+#[allow(clippy::large_enum_variant)] // parsed once per process
 pub enum EmulatorCommand {
     /// Serve the emulator over HTTP until Ctrl-C or SIGTERM.
     Serve(EmulatorServeArgs),
