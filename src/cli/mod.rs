@@ -3,6 +3,7 @@
 
 pub mod args;
 pub mod color;
+mod emulator_cmd;
 mod logging;
 
 use std::process::ExitCode;
@@ -48,7 +49,7 @@ pub fn run(cli: Cli) -> Exit {
         Command::Plan(_) => not_yet("plan"),
         Command::Apply(_) => not_yet("apply"),
         Command::Status(_) => not_yet("status"),
-        Command::Emulator(_) => not_yet("emulator"),
+        Command::Emulator(cmd) => emulator_cmd::run(cmd),
         Command::Reconcile(_) => not_yet("reconcile"),
         Command::Report(_) => not_yet("report"),
         Command::Completions(_) => not_yet("completions"),
