@@ -49,8 +49,9 @@ pub fn run_side_effects(behavior: Behavior, errors: &[JobValidationError]) -> Ve
     out
 }
 
-/// The error as shown in a plan, with a hint that says what resolves it.
-pub fn view_error(e: &JobValidationError) -> ErrorView {
+/// The error as shown in a plan, with a hint that says what resolves it given the
+/// behaviour the manifest asks for (`fix` already covers fixable errors).
+pub fn view_error(e: &JobValidationError, wanted: Behavior) -> ErrorView {
     let fix = fix_of_error(e);
     let object = e
         .erroring_object
@@ -62,6 +63,9 @@ pub fn view_error(e: &JobValidationError) -> ErrorView {
             "another active job holds {object}: let it finish or cancel it; redactctl \
              revalidates by itself once the lock is gone"
         ),
+        (_, Some(fix)) if wanted == Behavior::Fix => {
+            format!("fixable: with `validation_behavior: fix` the run will {fix}")
+        }
         (_, Some(fix)) => format!(
             "set `validation_behavior: fix` (the run will {fix}), or resolve it in Stripe \
              and rerun with --revalidate"
@@ -154,17 +158,27 @@ mod tests {
 
     #[test]
     fn hints_name_what_resolves_the_error() {
-        let v = view_error(&err("invalid_state", "customer", "cus_1", "not deleted"));
-        assert!(v.hint.contains("validation_behavior: fix"), "{}", v.hint);
+        let e = err("invalid_state", "customer", "cus_1", "not deleted");
+        let v = view_error(&e, Behavior::Error);
+        assert!(
+            v.hint.contains("set `validation_behavior: fix`"),
+            "{}",
+            v.hint
+        );
         assert!(v.hint.contains("delete Customer cus_1"), "{}", v.hint);
-        let v = view_error(&err("locked_by_other_job", "customer", "cus_1", ""));
-        assert!(v.hint.contains("another active job"), "{}", v.hint);
-        let v = view_error(&err(
-            "invalid_state",
-            "charge",
-            "ch_1",
-            "younger than 90 days",
-        ));
+        let v = view_error(&e, Behavior::Fix);
+        assert!(!v.hint.contains("set `validation"), "{}", v.hint);
+        assert!(
+            v.hint.contains("the run will delete Customer cus_1"),
+            "{}",
+            v.hint
+        );
+        let e = err("locked_by_other_job", "customer", "cus_1", "");
+        assert!(view_error(&e, Behavior::Error)
+            .hint
+            .contains("another active job"));
+        let e = err("invalid_state", "charge", "ch_1", "younger than 90 days");
+        let v = view_error(&e, Behavior::Fix);
         assert!(v.hint.contains("wait until 90 days"), "{}", v.hint);
     }
 }

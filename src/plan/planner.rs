@@ -236,7 +236,11 @@ impl<'p, 'a> EntryPlanner<'p, 'a> {
             if info.job.status == JobStatus::Canceled {
                 continue;
             }
-            let errors = self.errors_of(info.job).iter().map(view_error).collect();
+            let errors = self
+                .errors_of(info.job)
+                .iter()
+                .map(|e| view_error(e, self.entry.validation_behavior))
+                .collect();
             self.jobs.push(JobView {
                 id: info.job.id.clone(),
                 created: info.job.created,
@@ -473,22 +477,11 @@ impl<'p, 'a> EntryPlanner<'p, 'a> {
             ));
             (Vec::new(), "--revalidate".to_string())
         } else {
-            let views: Vec<ErrorView> = errors.iter().map(view_error).collect();
-            let mut resolve: Vec<String> = views
+            let views: Vec<ErrorView> = errors
                 .iter()
-                .map(|v| match &v.erroring_object {
-                    Some(o) => format!("{} {}: {}", o.object_type, o.id, v.hint),
-                    None => v.hint.clone(),
-                })
+                .map(|e| view_error(e, self.entry.validation_behavior))
                 .collect();
-            if views.is_empty() {
-                resolve.push(
-                    "no validation errors could be read: look at the job in the Stripe \
-                     dashboard, then rerun with --revalidate"
-                        .to_string(),
-                );
-            }
-            resolve.dedup();
+            let resolve = resolutions(&views, self.entry.validation_behavior);
             self.blocked.push(Blocked {
                 problem: format!("job {} failed validation", info.job.id),
                 job: Some(info.job.id.clone()),
@@ -767,6 +760,47 @@ impl<'p, 'a> EntryPlanner<'p, 'a> {
             self.actions,
         )
     }
+}
+
+/// What resolves a failed validation, once per kind of problem (each error's own hint is
+/// in its [`ErrorView`]).
+fn resolutions(errors: &[ErrorView], behavior: Behavior) -> Vec<String> {
+    let mut out = Vec::new();
+    let fixes: Vec<&str> = errors.iter().filter_map(|e| e.fix.as_deref()).collect();
+    if !fixes.is_empty() && behavior == Behavior::Error {
+        out.push(format!(
+            "set `validation_behavior: fix` so that the run applies the fixes ({})",
+            fixes.join(", ")
+        ));
+    }
+    if errors
+        .iter()
+        .any(|e| e.code == ValidationErrorCode::LockedByOtherJob)
+    {
+        out.push(
+            "let the other job that holds the objects finish, or cancel it; redactctl \
+             revalidates by itself once the lock is gone"
+                .to_string(),
+        );
+    }
+    let manual = errors.iter().any(|e| {
+        e.code != ValidationErrorCode::LockedByOtherJob
+            && (e.fix.is_none() || behavior == Behavior::Fix)
+    });
+    if manual || (!fixes.is_empty() && behavior == Behavior::Error) {
+        let or = if out.is_empty() { "" } else { "or " };
+        out.push(format!(
+            "{or}resolve the errors in Stripe, then run `redactctl apply --revalidate`"
+        ));
+    }
+    if errors.is_empty() {
+        out.push(
+            "no validation errors could be read: look at the job in the Stripe dashboard, \
+             then run `redactctl apply --revalidate`"
+                .to_string(),
+        );
+    }
+    out
 }
 
 /// "Customer cus_1, PaymentIntent pi_2".

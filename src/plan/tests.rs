@@ -355,8 +355,14 @@ fn failed_job_with_other_errors_is_blocked_with_every_error_and_a_resolution() {
     assert_eq!(e.outcome, Outcome::Blocked);
     assert_eq!(e.blocked.len(), 1);
     assert_eq!(e.blocked[0].errors.len(), 2);
-    assert_eq!(e.blocked[0].resolve.len(), 2);
-    assert!(e.blocked[0].resolve[0].contains("cancel PaymentIntent pi_9"));
+    let resolve = &e.blocked[0].resolve;
+    assert_eq!(resolve.len(), 3, "{resolve:?}");
+    assert!(
+        resolve[0].contains("validation_behavior: fix")
+            && resolve[0].contains("cancel PaymentIntent pi_9")
+    );
+    assert!(resolve[1].contains("lock is gone"));
+    assert!(resolve[2].contains("--revalidate"));
 
     let p = plan(
         &d,

@@ -223,8 +223,15 @@ pub(super) fn entry_body(e: &EntryPlan, actions: &[&Action], p: &Painter) -> Vec
             fg(AnsiColor::Red).bold(),
             &format!("⨯ blocked: {}", b.problem),
         ));
-        for err in &b.errors {
-            lines.extend(error_lines(err, p));
+        // Errors of a job listed above were printed with it.
+        if !b
+            .job
+            .as_ref()
+            .is_some_and(|j| e.jobs.iter().any(|v| &v.id == j))
+        {
+            for err in &b.errors {
+                lines.extend(error_lines(err, p));
+            }
         }
         for r in &b.resolve {
             lines.push(format!("    resolve: {r}"));
@@ -304,7 +311,7 @@ pub(super) fn action_lines(siblings: &[&Action], a: &Action, p: &Painter) -> Vec
         flags.push("IRREVERSIBLE");
     }
     if a.deferred {
-        flags.push("later");
+        flags.push("deferred");
     }
     if a.replace && a.op == Op::Create {
         flags.push("replacement");

@@ -37,7 +37,14 @@ pub fn render_markdown(plan: &Plan) -> String {
         let mut ops: Vec<String> = actions
             .iter()
             .filter(|a| a.op != Op::Wait)
-            .map(|a| format!("{} {}", symbol(a), a.op.as_str()))
+            .map(|a| {
+                let op = if a.replace && a.op == Op::Cancel {
+                    "replace"
+                } else {
+                    a.op.as_str()
+                };
+                format!("{} {op}", symbol(a))
+            })
             .collect();
         if ops.is_empty() {
             ops.push("—".to_string());
