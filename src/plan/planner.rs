@@ -553,6 +553,8 @@ impl<'p, 'a> EntryPlanner<'p, 'a> {
             .collect::<BTreeSet<_>>()
             .into_iter()
             .collect();
+        // Possible only once the cancels complete and Stripe releases the objects.
+        a.deferred = !releasers.is_empty();
         a.replace = releasers
             .iter()
             .any(|(j, _)| self.index.jobs[*j].owner() == Some(self.index_of_entry));
@@ -733,7 +735,11 @@ impl<'p, 'a> EntryPlanner<'p, 'a> {
     fn finish(self) -> (EntryPlan, Vec<Action>) {
         let outcome = if !self.blocked.is_empty() {
             Outcome::Blocked
-        } else if self.actions.iter().any(|a| a.op != Op::Wait && !a.deferred) {
+        } else if self.actions.iter().any(|a| {
+            (a.op != Op::Wait && !a.deferred)
+                // Waiting on a prune cancel that has yet to be sent is not Stripe-side work.
+                || a.after.iter().any(|d| d.starts_with(PRUNE_PREFIX))
+        }) {
             Outcome::Changes
         } else if !self.actions.is_empty() {
             Outcome::Waiting

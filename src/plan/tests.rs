@@ -432,7 +432,7 @@ fn pre_run_job_with_undeclared_objects_is_replaced() {
         ops(&p, "a"),
         vec![
             (Op::Cancel, j("prj_1"), false),
-            (Op::Create, None, false),
+            (Op::Create, None, true),
             (Op::Run, None, true)
         ]
     );
@@ -468,7 +468,7 @@ fn validating_job_with_undeclared_objects_is_canceled_once_validation_ends() {
         vec![
             (Op::Wait, j("prj_1"), false),
             (Op::Cancel, j("prj_1"), true),
-            (Op::Create, None, false),
+            (Op::Create, None, true),
             (Op::Run, None, true)
         ]
     );
@@ -700,7 +700,7 @@ fn prune_cancels_unmanaged_ready_and_failed_jobs_and_frees_their_objects() {
         .find(|a| a.op == Op::Create && a.entry.as_deref() == Some("a"))
         .unwrap();
     assert_eq!(create_a.after, vec![cancels[0].id.clone()]);
-    assert!(!create_a.replace);
+    assert!(create_a.deferred && !create_a.replace);
     assert_eq!(ent(&p, "a").outcome, Outcome::Changes);
     // Prune comes first in execution order.
     assert_eq!(p.actions[0].op, Op::Cancel);
