@@ -44,6 +44,7 @@ pub fn check(
     let mut names: HashMap<&str, Place> = HashMap::with_capacity(raw.len());
     let mut owners: HashMap<&ObjectRef, (usize, Place)> = HashMap::new();
     let mut entries = Vec::with_capacity(raw.len());
+    let mut resolved = Vec::with_capacity(raw.len());
     for (index, e) in raw.iter().enumerate() {
         match names.entry(e.name.value.as_str()) {
             Slot::Occupied(first) => {
@@ -163,17 +164,23 @@ pub fn check(
                 ));
             }
         }
-        let mut objects: Vec<ObjectRef> = e.objects.iter().map(|o| o.value.clone()).collect();
+        resolved.push((validation_behavior, state, via));
+    }
+    drop(names);
+    drop(owners);
+    // Moves the strings out of the raw entries instead of copying them.
+    for (e, (validation_behavior, state, via)) in raw.into_iter().zip(resolved) {
+        let mut objects: Vec<ObjectRef> = e.objects.into_iter().map(|o| o.value).collect();
         objects.sort();
         objects.dedup();
         entries.push(Entry {
-            name: e.name.value.clone(),
-            ticket: e.ticket.as_ref().map(|t| t.value.clone()),
+            location: files.location(e.name.at),
+            name: e.name.value,
+            ticket: e.ticket.map(|t| t.value),
             objects,
             validation_behavior,
             state,
             via,
-            location: files.location(e.name.at),
         });
     }
     entries.sort_by(|a, b| a.name.cmp(&b.name));

@@ -131,6 +131,19 @@ pub fn convert_document(
     out
 }
 
+/// Converts one item of a document's `redactions` list (the loader streams them, so that
+/// a huge manifest is never held as one tree).
+pub fn convert_entry(
+    files: &Files,
+    file: usize,
+    item: &Node,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<RawEntry> {
+    let mut cx = Cx { files, file, diags };
+    report_aliases(&mut cx, item);
+    cx.entry(item)
+}
+
 /// Aliases are never expanded (an alias bomb must cost nothing), so each one is an error.
 fn report_aliases(cx: &mut Cx, node: &Node) {
     let mut stack = vec![node];

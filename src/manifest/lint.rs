@@ -22,10 +22,11 @@ impl PersonalData {
 
 /// The first kind of personal data `text` seems to contain.
 pub fn find_personal_data(text: &str) -> Option<PersonalData> {
-    if looks_like_email(text) {
+    if text.contains('@') && looks_like_email(text) {
         return Some(PersonalData::Email);
     }
-    if looks_like_phone(text) {
+    // Every phone shape below has at least 7 digits.
+    if text.bytes().filter(u8::is_ascii_digit).count() >= 7 && looks_like_phone(text) {
         return Some(PersonalData::Phone);
     }
     None

@@ -76,6 +76,8 @@ pub fn load(paths: &[PathBuf]) -> Result<Loaded, LoadFailure> {
 
     let mut files = Files::default();
     let mut parsed = Vec::new();
+    // Entries streamed out of the files, one `DocOut` per file.
+    let mut raw_entries = Vec::new();
     let mut manifests_per_arg = vec![0usize; paths.len()];
     let mut directory_args: Vec<bool> = vec![false; paths.len()];
     // A file that could not be read or parsed may hold the `account`.
@@ -97,7 +99,17 @@ pub fn load(paths: &[PathBuf]) -> Result<Loaded, LoadFailure> {
         let file = files.files.len();
         files.files.push(SourceFile::new(input.path.clone(), text));
         let src = &files.files[file].text;
-        match yaml::parse(src) {
+        let first_diag = diags.len();
+        let mut streamed = Vec::new();
+        let parsed_file = yaml::parse_streaming(src, "redactions", |item| {
+            streamed.extend(convert::convert_entry(&files, file, &item, &mut diags));
+        });
+        let streamed_any = !streamed.is_empty();
+        raw_entries.push(convert::DocOut {
+            entries: streamed,
+            ..Default::default()
+        });
+        match parsed_file {
             Err(e) => {
                 manifests_per_arg[input.arg] += 1;
                 file_failed = true;
@@ -110,7 +122,7 @@ pub fn load(paths: &[PathBuf]) -> Result<Loaded, LoadFailure> {
             }
             Ok(docs) => {
                 let docs: Vec<_> = docs.docs.into_iter().filter(|d| !d.is_null()).collect();
-                let is_manifest = docs.iter().any(convert::looks_like_manifest);
+                let is_manifest = streamed_any || docs.iter().any(convert::looks_like_manifest);
                 if !input.explicit && !is_manifest {
                     diags.push(
                         Diagnostic::warning(format!(
@@ -148,7 +160,11 @@ pub fn load(paths: &[PathBuf]) -> Result<Loaded, LoadFailure> {
                 }
             }
         }
+        // Streamed entries were checked before their document's top level: restore
+        // source order within the file.
+        diags[first_diag..].sort_by_key(|d| d.location.as_ref().map(|l| (l.line, l.column)));
     }
+    parsed.append(&mut raw_entries);
     for (arg, path) in paths.iter().enumerate() {
         if directory_args[arg] && manifests_per_arg[arg] == 0 {
             diags.push(

@@ -65,6 +65,22 @@ pub struct Files {
 impl Files {
     /// The place of `node` in file `file`, with the width of what it spans on its line.
     pub fn place(&self, file: usize, node: &Node) -> Place {
+        // Fast path for the common case (a plain one-line scalar: its text is its width),
+        // so a large manifest does not re-read lines it has no problem with.
+        if let NodeKind::Scalar {
+            value,
+            style: ScalarStyle::Plain,
+        } = &node.kind
+        {
+            if !value.is_empty() && !value.contains('\n') {
+                return Place {
+                    file,
+                    line: node.mark.line,
+                    column: node.mark.column,
+                    width: value.chars().count(),
+                };
+            }
+        }
         let width = self
             .files
             .get(file)

@@ -111,7 +111,20 @@ enum Frame {
 
 /// Parses `src` into documents, stopping at the first syntax error (YAML cannot be
 /// resynchronised reliably after one).
+#[cfg(test)]
 pub fn parse(src: &str) -> Result<Documents, SyntaxError> {
+    parse_streaming(src, "", |_| {})
+}
+
+/// Like `parse`, but every item of the top-level list under the key `stream_key` (the
+/// manifest's `redactions`) is handed to `on_item` as soon as it is complete, instead of
+/// being kept in the tree (that list is left empty). A 100,000-entry manifest then never
+/// holds more than one entry's tree at a time.
+pub fn parse_streaming(
+    src: &str,
+    stream_key: &str,
+    mut on_item: impl FnMut(Node),
+) -> Result<Documents, SyntaxError> {
     let mut parser = Parser::new_from_str(src);
     let mut docs = Vec::new();
     let mut stack: Vec<Frame> = Vec::new();
@@ -158,7 +171,7 @@ pub fn parse(src: &str) -> Result<Documents, SyntaxError> {
             }
             Event::SequenceEnd => match stack.pop() {
                 Some(Frame::Seq(mark, items)) => Node {
-                    kind: NodeKind::Seq(items),
+                    kind: NodeKind::Seq(shrink(items)),
                     mark,
                 },
                 _ => return Err(unbalanced(mark)),
@@ -172,11 +185,17 @@ pub fn parse(src: &str) -> Result<Documents, SyntaxError> {
                         .map(|(k, _)| k.mark)
                         .filter(|k| k.index < start.index)
                         .unwrap_or(start),
-                    kind: NodeKind::Map(entries),
+                    kind: NodeKind::Map(shrink(entries)),
                 },
                 _ => return Err(unbalanced(mark)),
             },
         };
+        if let [Frame::Map(_, _, Some(key)), Frame::Seq(..)] = stack.as_slice() {
+            if !stream_key.is_empty() && key.as_scalar() == Some(stream_key) {
+                on_item(node);
+                continue;
+            }
+        }
         match stack.last_mut() {
             None => docs.push(node),
             Some(Frame::Seq(_, items)) => items.push(node),
@@ -187,6 +206,12 @@ pub fn parse(src: &str) -> Result<Documents, SyntaxError> {
         }
     }
     Ok(Documents { docs })
+}
+
+/// Returns vectors' spare capacity: a collection's size is known once it is complete.
+fn shrink<T>(mut v: Vec<T>) -> Vec<T> {
+    v.shrink_to_fit();
+    v
 }
 
 fn unbalanced(mark: Mark) -> SyntaxError {
@@ -287,6 +312,23 @@ mod tests {
 
     fn objects_node_col(n: &Node) -> usize {
         n.mark.column
+    }
+
+    #[test]
+    fn streams_top_level_list_items() {
+        let mut seen = Vec::new();
+        let docs = parse_streaming(
+            "version: 1\nredactions:\n  - {name: a}\n  - name: b\nother: [x]\n",
+            "redactions",
+            |n| seen.push(n.mark.line),
+        )
+        .unwrap();
+        assert_eq!(seen, vec![3, 4]);
+        let NodeKind::Map(top) = &docs.docs[0].kind else {
+            panic!()
+        };
+        assert_eq!(top[1].1.kind, NodeKind::Seq(vec![]));
+        assert!(matches!(&top[2].1.kind, NodeKind::Seq(v) if v.len() == 1));
     }
 
     #[test]
