@@ -5,6 +5,8 @@ pub mod args;
 pub mod color;
 mod emulator_cmd;
 mod logging;
+mod schema_cmd;
+mod validate_cmd;
 
 use std::process::ExitCode;
 
@@ -44,8 +46,8 @@ pub fn main() -> ExitCode {
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> Exit {
     match cli.command {
-        Command::Schema => not_yet("schema"),
-        Command::Validate(_) => not_yet("validate"),
+        Command::Schema => schema_cmd::run(),
+        Command::Validate(args) => validate_cmd::run(&args, cli.global.color, cli.global.quiet),
         Command::Plan(_) => not_yet("plan"),
         Command::Apply(_) => not_yet("apply"),
         Command::Status(_) => not_yet("status"),
