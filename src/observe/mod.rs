@@ -1,5 +1,151 @@
-//! Reads one `Live` snapshot from Stripe for a set of desired entries.
+//! Reads one `Live` snapshot from Stripe for a set of desired entries: the account (when
+//! asked), every job with its objects, the validation errors the planner needs, and the
+//! verification sessions that `via: identity_redact` entries name. It decides nothing.
+//!
+//! Independent requests run concurrently; the client's rate limiter and concurrency limit
+//! keep the total within Stripe's limits.
 
 pub mod live;
+pub mod select;
+
+use std::collections::BTreeMap;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use futures::{stream, StreamExt, TryStreamExt};
+use tracing::{debug, info};
+
+use crate::manifest::desired::Desired;
+use crate::stripe::models::{JobValidationError, RedactionJob, VerificationSession};
+use crate::stripe::{Client, StripeError};
 
 pub use live::Live;
+
+/// What an observation reads beyond the jobs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObserveOptions {
+    /// Read `GET /v1/account` (the guards compare it with the manifest's `account.id`).
+    pub read_account: bool,
+    /// Independent requests (validation errors, sessions) in flight at once. The client's
+    /// own concurrency limit still applies.
+    pub concurrency: usize,
+}
+
+impl Default for ObserveOptions {
+    fn default() -> Self {
+        ObserveOptions {
+            read_account: true,
+            concurrency: 8,
+        }
+    }
+}
+
+/// Reads the live state that `desired` needs. Jobs come from one auto-paged list (100 per
+/// page, objects expanded), so 10,000 jobs cost 100 requests; validation errors cost at most
+/// one request per failed (or ready, `fix`) job, none when the job's embedded list is
+/// already complete. A session that does not exist (404) is absent from `Live.sessions`.
+pub async fn observe(
+    client: &Client,
+    desired: &Desired,
+    opts: &ObserveOptions,
+) -> Result<Live, StripeError> {
+    let before = client.requests_sent();
+    let concurrency = opts.concurrency.max(1);
+
+    let account = async {
+        if opts.read_account {
+            Ok(Some(client.retrieve_account().await?.value))
+        } else {
+            Ok(None)
+        }
+    };
+    let jobs = async {
+        let mut jobs = client.list_jobs(None).await?;
+        select::sort_jobs(&mut jobs);
+        let errors = validation_errors(client, &jobs, concurrency).await?;
+        Ok::<_, StripeError>((jobs, errors))
+    };
+    let sessions = sessions(client, desired, concurrency);
+    let (account, (jobs, validation_errors), sessions) =
+        futures::try_join!(account, jobs, sessions)?;
+
+    info!(
+        jobs = jobs.len(),
+        with_errors = validation_errors.len(),
+        sessions = sessions.len(),
+        requests = client.requests_sent() - before,
+        "observed"
+    );
+    Ok(Live {
+        account,
+        mode: Some(client.mode()),
+        jobs,
+        validation_errors,
+        sessions,
+        observed_at: unix_now(),
+    })
+}
+
+/// Every validation error of the jobs that need them, by job id.
+async fn validation_errors(
+    client: &Client,
+    jobs: &[RedactionJob],
+    concurrency: usize,
+) -> Result<BTreeMap<String, Vec<JobValidationError>>, StripeError> {
+    let mut out = BTreeMap::new();
+    let mut to_fetch = Vec::new();
+    for job in jobs.iter().filter(|j| select::needs_errors(j)) {
+        match select::complete_embedded_errors(job) {
+            Some(errors) => {
+                out.insert(job.id.clone(), errors);
+            }
+            None => to_fetch.push(job.id.as_str()),
+        }
+    }
+    debug!(
+        embedded = out.len(),
+        fetched = to_fetch.len(),
+        "validation errors"
+    );
+    let fetched: Vec<(String, Vec<JobValidationError>)> = stream::iter(to_fetch)
+        .map(|id| async move {
+            let errors = client.list_validation_errors(id).await?;
+            Ok::<_, StripeError>((id.to_string(), errors))
+        })
+        .buffer_unordered(concurrency)
+        .try_collect()
+        .await?;
+    out.extend(fetched);
+    Ok(out)
+}
+
+/// The sessions named by `via: identity_redact` entries; those that do not exist are left
+/// out.
+async fn sessions(
+    client: &Client,
+    desired: &Desired,
+    concurrency: usize,
+) -> Result<BTreeMap<String, VerificationSession>, StripeError> {
+    let found: Vec<Option<VerificationSession>> = stream::iter(select::session_ids(desired))
+        .map(|id| async move {
+            match client.retrieve_session(&id).await {
+                Ok(sent) => Ok(Some(sent.value)),
+                Err(e) if e.is_not_found() => Ok(None),
+                Err(e) => Err(e),
+            }
+        })
+        .buffer_unordered(concurrency)
+        .try_collect()
+        .await?;
+    Ok(found
+        .into_iter()
+        .flatten()
+        .map(|s| (s.id.clone(), s))
+        .collect())
+}
+
+fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
