@@ -22,7 +22,7 @@ const JOBS: usize = 230;
 
 #[derive(Clone, Default)]
 struct Fake {
-    jobs: Arc<Vec<Value>>,
+    jobs: Arc<Mutex<Vec<Value>>>,
     hits: Arc<Mutex<BTreeMap<String, u32>>>,
 }
 
@@ -59,8 +59,8 @@ fn job(i: usize) -> Value {
     json!({
         "id": format!("prj_{i:04}"),
         "object": "privacy.redaction_job",
-        // Several jobs share a second, so the id breaks ties.
-        "created": 1_700_000_000 + ((i * 37) % 100) as i64,
+        // One job a minute, two in the same second: the id breaks ties.
+        "created": 1_700_000_000 + (i as i64 / 2) * 60,
         "livemode": false,
         "objects": {"customers": [format!("cus_{i}")]},
         "status": status,
@@ -81,7 +81,12 @@ async fn list(State(f): State<Fake>, Query(q): Query<BTreeMap<String, String>>) 
     }
     let limit: usize = q.get("limit").and_then(|l| l.parse().ok()).unwrap_or(10);
     // Newest first: the fake keeps jobs in id order and serves them reversed.
-    let newest_first: Vec<&Value> = f.jobs.iter().rev().collect();
+    let jobs = f.jobs.lock().unwrap().clone();
+    let newest_first: Vec<&Value> = jobs
+        .iter()
+        .rev()
+        .filter(|j| q.get("status").is_none_or(|s| j["status"] == s.as_str()))
+        .collect();
     let start = match q.get("starting_after") {
         Some(after) => newest_first
             .iter()
@@ -91,6 +96,15 @@ async fn list(State(f): State<Fake>, Query(q): Query<BTreeMap<String, String>>) 
     };
     let page: Vec<&Value> = newest_first[start..].iter().take(limit).copied().collect();
     Json(json!({"object": "list", "url": "/v1/privacy/redaction_jobs", "has_more": start + limit < newest_first.len(), "data": page})).into_response()
+}
+
+async fn retrieve(State(f): State<Fake>, Path(id): Path<String>) -> Response {
+    f.hit("retrieve");
+    let jobs = f.jobs.lock().unwrap().clone();
+    match jobs.into_iter().find(|j| j["id"] == id.as_str()) {
+        Some(j) => Json(j).into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
 }
 
 async fn errors(State(f): State<Fake>, Path(id): Path<String>) -> Json<Value> {
@@ -116,12 +130,13 @@ async fn session(State(f): State<Fake>, Path(id): Path<String>) -> Response {
 
 async fn start() -> (String, Fake) {
     let fake = Fake {
-        jobs: Arc::new((0..JOBS).map(job).collect()),
+        jobs: Arc::new(Mutex::new((0..JOBS).map(job).collect())),
         ..Fake::default()
     };
     let app = Router::new()
         .route("/v1/account", get(account))
         .route("/v1/privacy/redaction_jobs", get(list))
+        .route("/v1/privacy/redaction_jobs/{id}", get(retrieve))
         .route(
             "/v1/privacy/redaction_jobs/{id}/validation_errors",
             get(errors),
@@ -272,4 +287,76 @@ async fn observe_skips_the_account_when_not_asked_and_fails_on_server_errors() {
         matches!(err, redactctl::stripe::StripeError::Network { .. }),
         "{err:?}"
     );
+}
+
+/// Requests by route since the last call.
+fn take_hits(fake: &Fake) -> BTreeMap<String, u32> {
+    std::mem::take(&mut *fake.hits.lock().unwrap())
+}
+
+#[tokio::test]
+async fn the_terminal_job_cache_saves_requests_and_is_never_wrong() {
+    let (base, fake) = start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let cached = ObserveOptions {
+        read_account: false,
+        cache_dir: Some(dir.path().join("cache")),
+        ..ObserveOptions::default()
+    };
+    let uncached = ObserveOptions {
+        read_account: true,
+        ..ObserveOptions::default()
+    };
+    let c = client(&base);
+    let d = desired();
+
+    // First run: no cache yet, so a full listing; the cache is written.
+    let first = observe(&c, &d, &cached).await.unwrap();
+    let hits = take_hits(&fake);
+    assert_eq!(hits.get("list"), Some(&3));
+    let file = dir.path().join("cache").join("jobs-acct_1-test.json");
+    assert!(file.exists());
+    // The account is read for the cache key even though not asked for.
+    assert_eq!(
+        first.account.as_ref().map(|a| a.id.as_str()),
+        Some("acct_1")
+    );
+
+    // Nothing changed: one page of recent jobs, one list per active status, and one
+    // retrieve per job in a status this version cannot list (the `quarantined` ones) that
+    // is older than that first page.
+    let second = observe(&c, &d, &cached).await.unwrap();
+    let hits = take_hits(&fake);
+    let unknown_status = (0..JOBS - 100).filter(|i| i % 10 == 4).count() as u32;
+    assert_eq!(hits.get("list"), Some(&(1 + 6)));
+    assert_eq!(hits.get("retrieve"), Some(&unknown_status));
+    assert_eq!(second.jobs, first.jobs);
+    assert_eq!(second.validation_errors, first.validation_errors);
+
+    // Changes: a ready job ran to success, a failed one was canceled, a job was created.
+    {
+        let mut jobs = fake.jobs.lock().unwrap();
+        jobs[2]["status"] = json!("succeeded");
+        jobs[10]["status"] = json!("canceled");
+        let mut new = job(JOBS);
+        new["status"] = json!("validating");
+        jobs.push(new);
+    }
+    let third = observe(&c, &d, &cached).await.unwrap();
+    take_hits(&fake);
+    let truth = observe(&c, &d, &uncached).await.unwrap();
+    assert_eq!(third.jobs, truth.jobs);
+    assert_eq!(third.validation_errors, truth.validation_errors);
+    assert_eq!(
+        third.job("prj_0002").map(|j| j.status.as_str()),
+        Some("succeeded")
+    );
+    assert_eq!(third.jobs.len(), JOBS + 1);
+
+    // A damaged cache only costs a full listing.
+    std::fs::write(&file, b"{not json").unwrap();
+    take_hits(&fake);
+    let fourth = observe(&c, &d, &cached).await.unwrap();
+    assert_eq!(take_hits(&fake).get("list"), Some(&3));
+    assert_eq!(fourth.jobs, truth.jobs);
 }

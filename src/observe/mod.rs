@@ -5,18 +5,21 @@
 //! Independent requests run concurrently; the client's rate limiter and concurrency limit
 //! keep the total within Stripe's limits.
 
+pub mod cache;
 pub mod live;
 pub mod select;
 
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use futures::{stream, StreamExt, TryStreamExt};
-use tracing::{debug, info};
+use tracing::{debug, info, warn};
 
 use crate::manifest::desired::Desired;
-use crate::stripe::models::{JobValidationError, RedactionJob, VerificationSession};
+use crate::stripe::models::{Account, JobValidationError, RedactionJob, VerificationSession};
 use crate::stripe::{Client, StripeError};
+use crate::stripe::{ListQuery, PAGE_SIZE};
 
 pub use live::Live;
 
@@ -28,6 +31,9 @@ pub struct ObserveOptions {
     /// Independent requests (validation errors, sessions) in flight at once. The client's
     /// own concurrency limit still applies.
     pub concurrency: usize,
+    /// Where to keep the terminal-job cache (`.redactctl/cache/`); `None`: no cache, every
+    /// job is listed. With a cache the account is always read (the cache is per account).
+    pub cache_dir: Option<PathBuf>,
 }
 
 impl Default for ObserveOptions {
@@ -35,6 +41,7 @@ impl Default for ObserveOptions {
         ObserveOptions {
             read_account: true,
             concurrency: 8,
+            cache_dir: None,
         }
     }
 }
@@ -51,15 +58,23 @@ pub async fn observe(
     let before = client.requests_sent();
     let concurrency = opts.concurrency.max(1);
 
+    // The cache is per account, so with a cache the account is read first.
+    let known_account = match &opts.cache_dir {
+        Some(_) => Some(client.retrieve_account().await?.value),
+        None => None,
+    };
     let account = async {
-        if opts.read_account {
-            Ok(Some(client.retrieve_account().await?.value))
-        } else {
-            Ok(None)
+        match (&known_account, opts.read_account) {
+            (Some(a), _) => Ok(Some(a.clone())),
+            (None, true) => Ok(Some(client.retrieve_account().await?.value)),
+            (None, false) => Ok(None),
         }
     };
     let jobs = async {
-        let mut jobs = client.list_jobs(None).await?;
+        let mut jobs = match (&opts.cache_dir, &known_account) {
+            (Some(dir), Some(acct)) => cached_jobs(client, dir, acct, concurrency).await?,
+            _ => client.list_jobs(None).await?,
+        };
         select::sort_jobs(&mut jobs);
         let errors = validation_errors(client, &jobs, concurrency).await?;
         Ok::<_, StripeError>((jobs, errors))
@@ -83,6 +98,73 @@ pub async fn observe(
         sessions,
         observed_at: unix_now(),
     })
+}
+
+/// Every job of the account, reading the terminal ones from the cache in `dir` when it has
+/// them, then refreshing the cache (a failure to write it is only a warning).
+async fn cached_jobs(
+    client: &Client,
+    dir: &Path,
+    account: &Account,
+    concurrency: usize,
+) -> Result<Vec<RedactionJob>, StripeError> {
+    let mode = client.mode();
+    let path = cache::JobCache::path(dir, &account.id, mode);
+    let jobs = match cache::JobCache::load(&path, &account.id, mode) {
+        None => client.list_jobs(None).await?,
+        Some(cached) => {
+            let recent = recent_jobs(client, cached.relist_from());
+            let active = stream::iter(cache::active_statuses())
+                .map(|status| async move { client.list_jobs(Some(&status)).await })
+                .buffer_unordered(concurrency)
+                .try_concat();
+            let (mut fresh, active) = futures::try_join!(recent, active)?;
+            fresh.extend(active);
+            let (mut jobs, missing) = cache::merge(&cached, fresh);
+            debug!(
+                cached = cached.terminal.len(),
+                retrieve = missing.len(),
+                "job cache used"
+            );
+            let retrieved: Vec<Option<RedactionJob>> = stream::iter(missing)
+                .map(|id| async move {
+                    match client.retrieve_job(&id).await {
+                        Ok(sent) => Ok(Some(sent.value)),
+                        Err(e) if e.is_not_found() => Ok(None),
+                        Err(e) => Err(e),
+                    }
+                })
+                .buffer_unordered(concurrency)
+                .try_collect()
+                .await?;
+            jobs.extend(retrieved.into_iter().flatten());
+            jobs
+        }
+    };
+    if let Err(e) = cache::JobCache::from_jobs(&account.id, mode, &jobs).store(&path) {
+        warn!(path = %path.display(), error = %e, "cannot write the job cache");
+    }
+    Ok(jobs)
+}
+
+/// Jobs newest first, page by page, until a page reaches jobs created before `from`.
+async fn recent_jobs(client: &Client, from: i64) -> Result<Vec<RedactionJob>, StripeError> {
+    let mut q = ListQuery {
+        limit: Some(PAGE_SIZE),
+        expand_objects: true,
+        ..ListQuery::default()
+    };
+    let mut out = Vec::new();
+    loop {
+        let page = client.list_jobs_page(&q).await?.value;
+        let reached_old = page.data.iter().any(|j| j.created < from);
+        let next = page.data.last().map(|j| j.id.clone());
+        out.extend(page.data);
+        match next {
+            Some(last) if page.has_more && !reached_old => q.starting_after = Some(last),
+            _ => return Ok(out),
+        }
+    }
 }
 
 /// Every validation error of the jobs that need them, by job id.

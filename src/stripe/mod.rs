@@ -8,7 +8,7 @@ pub mod limiter;
 pub mod models;
 pub mod retry;
 
-pub use client::{Client, ClientConfig, Sent};
+pub use client::{Client, ClientConfig, Sent, PAGE_SIZE};
 pub use encode::ListQuery;
 pub use error::StripeError;
 pub use key::{ApiKey, KeyError};
