@@ -11,11 +11,16 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+/// One second plus the jitter slack (see [`Gcra`]).
+const WINDOW_WITH_SLACK: Duration = Duration::from_millis(1020);
+
 /// One rate, as the generic cell rate algorithm: requests are spaced `interval` apart, with
 /// up to `burst` requests allowed back to back after a quiet period.
 ///
-/// With `burst = 1` no half-open one-second window ever holds more than `rate` requests,
-/// which is what a server counting per second checks.
+/// With `burst = 1` no one-second window ever holds more than `rate` requests, which is
+/// what a server counting per second checks. The spacing is `1.02 s / rate` rather than
+/// `1 s / rate`: the 20 ms of slack per second absorbs network jitter, which could otherwise
+/// move one request into a server's window that already has `rate` (a 2% cost).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Gcra {
     interval: Duration,
@@ -27,7 +32,7 @@ pub struct Gcra {
 impl Gcra {
     /// A limit of `per_second` requests per second (at least 1) with the given burst.
     pub fn new(per_second: u32, burst: u32) -> Gcra {
-        let interval = Duration::from_secs(1) / per_second.max(1);
+        let interval = WINDOW_WITH_SLACK / per_second.max(1);
         Gcra {
             interval,
             tolerance: interval * burst.max(1).saturating_sub(1),
@@ -174,8 +179,15 @@ mod tests {
         let mut b = Budgets::new(25, 0);
         let sent = simulate(&mut b, &["GET /a"; 200]);
         assert_eq!(max_in_any_second(&sent), 25);
-        // 200 requests at 25/s take 199 intervals of 40 ms.
-        assert_eq!(*sent.last().unwrap(), ms(40 * 199));
+        // 200 requests at 25/s take 199 intervals of 40.8 ms (40 ms + 2% slack).
+        assert_eq!(*sent.last().unwrap(), Duration::from_micros(40_800 * 199));
+        // Even with 20 ms of jitter on arrival, no window holds more than 25.
+        let late: Vec<Duration> = sent
+            .iter()
+            .enumerate()
+            .map(|(i, t)| if i % 25 == 0 { *t + ms(19) } else { *t })
+            .collect();
+        assert_eq!(max_in_any_second(&late), 25);
     }
 
     #[test]
@@ -197,11 +209,11 @@ mod tests {
     fn the_stricter_budget_wins_and_waiting_does_not_consume() {
         let mut b = Budgets::new(4, 2);
         assert_eq!(b.try_take("r", ms(0)), Ok(()));
-        // The endpoint budget (2/s) asks for 500 ms; the global one (4/s) only 250 ms.
-        assert_eq!(b.try_take("r", ms(0)), Err(ms(500)));
+        // The endpoint budget (2/s) asks for 510 ms; the global one (4/s) only 255 ms.
+        assert_eq!(b.try_take("r", ms(0)), Err(ms(510)));
         // Another route only waits for the global budget, which the refusal did not use.
-        assert_eq!(b.try_take("s", ms(250)), Ok(()));
-        assert_eq!(b.try_take("r", ms(500)), Ok(()));
+        assert_eq!(b.try_take("s", ms(255)), Ok(()));
+        assert_eq!(b.try_take("r", ms(510)), Ok(()));
     }
 
     #[test]
@@ -211,7 +223,7 @@ mod tests {
             assert_eq!(g.wait(ms(1000)), Duration::ZERO);
             g.take(ms(1000));
         }
-        assert_eq!(g.wait(ms(1000)), ms(100));
+        assert_eq!(g.wait(ms(1000)), ms(102));
     }
 
     #[test]
