@@ -256,6 +256,12 @@ pub struct EmulatorServeArgs {
     /// Send signed webhook events to this URL (secret from STRIPE_WEBHOOK_SECRET).
     #[arg(long, value_name = "URL")]
     pub webhook_url: Option<String>,
+    /// Seed of the fault generator (--fail-rate, --drop-rate): same seed, same faults.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub seed: u64,
+    /// The account id every key belongs to (default: derived from the key).
+    #[arg(long, value_name = "ACCT")]
+    pub account_id: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -6,12 +6,15 @@ pub mod args;
 pub mod color;
 mod completions_cmd;
 pub mod connect;
+mod emulator_cmd;
 mod logging;
 mod plan_cmd;
 mod prepare;
 mod reconcile_cmd;
 mod report_cmd;
+mod schema_cmd;
 mod status_cmd;
+mod validate_cmd;
 
 use std::process::ExitCode;
 
@@ -51,12 +54,13 @@ pub fn main() -> ExitCode {
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> Exit {
     match cli.command {
-        Command::Schema => not_yet("schema"),
-        Command::Validate(_) => not_yet("validate"),
+        Command::Schema => schema_cmd::run(),
+        Command::Validate(args) => validate_cmd::run(&args, cli.global.color, cli.global.quiet),
         Command::Plan(args) => plan_cmd::run(&cli.global, &args),
         Command::Apply(args) => apply_cmd::run(&cli.global, &args),
         Command::Status(args) => status_cmd::run(&cli.global, &args),
-        Command::Emulator(_) => not_yet("emulator"),
+        Command::Emulator(args::EmulatorCommand::Reset) => emulator_reset(&cli.global),
+        Command::Emulator(cmd) => emulator_cmd::run(cmd),
         Command::Reconcile(args) => reconcile_cmd::run(&cli.global, &args),
         Command::Report(args) => report_cmd::run(&cli.global, &args),
         Command::Completions(args) => completions_cmd::completions(&args),
@@ -64,7 +68,20 @@ pub fn run(cli: Cli) -> Exit {
     }
 }
 
-fn not_yet(command: &str) -> Exit {
-    eprintln!("error: `redactctl {command}` is not available yet in this version");
-    Exit::Error
+/// `emulator reset --local`: forgets the embedded emulator's state.
+fn emulator_reset(global: &args::GlobalArgs) -> Exit {
+    if !global.local {
+        eprintln!("error: `emulator reset` wipes the embedded emulator's state; say so with --local (a served emulator keeps its state in its --state file)");
+        return Exit::Error;
+    }
+    match connect::reset_local() {
+        Ok(dir) => {
+            eprintln!("Removed the embedded emulator's state ({}).", dir.display());
+            Exit::Ok
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            Exit::Error
+        }
+    }
 }

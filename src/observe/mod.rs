@@ -1,5 +1,233 @@
-//! Reads one `Live` snapshot from Stripe for a set of desired entries.
+//! Reads one `Live` snapshot from Stripe for a set of desired entries: the account (when
+//! asked), every job with its objects, the validation errors the planner needs, and the
+//! verification sessions that `via: identity_redact` entries name. It decides nothing.
+//!
+//! Independent requests run concurrently; the client's rate limiter and concurrency limit
+//! keep the total within Stripe's limits.
 
+pub mod cache;
 pub mod live;
+pub mod select;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use futures::{stream, StreamExt, TryStreamExt};
+use tracing::{debug, info, warn};
+
+use crate::manifest::desired::Desired;
+use crate::stripe::models::{Account, JobValidationError, RedactionJob, VerificationSession};
+use crate::stripe::{Client, StripeError};
+use crate::stripe::{ListQuery, PAGE_SIZE};
 
 pub use live::Live;
+
+/// What an observation reads beyond the jobs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObserveOptions {
+    /// Read `GET /v1/account` (the guards compare it with the manifest's `account.id`).
+    pub read_account: bool,
+    /// Independent requests (validation errors, sessions) in flight at once. The client's
+    /// own concurrency limit still applies.
+    pub concurrency: usize,
+    /// Where to keep the terminal-job cache (`.redactctl/cache/`); `None`: no cache, every
+    /// job is listed. With a cache the account is always read (the cache is per account).
+    pub cache_dir: Option<PathBuf>,
+}
+
+impl Default for ObserveOptions {
+    fn default() -> Self {
+        ObserveOptions {
+            read_account: true,
+            concurrency: 8,
+            cache_dir: None,
+        }
+    }
+}
+
+/// Reads the live state that `desired` needs. Jobs come from one auto-paged list (100 per
+/// page, objects expanded), so 10,000 jobs cost 100 requests; validation errors cost at most
+/// one request per failed (or ready, `fix`) job, none when the job's embedded list is
+/// already complete. A session that does not exist (404) is absent from `Live.sessions`.
+pub async fn observe(
+    client: &Client,
+    desired: &Desired,
+    opts: &ObserveOptions,
+) -> Result<Live, StripeError> {
+    let before = client.requests_sent();
+    let concurrency = opts.concurrency.max(1);
+
+    // The cache is per account, so with a cache the account is read first.
+    let known_account = match &opts.cache_dir {
+        Some(_) => Some(client.retrieve_account().await?.value),
+        None => None,
+    };
+    let account = async {
+        match (&known_account, opts.read_account) {
+            (Some(a), _) => Ok(Some(a.clone())),
+            (None, true) => Ok(Some(client.retrieve_account().await?.value)),
+            (None, false) => Ok(None),
+        }
+    };
+    let jobs = async {
+        let mut jobs = match (&opts.cache_dir, &known_account) {
+            (Some(dir), Some(acct)) => cached_jobs(client, dir, acct, concurrency).await?,
+            _ => client.list_jobs(None).await?,
+        };
+        select::sort_jobs(&mut jobs);
+        let errors = validation_errors(client, &jobs, concurrency).await?;
+        Ok::<_, StripeError>((jobs, errors))
+    };
+    let sessions = sessions(client, desired, concurrency);
+    let (account, (jobs, validation_errors), sessions) =
+        futures::try_join!(account, jobs, sessions)?;
+
+    info!(
+        jobs = jobs.len(),
+        with_errors = validation_errors.len(),
+        sessions = sessions.len(),
+        requests = client.requests_sent() - before,
+        "observed"
+    );
+    Ok(Live {
+        account,
+        mode: Some(client.mode()),
+        jobs,
+        validation_errors,
+        sessions,
+        observed_at: unix_now(),
+    })
+}
+
+/// Every job of the account, reading the terminal ones from the cache in `dir` when it has
+/// them, then refreshing the cache (a failure to write it is only a warning).
+async fn cached_jobs(
+    client: &Client,
+    dir: &Path,
+    account: &Account,
+    concurrency: usize,
+) -> Result<Vec<RedactionJob>, StripeError> {
+    let mode = client.mode();
+    let path = cache::JobCache::path(dir, &account.id, mode);
+    let jobs = match cache::JobCache::load(&path, &account.id, mode) {
+        None => client.list_jobs(None).await?,
+        Some(cached) => {
+            let recent = recent_jobs(client, cached.relist_from());
+            let active = stream::iter(cache::active_statuses())
+                .map(|status| async move { client.list_jobs(Some(&status)).await })
+                .buffer_unordered(concurrency)
+                .try_concat();
+            let (mut fresh, active) = futures::try_join!(recent, active)?;
+            fresh.extend(active);
+            let (mut jobs, missing) = cache::merge(&cached, fresh);
+            debug!(
+                cached = cached.terminal.len(),
+                retrieve = missing.len(),
+                "job cache used"
+            );
+            let retrieved: Vec<Option<RedactionJob>> = stream::iter(missing)
+                .map(|id| async move {
+                    match client.retrieve_job(&id).await {
+                        Ok(sent) => Ok(Some(sent.value)),
+                        Err(e) if e.is_not_found() => Ok(None),
+                        Err(e) => Err(e),
+                    }
+                })
+                .buffer_unordered(concurrency)
+                .try_collect()
+                .await?;
+            jobs.extend(retrieved.into_iter().flatten());
+            jobs
+        }
+    };
+    if let Err(e) = cache::JobCache::from_jobs(&account.id, mode, &jobs).store(&path) {
+        warn!(path = %path.display(), error = %e, "cannot write the job cache");
+    }
+    Ok(jobs)
+}
+
+/// Jobs newest first, page by page, until a page reaches jobs created before `from`.
+async fn recent_jobs(client: &Client, from: i64) -> Result<Vec<RedactionJob>, StripeError> {
+    let mut q = ListQuery {
+        limit: Some(PAGE_SIZE),
+        expand_objects: true,
+        ..ListQuery::default()
+    };
+    let mut out = Vec::new();
+    loop {
+        let page = client.list_jobs_page(&q).await?.value;
+        let reached_old = page.data.iter().any(|j| j.created < from);
+        let next = page.data.last().map(|j| j.id.clone());
+        out.extend(page.data);
+        match next {
+            Some(last) if page.has_more && !reached_old => q.starting_after = Some(last),
+            _ => return Ok(out),
+        }
+    }
+}
+
+/// Every validation error of the jobs that need them, by job id.
+async fn validation_errors(
+    client: &Client,
+    jobs: &[RedactionJob],
+    concurrency: usize,
+) -> Result<BTreeMap<String, Vec<JobValidationError>>, StripeError> {
+    let mut out = BTreeMap::new();
+    let mut to_fetch = Vec::new();
+    for job in jobs.iter().filter(|j| select::needs_errors(j)) {
+        match select::complete_embedded_errors(job) {
+            Some(errors) => {
+                out.insert(job.id.clone(), errors);
+            }
+            None => to_fetch.push(job.id.as_str()),
+        }
+    }
+    debug!(
+        embedded = out.len(),
+        fetched = to_fetch.len(),
+        "validation errors"
+    );
+    let fetched: Vec<(String, Vec<JobValidationError>)> = stream::iter(to_fetch)
+        .map(|id| async move {
+            let errors = client.list_validation_errors(id).await?;
+            Ok::<_, StripeError>((id.to_string(), errors))
+        })
+        .buffer_unordered(concurrency)
+        .try_collect()
+        .await?;
+    out.extend(fetched);
+    Ok(out)
+}
+
+/// The sessions named by `via: identity_redact` entries; those that do not exist are left
+/// out.
+async fn sessions(
+    client: &Client,
+    desired: &Desired,
+    concurrency: usize,
+) -> Result<BTreeMap<String, VerificationSession>, StripeError> {
+    let found: Vec<Option<VerificationSession>> = stream::iter(select::session_ids(desired))
+        .map(|id| async move {
+            match client.retrieve_session(&id).await {
+                Ok(sent) => Ok(Some(sent.value)),
+                Err(e) if e.is_not_found() => Ok(None),
+                Err(e) => Err(e),
+            }
+        })
+        .buffer_unordered(concurrency)
+        .try_collect()
+        .await?;
+    Ok(found
+        .into_iter()
+        .flatten()
+        .map(|s| (s.id.clone(), s))
+        .collect())
+}
+
+fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}

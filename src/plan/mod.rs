@@ -1,1 +1,27 @@
-//! plan (filled in by its issue).
+//! Planning: the pure heart of redactctl. `plan(&Desired, &Live, &Options) -> Plan`
+//! decides what to do; the views render a plan for people (human, Markdown) and machines
+//! (JSON, which is also the plan file); `check_preconditions` and `approved_actions` let
+//! `apply` execute exactly what a reviewer approved; `status_rows` summarises progress.
+//! Nothing here does I/O.
+
+mod approval;
+mod file;
+mod fixes;
+mod index;
+mod keys;
+mod model;
+mod planner;
+mod render;
+mod status;
+
+pub use approval::{approved_actions, check_preconditions};
+pub use file::{parse_plan_file, plan_schema_json, PlanFileError};
+pub use fixes::{fix_for, fix_of_error};
+pub use keys::KEY_PREFIX;
+pub use model::*;
+pub use planner::plan;
+pub use render::{closing_line, render_human, render_json, render_markdown};
+pub use status::{render_status_human, render_status_json, status_rows, StatusRow};
+
+#[cfg(test)]
+mod tests;

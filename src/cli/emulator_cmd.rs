@@ -1,0 +1,199 @@
+//! `redactctl emulator serve`: runs the Stripe-compatible emulator until Ctrl-C or
+//! SIGTERM, then stops cleanly and writes the state file one last time.
+
+use super::args::{EmulatorCommand, EmulatorServeArgs};
+use super::Exit;
+use crate::emulator::{spawn, Clock, Config, Fixtures, WebhookTarget};
+
+/// Runs an `emulator` subcommand.
+pub fn run(cmd: EmulatorCommand) -> Exit {
+    match cmd {
+        EmulatorCommand::Serve(args) => serve(&args),
+        EmulatorCommand::Reset => {
+            eprintln!("error: `redactctl emulator reset` is not available yet in this version");
+            Exit::Error
+        }
+    }
+}
+
+fn serve(args: &EmulatorServeArgs) -> Exit {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return Exit::Error;
+        }
+    };
+    match runtime.block_on(serve_async(args)) {
+        Ok(()) => Exit::Ok,
+        Err(message) => {
+            eprintln!("error: {message}");
+            Exit::Error
+        }
+    }
+}
+
+/// The configuration the flags describe (reads fixtures and the webhook secret).
+pub fn config_from_args(
+    args: &EmulatorServeArgs,
+    webhook_secret: Option<String>,
+) -> Result<Config, String> {
+    let fixtures = match &args.fixtures {
+        Some(path) => Some(Fixtures::load(path).map_err(|e| e.to_string())?),
+        None => None,
+    };
+    let webhook = match &args.webhook_url {
+        Some(url) => {
+            let secret = webhook_secret.filter(|s| !s.is_empty()).ok_or(
+                "--webhook-url needs the endpoint secret in the STRIPE_WEBHOOK_SECRET environment variable",
+            )?;
+            Some(WebhookTarget {
+                url: url.clone(),
+                secret,
+            })
+        }
+        None => None,
+    };
+    for (name, rate) in [
+        ("--fail-rate", args.fail_rate),
+        ("--drop-rate", args.drop_rate),
+    ] {
+        if !(0.0..=1.0).contains(&rate) {
+            return Err(format!("{name} must be between 0 and 1, not {rate}"));
+        }
+    }
+    Ok(Config {
+        validation_delay: args.validation_delay,
+        redaction_delay: args.redaction_delay,
+        cancel_delay: args.cancel_delay,
+        session_redaction_delay: args.session_redaction_delay,
+        latency: args.latency,
+        rate_limit: args.rate_limit,
+        endpoint_rate_limit: args.endpoint_rate_limit,
+        fail_rate: args.fail_rate,
+        drop_rate: args.drop_rate,
+        seed: args.seed,
+        fixtures,
+        state_file: args.state.clone(),
+        webhook,
+        account_id: args.account_id.clone(),
+        clock: Clock::system(),
+    })
+}
+
+async fn serve_async(args: &EmulatorServeArgs) -> Result<(), String> {
+    let config = config_from_args(args, std::env::var("STRIPE_WEBHOOK_SECRET").ok())?;
+    let emu = spawn(config, args.addr).await.map_err(|e| e.to_string())?;
+    eprintln!(
+        "emulator listening on {} (test keys: sk_test_…, live keys: sk_live_…)",
+        emu.base_url()
+    );
+    if let Some(state) = &args.state {
+        eprintln!("emulator state: {}", state.display());
+    }
+    wait_for_stop().await;
+    eprintln!("emulator: shutting down");
+    emu.shutdown().await;
+    Ok(())
+}
+
+/// Returns on Ctrl-C or (on Unix) SIGTERM.
+async fn wait_for_stop() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::args::{Cli, Command};
+    use clap::Parser;
+
+    fn serve_args(extra: &[&str]) -> EmulatorServeArgs {
+        let mut argv = vec!["redactctl", "emulator", "serve"];
+        argv.extend_from_slice(extra);
+        match Cli::parse_from(argv).command {
+            Command::Emulator(EmulatorCommand::Serve(a)) => a,
+            other => panic!("parsed {other:?}"),
+        }
+    }
+
+    #[test]
+    fn every_flag_reaches_the_config() {
+        let a = serve_args(&[
+            "--validation-delay",
+            "3s",
+            "--redaction-delay",
+            "1m",
+            "--cancel-delay",
+            "2s",
+            "--session-redaction-delay",
+            "4s",
+            "--latency",
+            "10ms",
+            "--rate-limit",
+            "25",
+            "--endpoint-rate-limit",
+            "20",
+            "--fail-rate",
+            "0.1",
+            "--drop-rate",
+            "0.05",
+            "--seed",
+            "9",
+            "--account-id",
+            "acct_X",
+        ]);
+        let c = config_from_args(&a, None).unwrap();
+        assert_eq!(c.validation_delay, std::time::Duration::from_secs(3));
+        assert_eq!(c.redaction_delay, std::time::Duration::from_secs(60));
+        assert_eq!(c.cancel_delay, std::time::Duration::from_secs(2));
+        assert_eq!(c.session_redaction_delay, std::time::Duration::from_secs(4));
+        assert_eq!(c.latency, std::time::Duration::from_millis(10));
+        assert_eq!((c.rate_limit, c.endpoint_rate_limit), (25, 20));
+        assert_eq!((c.fail_rate, c.drop_rate, c.seed), (0.1, 0.05, 9));
+        assert_eq!(c.account_id.as_deref(), Some("acct_X"));
+    }
+
+    #[test]
+    fn webhook_needs_a_secret_and_rates_are_fractions() {
+        let a = serve_args(&["--webhook-url", "http://127.0.0.1:9/hook"]);
+        assert!(config_from_args(&a, None)
+            .unwrap_err()
+            .contains("STRIPE_WEBHOOK_SECRET"));
+        let c = config_from_args(&a, Some("whsec_1".into())).unwrap();
+        assert_eq!(c.webhook.unwrap().secret, "whsec_1");
+        let a = serve_args(&["--fail-rate", "1.5"]);
+        assert!(config_from_args(&a, None).is_err());
+    }
+
+    #[test]
+    fn bad_fixtures_file_is_a_clear_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.yaml");
+        std::fs::write(&path, "objects: [{id: cus_1, colour: red}]").unwrap();
+        let a = serve_args(&["--fixtures", path.to_str().unwrap()]);
+        let e = config_from_args(&a, None).unwrap_err();
+        assert!(e.contains("f.yaml") && e.contains("colour"), "{e}");
+    }
+}

@@ -1,0 +1,240 @@
+//! API keys and namespaces: which key modes exist, how a key is read from the
+//! `Authorization` header (Bearer, or Basic with the key as user name, like `curl -u`), how
+//! a bad key is masked in the 401 message, and which account a key belongs to.
+//! The key itself is never stored: only a hash is kept (for rate limiting).
+
+use sha2::{Digest, Sha256};
+
+use super::state::NsKey;
+
+/// A key that passed the checks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyInfo {
+    pub livemode: bool,
+    /// A hash of the whole key: identifies the key for rate limiting without keeping it.
+    pub key_hash: String,
+    /// The account the key belongs to (`acct_…`).
+    pub account_id: String,
+}
+
+/// Why authentication failed; the message is Stripe's.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuthError {
+    #[error("You did not provide an API key. You need to provide your API key in the Authorization header, using Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY'). See https://stripe.com/docs/api#authentication for details, or we can help at https://support.stripe.com/.")]
+    Missing,
+    #[error("Invalid API Key provided: {0}")]
+    Invalid(String),
+    #[error("Invalid Stripe-Account header: '{0}' is not an account id (acct_…).")]
+    BadAccount(String),
+}
+
+/// The key from an `Authorization` header value.
+pub fn key_from_header(value: Option<&[u8]>) -> Result<String, AuthError> {
+    let Some(raw) = value else {
+        return Err(AuthError::Missing);
+    };
+    let Ok(text) = std::str::from_utf8(raw) else {
+        return Err(AuthError::Invalid("****".into()));
+    };
+    let text = text.trim();
+    let (scheme, rest) = text.split_once(' ').unwrap_or((text, ""));
+    let rest = rest.trim();
+    let key = if scheme.eq_ignore_ascii_case("bearer") {
+        rest.to_string()
+    } else if scheme.eq_ignore_ascii_case("basic") {
+        let decoded = base64_decode(rest).ok_or_else(|| AuthError::Invalid("****".into()))?;
+        let decoded = String::from_utf8(decoded).map_err(|_| AuthError::Invalid("****".into()))?;
+        // `curl -u KEY:` sends "KEY:" (no password).
+        decoded.split(':').next().unwrap_or_default().to_string()
+    } else {
+        return Err(AuthError::Invalid(mask(text)));
+    };
+    if key.is_empty() {
+        return Err(AuthError::Missing);
+    }
+    Ok(key)
+}
+
+/// Checks a key and derives its mode and account. `fixed_account`: the configured
+/// account id, if any (otherwise it is derived from the key's secret part).
+pub fn check_key(key: &str, fixed_account: Option<&str>) -> Result<KeyInfo, AuthError> {
+    const PREFIXES: [(&str, bool); 4] = [
+        ("sk_test_", false),
+        ("rk_test_", false),
+        ("sk_live_", true),
+        ("rk_live_", true),
+    ];
+    let found = PREFIXES
+        .iter()
+        .find_map(|(p, live)| key.strip_prefix(p).map(|secret| (secret, *live)));
+    let Some((secret, livemode)) = found else {
+        return Err(AuthError::Invalid(mask(key)));
+    };
+    if secret.is_empty()
+        || !secret
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    {
+        return Err(AuthError::Invalid(mask(key)));
+    }
+    let account_id = match fixed_account {
+        Some(a) => a.to_string(),
+        None => derived_account_id(secret),
+    };
+    Ok(KeyInfo {
+        livemode,
+        key_hash: hex::encode(&Sha256::digest(key.as_bytes())[..12]),
+        account_id,
+    })
+}
+
+/// `acct_` + 16 hex digits of a hash of the key's secret part (what follows `sk_test_`),
+/// so that `sk_test_X` and `sk_live_X` belong to the same account, as in Stripe.
+pub fn derived_account_id(secret: &str) -> String {
+    let digest = Sha256::digest(format!("redactctl-emulator-account:{secret}").as_bytes());
+    format!("acct_{}", hex::encode(&digest[..8]))
+}
+
+/// The namespace of a request: the key's mode and the `Stripe-Account` header.
+pub fn namespace(key: &KeyInfo, stripe_account: Option<&[u8]>) -> Result<NsKey, AuthError> {
+    let account = match stripe_account {
+        None => None,
+        Some(raw) => {
+            let text = std::str::from_utf8(raw).unwrap_or("").trim();
+            let valid = text
+                .strip_prefix("acct_")
+                .is_some_and(|r| !r.is_empty() && r.bytes().all(|b| b.is_ascii_alphanumeric()));
+            if !valid {
+                let shown: String = text.chars().take(40).collect();
+                return Err(AuthError::BadAccount(shown));
+            }
+            Some(text.to_string())
+        }
+    };
+    Ok(NsKey {
+        livemode: key.livemode,
+        account,
+    })
+}
+
+/// Masks a key the way Stripe does: the mode prefix, stars, the last four characters.
+pub fn mask(key: &str) -> String {
+    let chars: Vec<char> = key.chars().collect();
+    let prefix_len = [
+        "sk_test_", "rk_test_", "sk_live_", "rk_live_", "pk_test_", "pk_live_",
+    ]
+    .iter()
+    .find(|p| key.starts_with(*p))
+    .map(|p| p.len())
+    .unwrap_or(0);
+    let rest = chars.len().saturating_sub(prefix_len);
+    if rest <= 4 {
+        return format!("{}****", chars.iter().take(prefix_len).collect::<String>());
+    }
+    let head: String = chars.iter().take(prefix_len).collect();
+    let tail: String = chars[chars.len() - 4..].iter().collect();
+    format!("{head}****{tail}")
+}
+
+/// Standard base64 (with or without padding); `None` on any invalid input.
+fn base64_decode(s: &str) -> Option<Vec<u8>> {
+    fn val(c: u8) -> Option<u32> {
+        match c {
+            b'A'..=b'Z' => Some(u32::from(c - b'A')),
+            b'a'..=b'z' => Some(u32::from(c - b'a') + 26),
+            b'0'..=b'9' => Some(u32::from(c - b'0') + 52),
+            b'+' | b'-' => Some(62),
+            b'/' | b'_' => Some(63),
+            _ => None,
+        }
+    }
+    let bytes: Vec<u8> = s.bytes().filter(|b| *b != b'=').collect();
+    if bytes.len() % 4 == 1 {
+        return None;
+    }
+    let mut out = Vec::with_capacity(bytes.len() * 3 / 4);
+    for chunk in bytes.chunks(4) {
+        let mut acc: u32 = 0;
+        for (i, c) in chunk.iter().enumerate() {
+            acc |= val(*c)? << (18 - 6 * i as u32);
+        }
+        let n = chunk.len() - 1;
+        for i in 0..n {
+            // Each byte is taken from the top of the 24-bit group.
+            out.push(((acc >> (16 - 8 * i as u32)) & 0xff) as u8);
+        }
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bearer_and_basic_give_the_same_key() {
+        assert_eq!(
+            key_from_header(Some(b"Bearer sk_test_abc")).unwrap(),
+            "sk_test_abc"
+        );
+        // base64("sk_test_abc:")
+        assert_eq!(
+            key_from_header(Some(b"Basic c2tfdGVzdF9hYmM6")).unwrap(),
+            "sk_test_abc"
+        );
+        assert_eq!(key_from_header(None), Err(AuthError::Missing));
+        assert!(key_from_header(Some(b"Basic !!!")).is_err());
+        assert!(key_from_header(Some(&[0xff, 0xfe])).is_err());
+    }
+
+    #[test]
+    fn modes_and_bad_keys() {
+        assert!(!check_key("sk_test_abc", None).unwrap().livemode);
+        assert!(!check_key("rk_test_abc", None).unwrap().livemode);
+        assert!(check_key("sk_live_abc", None).unwrap().livemode);
+        assert!(check_key("rk_live_abc", None).unwrap().livemode);
+        assert_eq!(
+            check_key("pk_test_1234abcd", None).unwrap_err(),
+            AuthError::Invalid("pk_test_****abcd".into())
+        );
+        assert_eq!(
+            check_key("sk_test_", None).unwrap_err(),
+            AuthError::Invalid("sk_test_****".into())
+        );
+        let e = check_key("whatever-secret-value", None)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(e, "Invalid API Key provided: ****alue");
+        assert!(!e.contains("secret"));
+    }
+
+    #[test]
+    fn account_is_stable_and_shared_by_modes_of_one_secret() {
+        let a = check_key("sk_test_abc", None).unwrap().account_id;
+        assert_eq!(a, check_key("sk_live_abc", None).unwrap().account_id);
+        assert_ne!(a, check_key("sk_test_abd", None).unwrap().account_id);
+        assert!(a.starts_with("acct_") && a.len() == 21);
+        assert_eq!(
+            check_key("sk_test_abc", Some("acct_X")).unwrap().account_id,
+            "acct_X"
+        );
+    }
+
+    #[test]
+    fn stripe_account_header_selects_the_namespace() {
+        let k = check_key("sk_live_abc", None).unwrap();
+        let ns = namespace(&k, Some(b"acct_123")).unwrap();
+        assert!(ns.livemode);
+        assert_eq!(ns.account.as_deref(), Some("acct_123"));
+        assert!(namespace(&k, Some(b"cus_123")).is_err());
+        assert_eq!(namespace(&k, None).unwrap().account, None);
+    }
+
+    #[test]
+    fn base64_round_trips_known_values() {
+        assert_eq!(base64_decode("aGVsbG8=").unwrap(), b"hello");
+        assert_eq!(base64_decode("aGVsbG8").unwrap(), b"hello");
+        assert_eq!(base64_decode("").unwrap(), b"");
+        assert!(base64_decode("a").is_none());
+    }
+}

@@ -1,0 +1,278 @@
+//! Fixtures: a YAML or JSON file that seeds the emulator with objects (type, state,
+//! creation time, related objects) and existing jobs, so tests and demos can reproduce
+//! situations such as "a customer with an unfinalized PaymentIntent and a 30-day-old
+//! charge". Ids not in the fixtures exist too: redactable, with nothing related.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::graph::{ForcedError, ObjectRecord};
+use super::state::{Behavior, Delays, NsKey, Status, World};
+use super::EmulatorError;
+use crate::kinds::ObjectKind;
+
+/// The fixtures file.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Fixtures {
+    /// Objects of the graph (customers, payment intents, charges, sessions…).
+    #[serde(default)]
+    pub objects: Vec<FixtureObject>,
+    /// Jobs that exist at start.
+    #[serde(default)]
+    pub jobs: Vec<FixtureJob>,
+}
+
+/// One object.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FixtureObject {
+    pub id: String,
+    /// Stripe's object type; inferred from the id prefix when absent.
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    pub object_type: Option<String>,
+    /// Its status (`requires_payment_method`, `draft`, `attached`, `requires_action`…).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+    /// Creation time, unix seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created: Option<i64>,
+    /// Or: its age when the emulator starts (`30d`, `200d`, `2h`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub age: Option<String>,
+    /// Objects that belong to it (a customer's payment intents, charges, invoices…).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub related: Vec<String>,
+    /// Already redacted.
+    #[serde(default)]
+    pub redacted: bool,
+    /// An unfixable validation error the object always reports.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<ForcedError>,
+    /// Only in this mode (`test`/`live`); absent: every namespace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<FixtureMode>,
+    /// Only in this connected account; absent: every namespace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+}
+
+/// `test` or `live`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FixtureMode {
+    Test,
+    Live,
+}
+
+/// One existing job.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FixtureJob {
+    /// Root objects by kind, as in the API.
+    pub objects: BTreeMap<ObjectKind, Vec<String>>,
+    /// Default `validating` (it validates as a new job would).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<Status>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validation_behavior: Option<Behavior>,
+    /// Default `test`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<FixtureMode>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    /// Its age at start (`3d`); default: created at start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub age: Option<String>,
+}
+
+impl Fixtures {
+    /// Reads a fixtures file: JSON when it ends in `.json`, YAML otherwise.
+    pub fn load(path: &Path) -> Result<Fixtures, EmulatorError> {
+        let text = std::fs::read_to_string(path).map_err(|source| EmulatorError::Io {
+            what: "read the fixtures file",
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let parsed = if path.extension().is_some_and(|e| e == "json") {
+            serde_json::from_str(&text).map_err(|e| e.to_string())
+        } else {
+            serde_yaml::from_str(&text).map_err(|e| e.to_string())
+        };
+        let fixtures: Fixtures = parsed.map_err(|message| EmulatorError::Fixtures {
+            path: path.to_path_buf(),
+            message,
+        })?;
+        fixtures
+            .check()
+            .map_err(|message| EmulatorError::Fixtures {
+                path: path.to_path_buf(),
+                message,
+            })?;
+        Ok(fixtures)
+    }
+
+    /// Checks what serde cannot: ages parse, jobs are well-formed.
+    pub fn check(&self) -> Result<(), String> {
+        for o in &self.objects {
+            if o.id.is_empty() {
+                return Err("an object has an empty id".into());
+            }
+            if let Some(a) = &o.age {
+                parse_age(a).map_err(|e| format!("object {}: {e}", o.id))?;
+            }
+        }
+        for (i, j) in self.jobs.iter().enumerate() {
+            let n: usize = j.objects.values().map(Vec::len).sum();
+            if n == 0 || n > super::state::MAX_ROOTS {
+                return Err(format!("job {i}: must name 1 to 10 objects, names {n}"));
+            }
+            for (kind, ids) in &j.objects {
+                if let Some(bad) = ids.iter().find(|id| !kind.accepts_id(id)) {
+                    return Err(format!("job {i}: `{bad}` is not a {kind} id"));
+                }
+            }
+            if let Some(a) = &j.age {
+                parse_age(a).map_err(|e| format!("job {i}: {e}"))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Objects that go to every namespace.
+    pub fn template(&self, now_ms: i64) -> Vec<ObjectRecord> {
+        self.objects
+            .iter()
+            .filter(|o| o.mode.is_none() && o.account.is_none())
+            .map(|o| o.record(now_ms))
+            .collect()
+    }
+
+    /// Seeds a fresh world: namespaced objects, then jobs (oldest first).
+    pub fn apply(&self, world: &mut World, now_ms: i64, delays: &Delays) -> Result<(), String> {
+        for o in self
+            .objects
+            .iter()
+            .filter(|o| o.mode.is_some() || o.account.is_some())
+        {
+            world.put_object(&ns_of(o.mode, o.account.as_deref()), o.record(now_ms));
+        }
+        let mut jobs: Vec<(i64, &FixtureJob)> = self
+            .jobs
+            .iter()
+            .map(|j| {
+                (
+                    now_ms - j.age.as_deref().map_or(0, |a| age_ms(a).unwrap_or(0)),
+                    j,
+                )
+            })
+            .collect();
+        jobs.sort_by_key(|(t, _)| *t);
+        for (created_ms, j) in jobs {
+            world
+                .seed_job(
+                    &ns_of(j.mode, j.account.as_deref()),
+                    j.objects.clone(),
+                    j.validation_behavior.unwrap_or_default(),
+                    j.status.unwrap_or(Status::Validating),
+                    created_ms,
+                    delays,
+                )
+                .map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
+}
+
+fn ns_of(mode: Option<FixtureMode>, account: Option<&str>) -> NsKey {
+    NsKey {
+        livemode: mode == Some(FixtureMode::Live),
+        account: account.map(str::to_string),
+    }
+}
+
+impl FixtureObject {
+    fn record(&self, now_ms: i64) -> ObjectRecord {
+        let created = self.created.or_else(|| {
+            self.age
+                .as_deref()
+                .and_then(|a| age_ms(a).ok())
+                .map(|age| (now_ms - age).div_euclid(1000))
+        });
+        ObjectRecord {
+            id: self.id.clone(),
+            object_type: self.object_type.clone().unwrap_or_default(),
+            state: self.state.clone(),
+            created,
+            related: self.related.clone(),
+            redacted: self.redacted,
+            error: self.error.clone(),
+            redaction: None,
+        }
+        .normalized()
+    }
+}
+
+fn parse_age(s: &str) -> Result<Duration, String> {
+    humantime::parse_duration(s).map_err(|e| format!("`{s}` is not an age ({e}); try 30d or 2h"))
+}
+
+fn age_ms(s: &str) -> Result<i64, String> {
+    parse_age(s).map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const YAML: &str = r#"
+objects:
+  - id: cus_guide
+    related: [pi_guide, ch_recent]
+  - id: pi_guide
+    state: requires_payment_method
+  - id: ch_recent
+    age: 30d
+  - id: cus_live_only
+    mode: live
+jobs:
+  - objects: {customers: [cus_other]}
+    status: ready
+    age: 1d
+"#;
+
+    #[test]
+    fn yaml_fixtures_seed_objects_and_jobs() {
+        let f: Fixtures = serde_yaml::from_str(YAML).unwrap();
+        f.check().unwrap();
+        let now = 1_800_000_000_000;
+        let template = f.template(now);
+        assert_eq!(template.len(), 3);
+        let ch = template.iter().find(|o| o.id == "ch_recent").unwrap();
+        assert_eq!(ch.created, Some(1_800_000_000 - 30 * 86_400));
+        assert_eq!(ch.object_type, "charge");
+        let mut w = World::new("s", template);
+        f.apply(&mut w, now, &Delays::default()).unwrap();
+        let test = w.ns(&NsKey::test()).unwrap();
+        assert_eq!(test.len(), 1);
+        assert!(test.object("cus_live_only").is_none());
+        let live = NsKey {
+            livemode: true,
+            account: None,
+        };
+        assert!(w.ns(&live).unwrap().object("cus_live_only").is_some());
+    }
+
+    #[test]
+    fn bad_fixtures_are_errors() {
+        assert!(serde_yaml::from_str::<Fixtures>("objects: [{id: x, colour: red}]").is_err());
+        assert!(serde_yaml::from_str::<Fixtures>("redactions: []").is_err());
+        let f: Fixtures = serde_yaml::from_str("objects: [{id: ch_1, age: soon}]").unwrap();
+        assert!(f.check().is_err());
+        let f: Fixtures = serde_yaml::from_str("jobs: [{objects: {customers: [pi_1]}}]").unwrap();
+        assert!(f.check().is_err());
+    }
+}

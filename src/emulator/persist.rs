@@ -1,0 +1,98 @@
+//! `--state FILE`: the world is saved as JSON, atomically (a temporary file in the same
+//! directory, then a rename), so a crash never leaves half a file. A file that cannot be
+//! parsed is an error: the emulator never silently starts over.
+
+use std::io::Write;
+use std::path::Path;
+
+use super::state::{World, STATE_VERSION};
+use super::EmulatorError;
+
+/// Loads a saved world; `Ok(None)` when the file does not exist.
+pub fn load(path: &Path) -> Result<Option<World>, EmulatorError> {
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => {
+            return Err(EmulatorError::Io {
+                what: "read the state file",
+                path: path.to_path_buf(),
+                source,
+            })
+        }
+    };
+    let world: World = serde_json::from_slice(&bytes).map_err(|e| EmulatorError::CorruptState {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    if world.version != STATE_VERSION {
+        return Err(EmulatorError::CorruptState {
+            path: path.to_path_buf(),
+            message: format!(
+                "state format version {} is not supported (expected {STATE_VERSION})",
+                world.version
+            ),
+        });
+    }
+    Ok(Some(world))
+}
+
+/// Writes already-serialized state atomically.
+pub fn save_bytes(path: &Path, bytes: &[u8]) -> Result<(), EmulatorError> {
+    let io = |source| EmulatorError::Io {
+        what: "write the state file",
+        path: path.to_path_buf(),
+        source,
+    };
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    std::fs::create_dir_all(&dir).map_err(io)?;
+    let mut tmp = tempfile::NamedTempFile::new_in(&dir).map_err(io)?;
+    tmp.write_all(bytes).map_err(io)?;
+    tmp.as_file().sync_all().map_err(io)?;
+    tmp.persist(path).map_err(|e| io(e.error))?;
+    Ok(())
+}
+
+/// Serializes and writes the world atomically.
+pub fn save(path: &Path, world: &World) -> Result<(), EmulatorError> {
+    let bytes = serde_json::to_vec(world).map_err(|e| EmulatorError::Io {
+        what: "serialize the state",
+        path: path.to_path_buf(),
+        source: std::io::Error::other(e),
+    })?;
+    save_bytes(path, &bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_file_is_none_and_saved_world_loads() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/state.json");
+        assert!(load(&path).unwrap().is_none());
+        let w = World::new("salt", vec![]);
+        save(&path, &w).unwrap();
+        assert!(load(&path).unwrap().is_some());
+        // No temporary files are left behind.
+        assert_eq!(
+            std::fs::read_dir(path.parent().unwrap()).unwrap().count(),
+            1
+        );
+    }
+
+    #[test]
+    fn corrupt_file_is_an_error_and_is_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        std::fs::write(&path, b"{\"version\": 1, \"namesp").unwrap();
+        let err = load(&path).unwrap_err();
+        assert!(matches!(err, EmulatorError::CorruptState { .. }));
+        assert!(err.to_string().contains("state.json"));
+        assert_eq!(std::fs::read(&path).unwrap(), b"{\"version\": 1, \"namesp");
+    }
+}

@@ -1,0 +1,149 @@
+//! The pure decisions of an observation: which sessions to read, which jobs need their
+//! validation errors, when the errors embedded in a job are already complete, and the order
+//! of jobs in `Live`. No I/O here, so every rule is unit-tested.
+
+use std::collections::BTreeSet;
+
+use crate::kinds::ObjectKind;
+use crate::manifest::desired::{Desired, Via};
+use crate::stripe::models::{JobStatus, JobValidationError, RedactionJob, ValidationBehavior};
+
+/// The verification sessions named by `via: identity_redact` entries, sorted, once each.
+pub fn session_ids(desired: &Desired) -> BTreeSet<String> {
+    desired
+        .entries
+        .iter()
+        .filter(|e| e.via == Via::IdentityRedact)
+        .flat_map(|e| e.objects.iter())
+        .filter(|o| o.kind == ObjectKind::IdentityVerificationSessions)
+        .map(|o| o.id.clone())
+        .collect()
+}
+
+/// Whether the planner needs this job's validation errors: a `failed` job (to say what
+/// blocks it) and a `ready` job with `fix` (to list the fixes its run will apply).
+pub fn needs_errors(job: &RedactionJob) -> bool {
+    match job.status {
+        JobStatus::Failed => true,
+        JobStatus::Ready => job.effective_behavior() == ValidationBehavior::Fix,
+        _ => false,
+    }
+}
+
+/// The job's embedded `validation_errors` when they are all there (`has_more: false`), so
+/// that no request is needed; `None` when they are absent or only the first page.
+pub fn complete_embedded_errors(job: &RedactionJob) -> Option<Vec<JobValidationError>> {
+    job.validation_errors
+        .as_ref()
+        .filter(|l| !l.has_more)
+        .map(|l| l.data.clone())
+}
+
+/// Sorts jobs by (created, id): the order `Live` promises, stable across observations.
+pub fn sort_jobs(jobs: &mut [RedactionJob]) {
+    jobs.sort_by(|a, b| (a.created, &a.id).cmp(&(b.created, &b.id)));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kinds::ObjectRef;
+    use crate::manifest::desired::{AccountSpec, Behavior, DesiredState, Entry, Location, Mode};
+    use crate::stripe::models::{List, ValidationErrorCode};
+
+    fn entry(name: &str, via: Via, objects: Vec<ObjectRef>) -> Entry {
+        Entry {
+            name: name.into(),
+            ticket: None,
+            objects,
+            validation_behavior: Behavior::Error,
+            state: DesiredState::Redacted,
+            via,
+            location: Location {
+                file: "m.yaml".into(),
+                line: 1,
+                column: 1,
+            },
+        }
+    }
+
+    fn job(id: &str, created: i64, status: &str, behavior: Option<&str>) -> RedactionJob {
+        RedactionJob {
+            id: id.into(),
+            object: "privacy.redaction_job".into(),
+            created,
+            livemode: false,
+            objects: None,
+            status: JobStatus::from(status),
+            validation_behavior: behavior.map(ValidationBehavior::from),
+            validation_errors: None,
+        }
+    }
+
+    #[test]
+    fn only_identity_redact_sessions_are_read() {
+        let vs = |id: &str| ObjectRef::new(ObjectKind::IdentityVerificationSessions, id);
+        let desired = Desired {
+            account: AccountSpec {
+                mode: Mode::Test,
+                id: None,
+                connected_account: None,
+            },
+            entries: vec![
+                entry("a", Via::IdentityRedact, vec![vs("vs_2"), vs("vs_1")]),
+                entry("b", Via::RedactionJob, vec![vs("vs_9")]),
+                entry("c", Via::IdentityRedact, vec![vs("vs_1")]),
+            ],
+            digest: String::new(),
+        };
+        let ids: Vec<String> = session_ids(&desired).into_iter().collect();
+        assert_eq!(ids, vec!["vs_1".to_string(), "vs_2".to_string()]);
+    }
+
+    #[test]
+    fn errors_are_needed_for_failed_and_ready_fix_jobs_only() {
+        assert!(needs_errors(&job("a", 1, "failed", None)));
+        assert!(needs_errors(&job("b", 1, "ready", Some("fix"))));
+        assert!(!needs_errors(&job("c", 1, "ready", Some("error"))));
+        assert!(!needs_errors(&job("d", 1, "ready", None)));
+        assert!(!needs_errors(&job("e", 1, "validating", Some("fix"))));
+        assert!(!needs_errors(&job("f", 1, "succeeded", None)));
+        assert!(!needs_errors(&job("g", 1, "quarantined", None)));
+    }
+
+    #[test]
+    fn embedded_errors_count_only_when_complete() {
+        let err = JobValidationError {
+            id: "prjve_1".into(),
+            object: String::new(),
+            code: ValidationErrorCode::InvalidState,
+            erroring_object: None,
+            message: "not finalized".into(),
+        };
+        let mut j = job("a", 1, "failed", None);
+        assert_eq!(complete_embedded_errors(&j), None);
+        j.validation_errors = Some(List {
+            object: "list".into(),
+            data: vec![err.clone()],
+            has_more: true,
+            url: String::new(),
+        });
+        assert_eq!(complete_embedded_errors(&j), None);
+        if let Some(l) = j.validation_errors.as_mut() {
+            l.has_more = false;
+        }
+        assert_eq!(complete_embedded_errors(&j), Some(vec![err]));
+    }
+
+    #[test]
+    fn jobs_sort_by_created_then_id() {
+        let mut jobs = vec![
+            job("prj_b", 2, "ready", None),
+            job("prj_c", 1, "ready", None),
+            job("prj_a", 2, "ready", None),
+        ];
+        sort_jobs(&mut jobs);
+        let ids: Vec<&str> = jobs.iter().map(|j| j.id.as_str()).collect();
+        assert_eq!(ids, vec!["prj_c", "prj_a", "prj_b"]);
+    }
+}

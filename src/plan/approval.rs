@@ -1,0 +1,174 @@
+//! What makes a saved plan safe to apply: its preconditions still hold
+//! ([`check_preconditions`]), and every action a re-plan proposes was approved
+//! ([`approved_actions`]). A saved plan is approval for exactly its actions.
+
+use std::collections::{HashMap, HashSet};
+
+use super::model::{Action, Op, Plan, Precondition, Signature};
+use crate::observe::Live;
+use crate::stripe::models::{JobStatus, RedactionJob};
+
+/// Reasons `saved` no longer matches `live` (empty: the plan is fresh). A deferred action
+/// or a wait tolerates the progress Stripe makes by itself (`validating` → `ready` or
+/// `failed`, `redacting` → `succeeded`, …); every other action needs exactly what was seen.
+pub fn check_preconditions(saved: &Plan, live: &Live) -> Vec<String> {
+    let mut out = Vec::new();
+    if let (Some(want), Some(acct)) = (&saved.account_id, &live.account) {
+        if *want != acct.id {
+            out.push(format!(
+                "the plan is for account {want}, the key belongs to {}",
+                acct.id
+            ));
+        }
+    }
+    if let Some(mode) = live.mode {
+        if mode != saved.mode {
+            out.push(format!(
+                "the plan is for {} mode, the key is a {mode} mode key",
+                saved.mode
+            ));
+        }
+    }
+    let jobs: HashMap<&str, &RedactionJob> = live.jobs.iter().map(|j| (j.id.as_str(), j)).collect();
+    // Objects → ids of the active jobs that name them, and the redacted objects.
+    let mut holders: HashMap<_, Vec<&str>> = HashMap::new();
+    let mut redacted = HashSet::new();
+    for j in &live.jobs {
+        for o in j.object_refs() {
+            if j.status == JobStatus::Succeeded {
+                redacted.insert(o.clone());
+            }
+            if j.status.is_active() {
+                holders.entry(o).or_default().push(j.id.as_str());
+            }
+        }
+    }
+    for a in &saved.actions {
+        let Some(pre) = &a.precondition else { continue };
+        let lenient = a.deferred || a.op == Op::Wait;
+        match pre {
+            Precondition::Job {
+                job,
+                status,
+                validation_behavior,
+            } => match jobs.get(job.as_str()) {
+                None => out.push(format!("{}: job {job} no longer exists", a.id)),
+                Some(j) => {
+                    let ok = j.status == *status || (lenient && progresses_to(status, &j.status));
+                    if !ok {
+                        out.push(format!(
+                            "{}: job {job} is now {} (the plan saw {status})",
+                            a.id, j.status
+                        ));
+                    }
+                    if j.effective_behavior() != *validation_behavior {
+                        out.push(format!(
+                            "{}: job {job} now has validation_behavior {} (the plan saw \
+                             {validation_behavior})",
+                            a.id,
+                            j.effective_behavior()
+                        ));
+                    }
+                }
+            },
+            Precondition::Session {
+                session,
+                status,
+                redaction,
+            } => match live.sessions.get(session) {
+                None => out.push(format!("{}: session {session} no longer exists", a.id)),
+                Some(s) => {
+                    let now = s.redaction.as_ref().map(|r| &r.status);
+                    if s.status != *status && !lenient {
+                        out.push(format!(
+                            "{}: session {session} is now {} (the plan saw {status})",
+                            a.id, s.status
+                        ));
+                    }
+                    if now != redaction.as_ref() && !lenient {
+                        out.push(format!(
+                            "{}: session {session} redaction is now {} (the plan saw {})",
+                            a.id,
+                            now.map(|r| r.as_str()).unwrap_or("none"),
+                            redaction.as_ref().map(|r| r.as_str()).unwrap_or("none"),
+                        ));
+                    }
+                }
+            },
+            Precondition::Free {
+                objects,
+                except_jobs,
+            } => {
+                for o in objects {
+                    if redacted.contains(o) {
+                        out.push(format!("{}: {o} has been redacted since", a.id));
+                    }
+                    let others: Vec<&str> = holders
+                        .get(o)
+                        .into_iter()
+                        .flatten()
+                        .copied()
+                        .filter(|h| !except_jobs.iter().any(|e| e == h))
+                        .collect();
+                    if !others.is_empty() {
+                        out.push(format!(
+                            "{}: {o} is now held by job {}",
+                            a.id,
+                            others.join(", ")
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Whether Stripe alone moves a job from `seen` to `now`.
+fn progresses_to(seen: &JobStatus, now: &JobStatus) -> bool {
+    use JobStatus::*;
+    match seen {
+        Created => matches!(now, Validating | Ready | Failed),
+        Validating => matches!(now, Ready | Failed),
+        Redacting => matches!(now, Succeeded),
+        Canceling => matches!(now, Canceled),
+        _ => false,
+    }
+}
+
+/// Splits `fresh` (a re-plan during apply) into the actions whose signature `approved`
+/// holds (each approved signature allows as many actions as it appeared times) and the new
+/// work that nobody approved: to report, never to do. Waits change nothing and are always
+/// allowed; an action that must come after an unapproved one is not allowed either.
+pub fn approved_actions(approved: &Plan, fresh: &Plan) -> (Vec<Action>, Vec<Action>) {
+    let mut budget: HashMap<Signature, usize> = HashMap::new();
+    for a in &approved.actions {
+        *budget.entry(a.signature()).or_default() += 1;
+    }
+    let (mut allowed, mut new) = (Vec::new(), Vec::new());
+    // Actions come in dependency order: an action that needs an unapproved one first is
+    // not approved either.
+    let mut refused: HashSet<&str> = HashSet::new();
+    for a in &fresh.actions {
+        if a.after.iter().any(|d| refused.contains(d.as_str())) {
+            refused.insert(a.id.as_str());
+            new.push(a.clone());
+            continue;
+        }
+        if a.op == Op::Wait {
+            allowed.push(a.clone());
+            continue;
+        }
+        match budget.get_mut(&a.signature()) {
+            Some(n) if *n > 0 => {
+                *n -= 1;
+                allowed.push(a.clone());
+            }
+            _ => {
+                refused.insert(a.id.as_str());
+                new.push(a.clone());
+            }
+        }
+    }
+    (allowed, new)
+}

@@ -1,0 +1,70 @@
+//! What identifies an action: its reviewer-facing [`Signature`] (independent of the job
+//! ids Stripe assigns, so an approval survives a re-plan) and its idempotency key
+//! (deterministic, so a rerun after a crash replays a request instead of repeating it).
+
+use sha2::{Digest, Sha256};
+
+use super::model::{Action, Op, Signature};
+use crate::stripe::models::Mode;
+
+/// Prefix of every idempotency key, so keys are recognisable in Stripe's request logs.
+pub const KEY_PREFIX: &str = "redactctl-";
+
+impl Action {
+    /// What a reviewer approved: entry, operation, sorted objects (or the session).
+    pub fn signature(&self) -> Signature {
+        let mut objects = if self.session.is_some() {
+            Vec::new()
+        } else {
+            self.objects.clone()
+        };
+        objects.sort();
+        objects.dedup();
+        Signature {
+            entry: self.entry.clone(),
+            op: self.op,
+            objects,
+            session: self.session.clone(),
+        }
+    }
+
+    /// The `Idempotency-Key` for this action's request: `redactctl-` + hex SHA-256 over
+    /// account, mode, op, entry, sorted objects, behaviour, job id (job actions), session
+    /// and [`Action::key_context`]. The context makes legitimate repeats distinct: a
+    /// re-create after a cancel, a new validation attempt. 74 characters, well under
+    /// Stripe's 255.
+    pub fn idempotency_key(&self, account: &str, mode: Mode) -> String {
+        let mut h = Sha256::new();
+        let mut field = |label: &str, value: &str| {
+            // Length-prefixed so that no two different inputs hash the same bytes.
+            h.update(label.as_bytes());
+            h.update((value.len() as u64).to_be_bytes());
+            h.update(value.as_bytes());
+        };
+        field("account", account);
+        field("mode", mode.as_str());
+        field("op", self.op.as_str());
+        field("entry", self.entry.as_deref().unwrap_or(""));
+        let mut objects = self.objects.clone();
+        objects.sort();
+        objects.dedup();
+        for o in &objects {
+            field("object", &format!("{}:{}", o.kind.as_str(), o.id));
+        }
+        field(
+            "behavior",
+            self.validation_behavior.map(|b| b.as_str()).unwrap_or(""),
+        );
+        if self.op != Op::Create {
+            field("job", self.job.as_deref().unwrap_or(""));
+        }
+        field("session", self.session.as_deref().unwrap_or(""));
+        let mut context = self.key_context.clone();
+        context.sort();
+        context.dedup();
+        for c in &context {
+            field("context", c);
+        }
+        format!("{KEY_PREFIX}{}", hex::encode(h.finalize()))
+    }
+}

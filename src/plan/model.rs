@@ -1,0 +1,339 @@
+//! The plan model: what the planner decides, what the views render, what `plan --out`
+//! saves and what `apply` executes. One type serves as plan file and JSON view so that the
+//! file a reviewer approved and the JSON a script reads can never disagree.
+
+use std::path::PathBuf;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::kinds::ObjectRef;
+use crate::manifest::{Behavior, DesiredState, Location, Via};
+use crate::stripe::models::{
+    ErroringObject, JobStatus, Mode, SessionRedactionStatus, ValidationBehavior,
+    ValidationErrorCode, VerificationSessionStatus,
+};
+
+/// The plan-file format this version writes and reads. Bumped on any incompatible change,
+/// so that an old binary refuses a newer plan instead of misreading it.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Most root objects Stripe accepts in one redaction job.
+pub const MAX_OBJECTS_PER_JOB: usize = 10;
+
+/// What the caller wants planned, beyond the manifests.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Options {
+    /// Cancel unmanaged jobs in `ready`/`failed` (off when `targets` is non-empty: a
+    /// targeted run must not touch anything outside its targets).
+    pub prune: bool,
+    /// Plan only these entries (by name); empty plans every entry.
+    pub targets: Vec<String>,
+    /// Revalidate failed jobs even when their errors need a person (the person says they
+    /// acted).
+    pub revalidate: bool,
+}
+
+/// A complete plan: the saved plan file and the JSON view.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Plan {
+    /// Always [`FORMAT_VERSION`] when written by this version.
+    pub format_version: u32,
+    /// `Desired.digest` of the manifests planned: apply refuses a saved plan whose
+    /// manifests have changed since.
+    pub desired_digest: String,
+    pub mode: Mode,
+    /// The account the manifests declare (`account.id`), when they declare one.
+    pub account_id: Option<String>,
+    /// The connected account acted on, when the manifests name one.
+    pub connected_account: Option<String>,
+    /// Planned entries, sorted by name.
+    pub entries: Vec<EntryPlan>,
+    /// Active jobs that no single entry owns (they meet no entry, or several).
+    pub unmanaged: Vec<UnmanagedJob>,
+    /// Every action, in an order in which each action comes after the ones it depends on.
+    pub actions: Vec<Action>,
+    pub summary: Summary,
+    /// Problems about the whole plan (e.g. a `--target` that names no entry).
+    #[serde(default)]
+    pub warnings: Vec<String>,
+    /// The manifest paths the plan was made from, so that `apply PLANFILE` can reload and
+    /// compare them (`desired_digest`). The planner leaves it empty; the CLI fills it in.
+    #[serde(default)]
+    pub manifest_paths: Vec<PathBuf>,
+}
+
+/// How many actions of each kind a plan holds (deferred ones included: they were approved
+/// with the plan). `Wait` is not counted: it changes nothing.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Summary {
+    pub create: usize,
+    pub update: usize,
+    pub validate: usize,
+    pub run: usize,
+    pub cancel: usize,
+    pub redact: usize,
+    /// Runs and redacts: what cannot be undone.
+    pub irreversible: usize,
+}
+
+/// One step.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Op {
+    /// `POST /v1/privacy/redaction_jobs`.
+    Create,
+    /// `POST /v1/privacy/redaction_jobs/:job` (validation_behavior).
+    Update,
+    /// `POST …/validate`.
+    Validate,
+    /// `POST …/run`: irreversible.
+    Run,
+    /// `POST …/cancel`.
+    Cancel,
+    /// `POST /v1/identity/verification_sessions/:id/redact`: irreversible.
+    Redact,
+    /// Nothing to send: Stripe is working; poll until it moves on.
+    Wait,
+}
+
+impl Op {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Op::Create => "create",
+            Op::Update => "update",
+            Op::Validate => "validate",
+            Op::Run => "run",
+            Op::Cancel => "cancel",
+            Op::Redact => "redact",
+            Op::Wait => "wait",
+        }
+    }
+}
+
+/// What the planner observed about the thing an action touches. A saved plan is stale when
+/// the live state no longer matches these.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Precondition {
+    /// The job as observed.
+    Job {
+        job: String,
+        status: JobStatus,
+        /// The effective behaviour (`error` when Stripe shows none).
+        validation_behavior: ValidationBehavior,
+    },
+    /// The verification session as observed.
+    Session {
+        session: String,
+        status: VerificationSessionStatus,
+        redaction: Option<SessionRedactionStatus>,
+    },
+    /// For a create: no active job holds any of the objects and none is redacted, except
+    /// jobs this plan cancels first.
+    Free {
+        objects: Vec<ObjectRef>,
+        #[serde(default)]
+        except_jobs: Vec<String>,
+    },
+}
+
+/// One action of a plan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Action {
+    /// Unique and stable within a plan, e.g. `dsr-2026-0142/create-1`.
+    pub id: String,
+    /// The entry the action serves; `None` for pruning an unmanaged job.
+    pub entry: Option<String>,
+    pub op: Op,
+    /// The job touched; `None` for a create, or for a deferred run of a job this plan
+    /// creates.
+    pub job: Option<String>,
+    /// The verification session, for `redact` (and `wait` on a session).
+    pub session: Option<String>,
+    /// The job's objects: to create, or as observed.
+    pub objects: Vec<ObjectRef>,
+    /// The behaviour a create or update sets.
+    pub validation_behavior: Option<Behavior>,
+    pub precondition: Option<Precondition>,
+    /// Every run and redact: nothing brings the data back.
+    pub irreversible: bool,
+    /// Possible only later (a run once the job is `ready`, a cancel once validation ends).
+    pub deferred: bool,
+    /// Actions that must complete first.
+    pub after: Vec<String>,
+    /// Part of a `-/+ replace` (cancel a job, create what is still declared).
+    pub replace: bool,
+    /// What else happens: the fixes a `fix` run applies, a session canceled by its redact.
+    pub side_effects: Vec<String>,
+    /// One line: why.
+    pub reason: String,
+    /// Ids that make a legitimate repeat distinct in the idempotency key: the entry's
+    /// canceled jobs that named these objects (create), the job's current validation
+    /// errors (validate).
+    #[serde(default)]
+    pub key_context: Vec<String>,
+}
+
+/// What a reviewer approves: an action without the job ids Stripe assigns.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Signature {
+    pub entry: Option<String>,
+    pub op: Op,
+    /// Sorted objects (empty for a session action).
+    pub objects: Vec<ObjectRef>,
+    pub session: Option<String>,
+}
+
+/// Where an entry stands after this plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Stripe matches the manifest.
+    Converged,
+    /// There are actions to do.
+    Changes,
+    /// Only Stripe-side work is left (validation, redaction, cancellation under way).
+    Waiting,
+    /// A person must act.
+    Blocked,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Converged => "converged",
+            Outcome::Changes => "changes",
+            Outcome::Waiting => "waiting",
+            Outcome::Blocked => "blocked",
+        }
+    }
+}
+
+/// A manifest location in the schema (the shared type has no JsonSchema derive).
+#[derive(JsonSchema)]
+#[allow(dead_code)]
+struct LocationSchema {
+    file: PathBuf,
+    line: usize,
+    column: usize,
+}
+
+/// One entry of the manifests, planned.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct EntryPlan {
+    pub name: String,
+    pub ticket: Option<String>,
+    pub state: DesiredState,
+    pub via: Via,
+    pub validation_behavior: Behavior,
+    #[schemars(with = "LocationSchema")]
+    pub location: Location,
+    /// How many objects the entry declares.
+    pub declared: usize,
+    /// Declared objects already redacted (by any succeeded job, or redacted sessions).
+    pub redacted: Vec<ObjectRef>,
+    /// The entry's jobs (canceled ones omitted), by creation.
+    pub jobs: Vec<JobView>,
+    pub sessions: Vec<SessionView>,
+    pub blocked: Vec<Blocked>,
+    pub warnings: Vec<String>,
+    pub outcome: Outcome,
+}
+
+/// A live job as the plan shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct JobView {
+    pub id: String,
+    pub created: i64,
+    pub status: JobStatus,
+    pub objects: Vec<ObjectRef>,
+    pub validation_behavior: ValidationBehavior,
+    pub errors: Vec<ErrorView>,
+}
+
+/// A validation error with what would resolve it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ErrorView {
+    pub id: String,
+    pub code: ValidationErrorCode,
+    pub erroring_object: Option<ErroringObject>,
+    pub message: String,
+    /// What a person can do about it.
+    pub hint: String,
+    /// What a `fix` run would do about it, when the fix table covers it.
+    pub fix: Option<String>,
+}
+
+/// A verification session as the plan shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct SessionView {
+    pub id: String,
+    /// `None`: no such session.
+    pub status: Option<VerificationSessionStatus>,
+    pub redaction: Option<SessionRedactionStatus>,
+}
+
+/// Something only a person can resolve.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Blocked {
+    pub problem: String,
+    pub job: Option<String>,
+    pub errors: Vec<ErrorView>,
+    /// What resolves it.
+    pub resolve: Vec<String>,
+}
+
+/// An active job that no single entry owns.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct UnmanagedJob {
+    pub id: String,
+    pub status: JobStatus,
+    pub objects: Vec<ObjectRef>,
+    /// The entries whose objects it names (none, or several).
+    pub entries: Vec<String>,
+    /// Whether this plan cancels it (`--prune`, `ready`/`failed` only).
+    pub pruned: bool,
+}
+
+impl Plan {
+    /// Whether applying this plan would send anything (waits do not count). What
+    /// `plan --detailed-exitcode` reports as 2.
+    pub fn has_changes(&self) -> bool {
+        self.actions.iter().any(|a| a.op != Op::Wait)
+    }
+
+    /// Whether any entry needs a person (`apply` exits 3).
+    pub fn is_blocked(&self) -> bool {
+        self.entries.iter().any(|e| e.outcome == Outcome::Blocked)
+    }
+
+    /// The action with this id.
+    pub fn action(&self, id: &str) -> Option<&Action> {
+        self.actions.iter().find(|a| a.id == id)
+    }
+}
+
+impl Summary {
+    /// Counts the actions of a plan.
+    pub fn of(actions: &[Action]) -> Summary {
+        let mut s = Summary::default();
+        for a in actions {
+            match a.op {
+                Op::Create => s.create += 1,
+                Op::Update => s.update += 1,
+                Op::Validate => s.validate += 1,
+                Op::Run => s.run += 1,
+                Op::Cancel => s.cancel += 1,
+                Op::Redact => s.redact += 1,
+                Op::Wait => {}
+            }
+            if a.irreversible {
+                s.irreversible += 1;
+            }
+        }
+        s
+    }
+}

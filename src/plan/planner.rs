@@ -1,0 +1,819 @@
+//! The planner: `plan(&Desired, &Live, &Options) -> Plan`, DESIGN.md's planning rules as
+//! a pure, deterministic function. Level-triggered: it reads the whole snapshot each time
+//! and derives the next steps, so a rerun after a crash plans exactly what is left.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+use super::fixes::{run_side_effects, view_error};
+use super::index::{Index, JobInfo};
+use super::model::*;
+use crate::kinds::{ObjectKind, ObjectRef};
+use crate::manifest::{Behavior, Desired, DesiredState, Entry, Via};
+use crate::observe::Live;
+use crate::stripe::models::{
+    JobStatus, JobValidationError, RedactionJob, SessionRedactionStatus, ValidationBehavior,
+    ValidationErrorCode, VerificationSessionStatus,
+};
+
+/// Id prefix of actions that prune unmanaged jobs. Entry names start with `[a-z0-9]`, so
+/// no entry's action ids can collide with it.
+const PRUNE_PREFIX: &str = "_unmanaged";
+
+/// Plans `desired` against `live`. Pure and deterministic: the same inputs give a
+/// byte-identical plan.
+pub fn plan(desired: &Desired, live: &Live, opts: &Options) -> Plan {
+    let index = Index::new(desired, live);
+    let targets: HashSet<&str> = opts.targets.iter().map(String::as_str).collect();
+    let in_scope =
+        |i: usize| targets.is_empty() || targets.contains(desired.entries[i].name.as_str());
+    let prune = opts.prune && targets.is_empty();
+
+    let mut warnings = Vec::new();
+    let mut unknown_targets: Vec<&str> = targets
+        .iter()
+        .copied()
+        .filter(|t| desired.entry(t).is_none())
+        .collect();
+    unknown_targets.sort_unstable();
+    for t in unknown_targets {
+        warnings.push(format!("--target {t} names no entry of the manifests"));
+    }
+
+    // Unmanaged jobs first: entries refer to the prune cancels that free their objects.
+    let mut actions = Vec::new();
+    let mut unmanaged = Vec::new();
+    let mut pruned: HashMap<usize, String> = HashMap::new();
+    let mut prune_n = 0;
+    for &j in &index.unmanaged {
+        let info = &index.jobs[j];
+        if !targets.is_empty() && !info.entries.iter().any(|&e| in_scope(e)) {
+            continue;
+        }
+        let will_prune = prune && matches!(info.job.status, JobStatus::Ready | JobStatus::Failed);
+        let entry_names: Vec<String> = info
+            .entries
+            .iter()
+            .map(|&e| desired.entries[e].name.clone())
+            .collect();
+        if will_prune {
+            prune_n += 1;
+            let id = format!("{PRUNE_PREFIX}/cancel-{prune_n}");
+            let mut a = job_action(&id, None, Op::Cancel, info);
+            a.reason = format!("--prune: {}", unmanaged_reason(&entry_names));
+            pruned.insert(j, id);
+            actions.push(a);
+        }
+        unmanaged.push(UnmanagedJob {
+            id: info.job.id.clone(),
+            status: info.job.status.clone(),
+            objects: info.objects.clone(),
+            entries: entry_names,
+            pruned: will_prune,
+        });
+    }
+
+    let mut entries = Vec::new();
+    for (i, entry) in desired.entries.iter().enumerate() {
+        if !in_scope(i) {
+            continue;
+        }
+        let mut ep = EntryPlanner::new(&desired.entries, entry, i, &index, live, opts, &pruned);
+        match (entry.via, entry.state) {
+            (Via::IdentityRedact, _) => ep.plan_sessions(),
+            (Via::RedactionJob, DesiredState::Canceled) => ep.plan_canceled(),
+            (Via::RedactionJob, _) => ep.plan_jobs(),
+        }
+        let (view, mut acts) = ep.finish();
+        entries.push(view);
+        actions.append(&mut acts);
+    }
+
+    Plan {
+        format_version: FORMAT_VERSION,
+        desired_digest: desired.digest.clone(),
+        mode: desired.account.mode,
+        account_id: desired.account.id.clone(),
+        connected_account: desired.account.connected_account.clone(),
+        entries,
+        unmanaged,
+        summary: Summary::of(&actions),
+        actions,
+        warnings,
+        manifest_paths: Vec::new(),
+    }
+}
+
+fn unmanaged_reason(entries: &[String]) -> String {
+    match entries {
+        [] => "active job that names no object of the manifests".to_string(),
+        _ => format!(
+            "active job that names objects of several entries ({})",
+            entries.join(", ")
+        ),
+    }
+}
+
+/// A new action on a live job, with its observed precondition.
+fn job_action(id: &str, entry: Option<&str>, op: Op, info: &JobInfo<'_>) -> Action {
+    let mut a = blank(id, entry, op);
+    a.job = Some(info.job.id.clone());
+    a.objects = info.objects.clone();
+    a.precondition = Some(observed(info.job));
+    a
+}
+
+fn observed(job: &RedactionJob) -> Precondition {
+    Precondition::Job {
+        job: job.id.clone(),
+        status: job.status.clone(),
+        validation_behavior: job.effective_behavior(),
+    }
+}
+
+fn blank(id: &str, entry: Option<&str>, op: Op) -> Action {
+    Action {
+        id: id.to_string(),
+        entry: entry.map(str::to_string),
+        op,
+        job: None,
+        session: None,
+        objects: Vec::new(),
+        validation_behavior: None,
+        precondition: None,
+        irreversible: matches!(op, Op::Run | Op::Redact),
+        deferred: false,
+        after: Vec::new(),
+        replace: false,
+        side_effects: Vec::new(),
+        reason: String::new(),
+        key_context: Vec::new(),
+    }
+}
+
+fn to_validation_behavior(b: Behavior) -> ValidationBehavior {
+    match b {
+        Behavior::Error => ValidationBehavior::Error,
+        Behavior::Fix => ValidationBehavior::Fix,
+    }
+}
+
+/// Plans one entry; collects its view and actions.
+struct EntryPlanner<'p, 'a> {
+    all: &'p [Entry],
+    entry: &'p Entry,
+    index_of_entry: usize,
+    index: &'p Index<'a>,
+    live: &'a Live,
+    opts: &'p Options,
+    pruned: &'p HashMap<usize, String>,
+    counters: BTreeMap<Op, usize>,
+    actions: Vec<Action>,
+    jobs: Vec<JobView>,
+    sessions: Vec<SessionView>,
+    blocked: Vec<Blocked>,
+    warnings: Vec<String>,
+    redacted: Vec<ObjectRef>,
+}
+
+impl<'p, 'a> EntryPlanner<'p, 'a> {
+    fn new(
+        all: &'p [Entry],
+        entry: &'p Entry,
+        index_of_entry: usize,
+        index: &'p Index<'a>,
+        live: &'a Live,
+        opts: &'p Options,
+        pruned: &'p HashMap<usize, String>,
+    ) -> Self {
+        EntryPlanner {
+            all,
+            entry,
+            index_of_entry,
+            index,
+            live,
+            opts,
+            pruned,
+            counters: BTreeMap::new(),
+            actions: Vec::new(),
+            jobs: Vec::new(),
+            sessions: Vec::new(),
+            blocked: Vec::new(),
+            warnings: Vec::new(),
+            redacted: Vec::new(),
+        }
+    }
+
+    fn next_id(&mut self, op: Op) -> String {
+        let n = self.counters.entry(op).or_insert(0);
+        *n += 1;
+        format!("{}/{}-{}", self.entry.name, op.as_str(), n)
+    }
+
+    fn new_job_action(&mut self, op: Op, info: &JobInfo<'_>) -> Action {
+        let id = self.next_id(op);
+        job_action(&id, Some(&self.entry.name), op, info)
+    }
+
+    fn push(&mut self, a: Action) -> String {
+        let id = a.id.clone();
+        self.actions.push(a);
+        id
+    }
+
+    fn errors_of(&self, job: &RedactionJob) -> &'a [JobValidationError] {
+        self.live
+            .validation_errors
+            .get(&job.id)
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+    }
+
+    /// The entry's non-canceled jobs, in `Live` order; records their views.
+    fn owned_jobs(&mut self) -> Vec<usize> {
+        let mut out = Vec::new();
+        for &j in &self.index.owned[self.index_of_entry] {
+            let info = &self.index.jobs[j];
+            if info.job.status == JobStatus::Canceled {
+                continue;
+            }
+            let errors = self
+                .errors_of(info.job)
+                .iter()
+                .map(|e| view_error(e, self.entry.validation_behavior))
+                .collect();
+            self.jobs.push(JobView {
+                id: info.job.id.clone(),
+                created: info.job.created,
+                status: info.job.status.clone(),
+                objects: info.objects.clone(),
+                validation_behavior: info.job.effective_behavior(),
+                errors,
+            });
+            if let JobStatus::Unknown(s) = &info.job.status {
+                self.warnings.push(format!(
+                    "job {} has status `{s}`, which this version does not know; waiting",
+                    info.job.id
+                ));
+            }
+            out.push(j);
+        }
+        out
+    }
+
+    fn wait(&mut self, info: &JobInfo<'_>, why: &str) -> String {
+        let mut a = self.new_job_action(Op::Wait, info);
+        a.reason = why.to_string();
+        self.push(a)
+    }
+
+    fn update_if_needed(&mut self, info: &JobInfo<'_>) -> Option<String> {
+        let want = to_validation_behavior(self.entry.validation_behavior);
+        let have = info.job.effective_behavior();
+        if want == have {
+            return None;
+        }
+        let mut a = self.new_job_action(Op::Update, info);
+        a.validation_behavior = Some(self.entry.validation_behavior);
+        a.reason = format!(
+            "validation_behavior is {have}, the manifest says {}",
+            self.entry.validation_behavior.as_str()
+        );
+        Some(self.push(a))
+    }
+
+    fn run(&mut self, info: &JobInfo<'_>, deferred: bool, after: Vec<String>) -> String {
+        let mut a = self.new_job_action(Op::Run, info);
+        a.deferred = deferred;
+        a.after = after;
+        a.side_effects = run_side_effects(self.entry.validation_behavior, self.errors_of(info.job));
+        a.reason = if deferred {
+            "state: redacted; runs once the job is ready".to_string()
+        } else {
+            "state: redacted and the job is ready".to_string()
+        };
+        self.push(a)
+    }
+
+    fn validate(&mut self, info: &JobInfo<'_>, after: Vec<String>, reason: String) -> String {
+        let mut a = self.new_job_action(Op::Validate, info);
+        a.after = after;
+        a.reason = reason;
+        a.key_context = self
+            .errors_of(info.job)
+            .iter()
+            .map(|e| e.id.clone())
+            .collect();
+        self.push(a)
+    }
+
+    fn cancel(&mut self, info: &JobInfo<'_>, replace: bool, reason: String) -> String {
+        let mut after = Vec::new();
+        let deferred = matches!(info.job.status, JobStatus::Created | JobStatus::Validating);
+        if deferred {
+            after.push(self.wait(info, "cancel is possible once validation ends"));
+        }
+        let mut a = self.new_job_action(Op::Cancel, info);
+        a.deferred = deferred;
+        a.after = after;
+        a.replace = replace;
+        a.reason = reason;
+        self.push(a)
+    }
+
+    /// Every lock error's object, and every object of the job, is free of other active jobs.
+    fn lock_is_gone(&self, j: usize, errors: &[JobValidationError]) -> bool {
+        let all_locks = !errors.is_empty()
+            && errors
+                .iter()
+                .all(|e| e.code == ValidationErrorCode::LockedByOtherJob);
+        all_locks
+            && errors
+                .iter()
+                .filter_map(|e| e.erroring_object.as_ref())
+                .all(|o| self.index.other_active_holders(&o.id, j).next().is_none())
+            && self.index.jobs[j]
+                .objects
+                .iter()
+                .all(|o| self.index.other_active_holders(&o.id, j).next().is_none())
+    }
+
+    /// `state: redacted` and `state: validated`.
+    fn plan_jobs(&mut self) {
+        let want_run = self.entry.state == DesiredState::Redacted;
+        let declared: HashSet<&ObjectRef> = self.entry.objects.iter().collect();
+        // Objects the entry's kept active jobs hold.
+        let mut held: HashSet<ObjectRef> = HashSet::new();
+        // Still-declared objects freed by a cancel of this plan: object → (job index, cancel id).
+        let mut released: HashMap<ObjectRef, Vec<(usize, String)>> = HashMap::new();
+
+        for j in self.owned_jobs() {
+            let info = &self.index.jobs[j];
+            let stale: Vec<&ObjectRef> = info
+                .objects
+                .iter()
+                .filter(|o| !declared.contains(o))
+                .collect();
+            let status = info.job.status.clone();
+            if !stale.is_empty() && matches!(status, JobStatus::Redacting | JobStatus::Succeeded) {
+                self.warnings.push(format!(
+                    "job {} ({status}) also redacts {}, no longer declared: already redacted, \
+                     irreversible",
+                    info.job.id,
+                    list(&stale)
+                ));
+            }
+            if !stale.is_empty() && status.is_pre_run() {
+                let id = self.cancel(
+                    info,
+                    true,
+                    format!(
+                        "replace: the job names {}, no longer declared",
+                        list(&stale)
+                    ),
+                );
+                for o in info.objects.iter().filter(|o| declared.contains(o)) {
+                    released.entry(o.clone()).or_default().push((j, id.clone()));
+                }
+                continue;
+            }
+            if status.is_active() {
+                held.extend(info.objects.iter().cloned());
+            }
+            match status {
+                JobStatus::Created | JobStatus::Validating => {
+                    let mut after: Vec<String> = self.update_if_needed(info).into_iter().collect();
+                    after.push(self.wait(info, "Stripe is validating the job"));
+                    if want_run {
+                        self.run(info, true, after);
+                    }
+                }
+                JobStatus::Ready => {
+                    let after: Vec<String> = self.update_if_needed(info).into_iter().collect();
+                    if want_run {
+                        self.run(info, false, after);
+                    }
+                }
+                JobStatus::Failed => self.plan_failed(j, want_run),
+                JobStatus::Redacting => {
+                    self.wait(info, "Stripe is redacting");
+                }
+                JobStatus::Canceling => {
+                    self.wait(info, "Stripe is canceling the job");
+                }
+                JobStatus::Unknown(_) => {
+                    self.wait(info, "unknown status");
+                }
+                JobStatus::Succeeded | JobStatus::Canceled => {}
+            }
+        }
+
+        // Each declared object not yet redacted: kept, in conflict, released, or free.
+        let mut free = Vec::new();
+        let mut freed_later = Vec::new();
+        let mut conflicts: BTreeMap<usize, Vec<ObjectRef>> = BTreeMap::new();
+        for o in &self.entry.objects {
+            if self.index.redacted.contains(o) {
+                self.redacted.push(o.clone());
+                continue;
+            }
+            if held.contains(o) {
+                continue;
+            }
+            let mut blocking = false;
+            let mut releasers: Vec<(usize, String)> = released.get(o).cloned().unwrap_or_default();
+            for &u in self.index.active_by_id.get(&o.id).into_iter().flatten() {
+                let info = &self.index.jobs[u];
+                if info.owner() == Some(self.index_of_entry) || !info.objects.contains(o) {
+                    continue;
+                }
+                match self.pruned.get(&u) {
+                    Some(cancel) => releasers.push((u, cancel.clone())),
+                    None => {
+                        blocking = true;
+                        conflicts.entry(u).or_default().push(o.clone());
+                    }
+                }
+            }
+            if blocking {
+                continue;
+            }
+            if releasers.is_empty() {
+                free.push(o.clone());
+            } else {
+                freed_later.push((o.clone(), releasers));
+            }
+        }
+        for (u, objects) in conflicts {
+            self.conflict(u, &objects);
+        }
+        for chunk in free.chunks(MAX_OBJECTS_PER_JOB) {
+            self.create(chunk.to_vec(), Vec::new(), want_run);
+        }
+        for chunk in freed_later.chunks(MAX_OBJECTS_PER_JOB) {
+            let objects = chunk.iter().map(|(o, _)| o.clone()).collect();
+            let releasers: BTreeSet<(usize, String)> =
+                chunk.iter().flat_map(|(_, r)| r.iter().cloned()).collect();
+            self.create(objects, releasers.into_iter().collect(), want_run);
+        }
+    }
+
+    fn plan_failed(&mut self, j: usize, want_run: bool) {
+        let info = &self.index.jobs[j];
+        let errors = self.errors_of(info.job);
+        let (validate_after, reason) = if let Some(update) = self.update_if_needed(info) {
+            (
+                vec![update],
+                "revalidate with the new validation_behavior".to_string(),
+            )
+        } else if self.lock_is_gone(j, errors) {
+            (
+                Vec::new(),
+                "every error was locked_by_other_job and the lock is gone".to_string(),
+            )
+        } else if self.opts.revalidate {
+            self.warnings.push(format!(
+                "job {} failed validation; revalidating as asked (--revalidate)",
+                info.job.id
+            ));
+            (Vec::new(), "--revalidate".to_string())
+        } else {
+            let views: Vec<ErrorView> = errors
+                .iter()
+                .map(|e| view_error(e, self.entry.validation_behavior))
+                .collect();
+            let resolve = resolutions(&views, self.entry.validation_behavior);
+            self.blocked.push(Blocked {
+                problem: format!("job {} failed validation", info.job.id),
+                job: Some(info.job.id.clone()),
+                errors: views,
+                resolve,
+            });
+            return;
+        };
+        let validate = self.validate(info, validate_after, reason);
+        if want_run {
+            self.run(info, true, vec![validate]);
+        }
+    }
+
+    fn conflict(&mut self, u: usize, objects: &[ObjectRef]) {
+        let info = &self.index.jobs[u];
+        let others: Vec<&str> = info
+            .entries
+            .iter()
+            .filter(|&&e| e != self.index_of_entry)
+            .map(|&e| self.all[e].name.as_str())
+            .collect();
+        let whose = if others.is_empty() {
+            "which no entry owns".to_string()
+        } else {
+            format!("which also names objects of {}", others.join(", "))
+        };
+        let status = &info.job.status;
+        let mut resolve = Vec::new();
+        if matches!(status, JobStatus::Ready | JobStatus::Failed) {
+            resolve.push(format!(
+                "cancel job {} (`redactctl apply --prune` cancels unmanaged ready/failed jobs)",
+                info.job.id
+            ));
+        } else {
+            resolve.push(format!("wait for job {} ({status}) to finish", info.job.id));
+        }
+        if !others.is_empty() {
+            resolve.push("or move these objects into one entry".to_string());
+        }
+        self.blocked.push(Blocked {
+            problem: format!(
+                "{} held by job {} ({status}), {whose}",
+                list(&objects.iter().collect::<Vec<_>>()),
+                info.job.id
+            ),
+            job: Some(info.job.id.clone()),
+            errors: Vec::new(),
+            resolve,
+        });
+    }
+
+    fn create(&mut self, objects: Vec<ObjectRef>, releasers: Vec<(usize, String)>, want_run: bool) {
+        let id = self.next_id(Op::Create);
+        let mut a = blank(&id, Some(&self.entry.name), Op::Create);
+        let mut context: BTreeSet<String> = objects
+            .iter()
+            .flat_map(|o| self.index.canceled_by_object.get(o).into_iter().flatten())
+            .cloned()
+            .collect();
+        let except: BTreeSet<String> = releasers
+            .iter()
+            .map(|(j, _)| self.index.jobs[*j].job.id.clone())
+            .collect();
+        context.extend(except.iter().cloned());
+        a.after = releasers
+            .iter()
+            .map(|(_, c)| c.clone())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        // Possible only once the cancels complete and Stripe releases the objects.
+        a.deferred = !releasers.is_empty();
+        a.replace = releasers
+            .iter()
+            .any(|(j, _)| self.index.jobs[*j].owner() == Some(self.index_of_entry));
+        a.precondition = Some(Precondition::Free {
+            objects: objects.clone(),
+            except_jobs: except.iter().cloned().collect(),
+        });
+        a.objects = objects;
+        a.validation_behavior = Some(self.entry.validation_behavior);
+        a.key_context = context.into_iter().collect();
+        a.reason = if except.is_empty() {
+            "declared objects that no job covers".to_string()
+        } else {
+            format!(
+                "declared objects freed once {} is canceled",
+                except.iter().cloned().collect::<Vec<_>>().join(", ")
+            )
+        };
+        let objects = a.objects.clone();
+        let create = self.push(a);
+        if want_run {
+            let mut run = blank(&self.next_id(Op::Run), Some(&self.entry.name), Op::Run);
+            run.objects = objects;
+            run.deferred = true;
+            run.after = vec![create];
+            run.reason = "state: redacted; runs the new job once it is ready".to_string();
+            self.push(run);
+        }
+    }
+
+    /// `state: canceled`: cancel what has not run; what ran cannot be undone.
+    fn plan_canceled(&mut self) {
+        for j in self.owned_jobs() {
+            let info = &self.index.jobs[j];
+            match &info.job.status {
+                s if s.is_pre_run() => {
+                    self.cancel(info, false, "state: canceled".to_string());
+                }
+                JobStatus::Redacting | JobStatus::Succeeded => self.blocked.push(Blocked {
+                    problem: format!(
+                        "job {} is {}: state: canceled cannot undo a redaction",
+                        info.job.id, info.job.status
+                    ),
+                    job: Some(info.job.id.clone()),
+                    errors: Vec::new(),
+                    resolve: vec![
+                        "the data is gone; set `state: redacted` or remove the entry".to_string(),
+                    ],
+                }),
+                JobStatus::Canceling | JobStatus::Unknown(_) => {
+                    self.wait(info, "Stripe is canceling the job");
+                }
+                _ => {}
+            }
+        }
+        for o in &self.entry.objects {
+            if self.index.redacted.contains(o) {
+                self.redacted.push(o.clone());
+            }
+        }
+    }
+
+    /// `via: identity_redact`: one redact per session.
+    fn plan_sessions(&mut self) {
+        let owned = self.owned_jobs();
+        if !owned.is_empty() {
+            self.warnings.push(
+                "redaction jobs name sessions of this entry; redactctl does not manage jobs \
+                 for identity_redact entries"
+                    .to_string(),
+            );
+        }
+        for o in &self.entry.objects {
+            if o.kind != ObjectKind::IdentityVerificationSessions {
+                self.warnings.push(format!(
+                    "{o} is not a verification session; identity_redact ignores it"
+                ));
+                continue;
+            }
+            let Some(session) = self.live.sessions.get(&o.id) else {
+                self.sessions.push(SessionView {
+                    id: o.id.clone(),
+                    status: None,
+                    redaction: None,
+                });
+                self.blocked.push(Blocked {
+                    problem: format!("no such session: {}", o.id),
+                    job: None,
+                    errors: Vec::new(),
+                    resolve: vec![format!(
+                        "check the id {} and the account/mode, or remove it from the entry",
+                        o.id
+                    )],
+                });
+                continue;
+            };
+            let redaction = session.redaction.as_ref().map(|r| r.status.clone());
+            self.sessions.push(SessionView {
+                id: session.id.clone(),
+                status: Some(session.status.clone()),
+                redaction: redaction.clone(),
+            });
+            let precondition = Precondition::Session {
+                session: session.id.clone(),
+                status: session.status.clone(),
+                redaction: redaction.clone(),
+            };
+            let canceled_state = self.entry.state == DesiredState::Canceled;
+            match redaction {
+                Some(SessionRedactionStatus::Redacted) => {
+                    self.redacted.push(o.clone());
+                    if canceled_state {
+                        self.cannot_undo(&session.id);
+                    }
+                }
+                Some(r) => {
+                    if canceled_state {
+                        self.cannot_undo(&session.id);
+                        continue;
+                    }
+                    let id = self.next_id(Op::Wait);
+                    let mut a = blank(&id, Some(&self.entry.name), Op::Wait);
+                    a.session = Some(session.id.clone());
+                    a.objects = vec![o.clone()];
+                    a.precondition = Some(precondition);
+                    a.reason = format!("Stripe is redacting the session (redaction: {r})");
+                    self.push(a);
+                }
+                None if canceled_state => {}
+                None => {
+                    let side_effect = match session.status {
+                        VerificationSessionStatus::RequiresInput
+                        | VerificationSessionStatus::Verified => None,
+                        VerificationSessionStatus::RequiresAction => Some(format!(
+                            "cancels VerificationSession {} (requires_action)",
+                            session.id
+                        )),
+                        ref s => {
+                            self.blocked.push(Blocked {
+                                problem: format!(
+                                    "session {} is {s}: Stripe redacts only sessions in \
+                                     requires_input, requires_action or verified",
+                                    session.id
+                                ),
+                                job: None,
+                                errors: Vec::new(),
+                                resolve: vec![if *s == VerificationSessionStatus::Processing {
+                                    "wait until Stripe finishes processing the session".to_string()
+                                } else {
+                                    "remove the session from the entry".to_string()
+                                }],
+                            });
+                            continue;
+                        }
+                    };
+                    let id = self.next_id(Op::Redact);
+                    let mut a = blank(&id, Some(&self.entry.name), Op::Redact);
+                    a.session = Some(session.id.clone());
+                    a.objects = vec![o.clone()];
+                    a.precondition = Some(precondition);
+                    a.side_effects = side_effect.into_iter().collect();
+                    a.reason = format!("session is {} and not redacted", session.status);
+                    self.push(a);
+                }
+            }
+        }
+    }
+
+    fn cannot_undo(&mut self, session: &str) {
+        self.blocked.push(Blocked {
+            problem: format!("session {session} is redacted: state: canceled cannot undo it"),
+            job: None,
+            errors: Vec::new(),
+            resolve: vec!["the data is gone; remove the entry".to_string()],
+        });
+    }
+
+    fn finish(self) -> (EntryPlan, Vec<Action>) {
+        let outcome = if !self.blocked.is_empty() {
+            Outcome::Blocked
+        } else if self.actions.iter().any(|a| {
+            (a.op != Op::Wait && !a.deferred)
+                // Waiting on a prune cancel that has yet to be sent is not Stripe-side work.
+                || a.after.iter().any(|d| d.starts_with(PRUNE_PREFIX))
+        }) {
+            Outcome::Changes
+        } else if !self.actions.is_empty() {
+            Outcome::Waiting
+        } else {
+            Outcome::Converged
+        };
+        let e = self.entry;
+        (
+            EntryPlan {
+                name: e.name.clone(),
+                ticket: e.ticket.clone(),
+                state: e.state,
+                via: e.via,
+                validation_behavior: e.validation_behavior,
+                location: e.location.clone(),
+                declared: e.objects.len(),
+                redacted: self.redacted,
+                jobs: self.jobs,
+                sessions: self.sessions,
+                blocked: self.blocked,
+                warnings: self.warnings,
+                outcome,
+            },
+            self.actions,
+        )
+    }
+}
+
+/// What resolves a failed validation, once per kind of problem (each error's own hint is
+/// in its [`ErrorView`]).
+fn resolutions(errors: &[ErrorView], behavior: Behavior) -> Vec<String> {
+    let mut out = Vec::new();
+    let fixes: Vec<&str> = errors.iter().filter_map(|e| e.fix.as_deref()).collect();
+    if !fixes.is_empty() && behavior == Behavior::Error {
+        out.push(format!(
+            "set `validation_behavior: fix` so that the run applies the fixes ({})",
+            fixes.join(", ")
+        ));
+    }
+    if errors
+        .iter()
+        .any(|e| e.code == ValidationErrorCode::LockedByOtherJob)
+    {
+        out.push(
+            "let the other job that holds the objects finish, or cancel it; redactctl \
+             revalidates by itself once the lock is gone"
+                .to_string(),
+        );
+    }
+    let manual = errors.iter().any(|e| {
+        e.code != ValidationErrorCode::LockedByOtherJob
+            && (e.fix.is_none() || behavior == Behavior::Fix)
+    });
+    if manual || (!fixes.is_empty() && behavior == Behavior::Error) {
+        let or = if out.is_empty() { "" } else { "or " };
+        out.push(format!(
+            "{or}resolve the errors in Stripe, then run `redactctl apply --revalidate`"
+        ));
+    }
+    if errors.is_empty() {
+        out.push(
+            "no validation errors could be read: look at the job in the Stripe dashboard, \
+             then run `redactctl apply --revalidate`"
+                .to_string(),
+        );
+    }
+    out
+}
+
+/// "Customer cus_1, PaymentIntent pi_2".
+fn list(objects: &[&ObjectRef]) -> String {
+    objects
+        .iter()
+        .map(|o| o.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
