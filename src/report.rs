@@ -79,7 +79,10 @@ pub fn receipts(desired: &Desired, live: &Live, audit: &[AuditRecord]) -> Vec<Re
                             status: job.status.to_string(),
                             objects: refs.iter().map(|o| o.id.clone()).collect(),
                             created: Some(job.created),
-                            steps: steps_by_target.get(job.id.as_str()).cloned().unwrap_or_default(),
+                            steps: steps_by_target
+                                .get(job.id.as_str())
+                                .cloned()
+                                .unwrap_or_default(),
                         });
                     }
                 }
@@ -143,14 +146,33 @@ pub fn render_json(receipts: &[Receipt]) -> String {
 pub fn render_csv(receipts: &[Receipt]) -> Result<String, csv::Error> {
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record([
-        "entry", "ticket", "state", "job", "job_status", "job_created", "objects", "step",
-        "step_time", "step_outcome", "request_id",
+        "entry",
+        "ticket",
+        "state",
+        "job",
+        "job_status",
+        "job_created",
+        "objects",
+        "step",
+        "step_time",
+        "step_outcome",
+        "request_id",
     ])?;
     for r in receipts {
         let ticket = r.ticket.clone().unwrap_or_default();
         if r.jobs.is_empty() {
             w.write_record([
-                r.entry.as_str(), &ticket, &r.state, "", "", "", &r.objects.join(" "), "", "", "", "",
+                r.entry.as_str(),
+                &ticket,
+                &r.state,
+                "",
+                "",
+                "",
+                &r.objects.join(" "),
+                "",
+                "",
+                "",
+                "",
             ])?;
         }
         for j in &r.jobs {
@@ -158,7 +180,17 @@ pub fn render_csv(receipts: &[Receipt]) -> Result<String, csv::Error> {
             let objects = j.objects.join(" ");
             if j.steps.is_empty() {
                 w.write_record([
-                    r.entry.as_str(), &ticket, &r.state, &j.id, &j.status, &created, &objects, "", "", "", "",
+                    r.entry.as_str(),
+                    &ticket,
+                    &r.state,
+                    &j.id,
+                    &j.status,
+                    &created,
+                    &objects,
+                    "",
+                    "",
+                    "",
+                    "",
                 ])?;
             }
             for s in &j.steps {
@@ -184,9 +216,15 @@ pub fn render_csv(receipts: &[Receipt]) -> Result<String, csv::Error> {
 
 /// Markdown: a summary table, then each entry's jobs and steps.
 pub fn render_markdown(receipts: &[Receipt]) -> String {
-    let mut out = String::from("# Redaction receipts\n\n| entry | ticket | state | jobs |\n| --- | --- | --- | --- |\n");
+    let mut out = String::from(
+        "# Redaction receipts\n\n| entry | ticket | state | jobs |\n| --- | --- | --- | --- |\n",
+    );
     for r in receipts {
-        let jobs: Vec<String> = r.jobs.iter().map(|j| format!("`{}` {}", j.id, j.status)).collect();
+        let jobs: Vec<String> = r
+            .jobs
+            .iter()
+            .map(|j| format!("`{}` {}", j.id, j.status))
+            .collect();
         let _ = writeln!(
             out,
             "| {} | {} | {} | {} |",
@@ -201,11 +239,29 @@ pub fn render_markdown(receipts: &[Receipt]) -> String {
         if let Some(t) = &r.ticket {
             let _ = writeln!(out, "\nTicket: {t}");
         }
-        let _ = writeln!(out, "\nObjects: {}", r.objects.iter().map(|o| format!("`{o}`")).collect::<Vec<_>>().join(", "));
+        let _ = writeln!(
+            out,
+            "\nObjects: {}",
+            r.objects
+                .iter()
+                .map(|o| format!("`{o}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
         for j in &r.jobs {
-            let _ = writeln!(out, "\n- `{}` — {} (objects: {})", j.id, j.status, j.objects.join(", "));
+            let _ = writeln!(
+                out,
+                "\n- `{}` — {} (objects: {})",
+                j.id,
+                j.status,
+                j.objects.join(", ")
+            );
             for s in &j.steps {
-                let rid = s.request_id.as_deref().map(|r| format!(", request {r}")).unwrap_or_default();
+                let rid = s
+                    .request_id
+                    .as_deref()
+                    .map(|r| format!(", request {r}"))
+                    .unwrap_or_default();
                 let _ = writeln!(out, "  - {} at {}: {}{rid}", s.action, s.time, s.outcome);
             }
         }

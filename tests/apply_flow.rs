@@ -21,14 +21,22 @@ fn statuses(emu: &Emu) -> Vec<String> {
 fn apply_redacts_then_a_rerun_sends_no_write() {
     let emu = Emu::instant();
     let wd = Workdir::new();
-    wd.write("m.yaml", &manifest("dsr-1", "      customers: [cus_A1]\n", ""));
+    wd.write(
+        "m.yaml",
+        &manifest("dsr-1", "      customers: [cus_A1]\n", ""),
+    );
     let out = wd
         .cmd(&emu)
         .args(["apply", "--auto-approve", "--wait=60s", "m.yaml"])
         .output()
         .unwrap();
     let stdout = text(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{stdout}\n{}", text(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        text(&out.stderr)
+    );
     assert!(stdout.contains("1 to create"), "{stdout}");
     assert!(stdout.contains("every entry converged"), "{stdout}");
     assert_eq!(statuses(&emu), ["succeeded"]);
@@ -49,7 +57,10 @@ fn two_phase_review_validates_first_and_runs_only_when_flipped() {
     let emu = Emu::instant();
     let wd = Workdir::new();
     let objects = "      customers: [cus_B1, cus_B2]\n";
-    wd.write("m.yaml", &manifest("dsr-2", objects, "    state: validated\n"));
+    wd.write(
+        "m.yaml",
+        &manifest("dsr-2", objects, "    state: validated\n"),
+    );
     let out = wd
         .cmd(&emu)
         .args(["apply", "--auto-approve", "--wait=60s", "m.yaml"])
@@ -57,9 +68,12 @@ fn two_phase_review_validates_first_and_runs_only_when_flipped() {
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(statuses(&emu), ["ready"], "validated, nothing destroyed");
-    assert!(!text(&out.stdout).contains("! run"));
+    assert!(!text(&out.stdout).contains("! run job"));
 
-    wd.write("m.yaml", &manifest("dsr-2", objects, "    state: redacted\n"));
+    wd.write(
+        "m.yaml",
+        &manifest("dsr-2", objects, "    state: redacted\n"),
+    );
     let plan = wd.cmd(&emu).args(["plan", "m.yaml"]).output().unwrap();
     let plan_text = text(&plan.stdout);
     assert!(plan_text.contains("1 to run"), "{plan_text}");
@@ -79,7 +93,11 @@ fn removing_an_object_from_a_validated_job_replaces_it() {
     let wd = Workdir::new();
     wd.write(
         "m.yaml",
-        &manifest("dsr-3", "      customers: [cus_C1, cus_C2]\n", "    state: validated\n"),
+        &manifest(
+            "dsr-3",
+            "      customers: [cus_C1, cus_C2]\n",
+            "    state: validated\n",
+        ),
     );
     let out = wd
         .cmd(&emu)
@@ -89,22 +107,40 @@ fn removing_an_object_from_a_validated_job_replaces_it() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     wd.write(
         "m.yaml",
-        &manifest("dsr-3", "      customers: [cus_C1]\n", "    state: validated\n"),
+        &manifest(
+            "dsr-3",
+            "      customers: [cus_C1]\n",
+            "    state: validated\n",
+        ),
     );
     let out = wd
         .cmd(&emu)
         .args(["apply", "--auto-approve", "--wait=60s", "m.yaml"])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}\n{}", text(&out.stdout), text(&out.stderr));
-    assert!(text(&out.stdout).contains("replace"), "{}", text(&out.stdout));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    assert!(
+        text(&out.stdout).contains("replace"),
+        "{}",
+        text(&out.stdout)
+    );
     let jobs = emu.jobs();
     let mut live: Vec<(String, Vec<String>)> = jobs
         .iter()
         .map(|j| {
             let ids = j["objects"]["customers"]
                 .as_array()
-                .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|v| v.as_str().map(str::to_string))
+                        .collect()
+                })
                 .unwrap_or_default();
             (j["status"].as_str().unwrap_or("").to_string(), ids)
         })
@@ -113,7 +149,10 @@ fn removing_an_object_from_a_validated_job_replaces_it() {
     assert_eq!(
         live,
         vec![
-            ("canceled".to_string(), vec!["cus_C1".to_string(), "cus_C2".to_string()]),
+            (
+                "canceled".to_string(),
+                vec!["cus_C1".to_string(), "cus_C2".to_string()]
+            ),
             ("ready".to_string(), vec!["cus_C1".to_string()]),
         ]
     );
@@ -124,12 +163,18 @@ fn state_canceled_cancels_a_pre_run_job() {
     let emu = Emu::instant();
     let wd = Workdir::new();
     let objects = "      customers: [cus_D1]\n";
-    wd.write("m.yaml", &manifest("dsr-4", objects, "    state: validated\n"));
+    wd.write(
+        "m.yaml",
+        &manifest("dsr-4", objects, "    state: validated\n"),
+    );
     wd.cmd(&emu)
         .args(["apply", "--auto-approve", "--wait=60s", "m.yaml"])
         .assert()
         .code(0);
-    wd.write("m.yaml", &manifest("dsr-4", objects, "    state: canceled\n"));
+    wd.write(
+        "m.yaml",
+        &manifest("dsr-4", objects, "    state: canceled\n"),
+    );
     let out = wd
         .cmd(&emu)
         .args(["apply", "--auto-approve", "--wait=60s", "m.yaml"])
@@ -143,10 +188,17 @@ fn state_canceled_cancels_a_pre_run_job() {
 fn without_a_terminal_apply_refuses_unless_auto_approved() {
     let emu = Emu::instant();
     let wd = Workdir::new();
-    wd.write("m.yaml", &manifest("dsr-5", "      customers: [cus_E1]\n", ""));
+    wd.write(
+        "m.yaml",
+        &manifest("dsr-5", "      customers: [cus_E1]\n", ""),
+    );
     let out = wd.cmd(&emu).args(["apply", "m.yaml"]).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("--auto-approve"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("--auto-approve"),
+        "{}",
+        text(&out.stderr)
+    );
     assert_eq!(emu.writes(), 0);
     assert!(emu.jobs().is_empty());
 }
@@ -155,7 +207,10 @@ fn without_a_terminal_apply_refuses_unless_auto_approved() {
 fn a_live_key_for_a_test_manifest_is_refused_before_any_request() {
     let emu = Emu::instant();
     let wd = Workdir::new();
-    wd.write("m.yaml", &manifest("dsr-6", "      customers: [cus_F1]\n", ""));
+    wd.write(
+        "m.yaml",
+        &manifest("dsr-6", "      customers: [cus_F1]\n", ""),
+    );
     let commands: [&[&str]; 3] = [
         &["plan", "m.yaml"],
         &["apply", "--auto-approve", "m.yaml"],
@@ -168,8 +223,12 @@ fn a_live_key_for_a_test_manifest_is_refused_before_any_request() {
             .args(command)
             .output()
             .unwrap();
-        assert_eq!(out.status.code(), Some(1), "{command}");
-        assert!(text(&out.stderr).contains("live mode key"), "{}", text(&out.stderr));
+        assert_eq!(out.status.code(), Some(1), "{command:?}");
+        assert!(
+            text(&out.stderr).contains("live mode key"),
+            "{}",
+            text(&out.stderr)
+        );
     }
     assert_eq!(emu.stats().total, 0, "not a single request");
 }
@@ -188,7 +247,11 @@ fn a_key_of_another_account_is_refused_before_any_write() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("acct_NotThisOne"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("acct_NotThisOne"),
+        "{}",
+        text(&out.stderr)
+    );
     assert_eq!(emu.writes(), 0);
 }
 
@@ -202,14 +265,31 @@ fn max_irreversible_caps_the_plan() {
     );
     let out = wd
         .cmd(&emu)
-        .args(["apply", "--auto-approve", "--max-irreversible", "2", "m.yaml"])
+        .args([
+            "apply",
+            "--auto-approve",
+            "--max-irreversible",
+            "2",
+            "m.yaml",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("--max-irreversible"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("--max-irreversible"),
+        "{}",
+        text(&out.stderr)
+    );
     assert_eq!(emu.writes(), 0);
     wd.cmd(&emu)
-        .args(["apply", "--auto-approve", "--max-irreversible", "3", "--wait=60s", "m.yaml"])
+        .args([
+            "apply",
+            "--auto-approve",
+            "--max-irreversible",
+            "3",
+            "--wait=60s",
+            "m.yaml",
+        ])
         .assert()
         .code(0);
     assert_eq!(statuses(&emu), ["succeeded", "succeeded", "succeeded"]);
@@ -222,7 +302,10 @@ fn wait_running_out_exits_4() {
         ..Config::default()
     });
     let wd = Workdir::new();
-    wd.write("m.yaml", &manifest("dsr-8", "      customers: [cus_I1]\n", ""));
+    wd.write(
+        "m.yaml",
+        &manifest("dsr-8", "      customers: [cus_I1]\n", ""),
+    );
     let out = wd
         .cmd(&emu)
         .args(["apply", "--auto-approve", "--wait=2s", "m.yaml"])
@@ -248,7 +331,14 @@ fn the_audit_log_has_one_line_per_write_and_no_key() {
         "version: 1\naccount:\n  mode: test\nredactions:\n  - name: a\n    objects:\n      customers: [cus_J1]\n  - name: b\n    objects:\n      customers: [cus_J2]\n",
     );
     wd.cmd(&emu)
-        .args(["apply", "--auto-approve", "--wait=60s", "--audit-log", "audit/log.jsonl", "m.yaml"])
+        .args([
+            "apply",
+            "--auto-approve",
+            "--wait=60s",
+            "--audit-log",
+            "audit/log.jsonl",
+            "m.yaml",
+        ])
         .assert()
         .code(0);
     let log = wd.read("audit/log.jsonl");
@@ -259,7 +349,10 @@ fn the_audit_log_has_one_line_per_write_and_no_key() {
     assert_eq!(lines.len() as u64, emu.writes());
     assert_eq!(lines.len(), 4, "two creates and two runs:\n{log}");
     for line in &lines {
-        assert!(line["request_id"].as_str().unwrap_or("").starts_with("req_"));
+        assert!(line["request_id"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("req_"));
         assert!(line["idempotency_key"].as_str().is_some());
         assert!(line["job"].as_str().unwrap_or("").starts_with("prj_"));
     }
@@ -272,12 +365,18 @@ fn a_saved_plan_is_refused_when_stale_and_nothing_changes() {
     let emu = Emu::instant();
     let wd = Workdir::new();
     let objects = "      customers: [cus_K1]\n";
-    wd.write("m.yaml", &manifest("dsr-9", objects, "    state: validated\n"));
+    wd.write(
+        "m.yaml",
+        &manifest("dsr-9", objects, "    state: validated\n"),
+    );
     wd.cmd(&emu)
         .args(["apply", "--auto-approve", "--wait=60s", "m.yaml"])
         .assert()
         .code(0);
-    wd.write("m.yaml", &manifest("dsr-9", objects, "    state: redacted\n"));
+    wd.write(
+        "m.yaml",
+        &manifest("dsr-9", objects, "    state: redacted\n"),
+    );
     wd.cmd(&emu)
         .args(["plan", "--out", "run.plan.json", "m.yaml"])
         .assert()
@@ -286,9 +385,17 @@ fn a_saved_plan_is_refused_when_stale_and_nothing_changes() {
     let job = emu.jobs()[0]["id"].as_str().unwrap().to_string();
     emu.post(&format!("/v1/privacy/redaction_jobs/{job}/cancel"), &[]);
     emu.reset_stats();
-    let out = wd.cmd(&emu).args(["apply", "run.plan.json"]).output().unwrap();
+    let out = wd
+        .cmd(&emu)
+        .args(["apply", "run.plan.json"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("stale plan"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("stale plan"),
+        "{}",
+        text(&out.stderr)
+    );
     assert_eq!(emu.writes(), 0);
 
     // A plan made before the manifests changed is stale too.
@@ -296,10 +403,21 @@ fn a_saved_plan_is_refused_when_stale_and_nothing_changes() {
         .args(["plan", "--out", "second.plan.json", "m.yaml"])
         .assert()
         .code(0);
-    wd.write("m.yaml", &manifest("dsr-9", objects, "    state: validated\n"));
-    let out = wd.cmd(&emu).args(["apply", "second.plan.json"]).output().unwrap();
+    wd.write(
+        "m.yaml",
+        &manifest("dsr-9", objects, "    state: validated\n"),
+    );
+    let out = wd
+        .cmd(&emu)
+        .args(["apply", "second.plan.json"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("stale plan"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("stale plan"),
+        "{}",
+        text(&out.stderr)
+    );
     assert_eq!(emu.writes(), 0);
 }
 
@@ -307,7 +425,10 @@ fn a_saved_plan_is_refused_when_stale_and_nothing_changes() {
 fn a_fresh_saved_plan_is_applied_without_a_prompt() {
     let emu = Emu::instant();
     let wd = Workdir::new();
-    wd.write("m.yaml", &manifest("dsr-10", "      customers: [cus_L1]\n", ""));
+    wd.write(
+        "m.yaml",
+        &manifest("dsr-10", "      customers: [cus_L1]\n", ""),
+    );
     wd.cmd(&emu)
         .args(["plan", "--out", "p.json", "m.yaml"])
         .assert()
@@ -326,7 +447,10 @@ fn a_fresh_saved_plan_is_applied_without_a_prompt() {
 fn plan_detailed_exitcode_says_whether_there_are_changes() {
     let emu = Emu::instant();
     let wd = Workdir::new();
-    wd.write("m.yaml", &manifest("dsr-11", "      customers: [cus_M1]\n", ""));
+    wd.write(
+        "m.yaml",
+        &manifest("dsr-11", "      customers: [cus_M1]\n", ""),
+    );
     wd.cmd(&emu)
         .args(["plan", "--detailed-exitcode", "m.yaml"])
         .assert()

@@ -42,7 +42,10 @@ where
 
 fn plan_against(base: &str) -> (std::process::Output, Workdir) {
     let wd = Workdir::new();
-    wd.write("m.yaml", &manifest("dsr-1", "      customers: [cus_1]\n", ""));
+    wd.write(
+        "m.yaml",
+        &manifest("dsr-1", "      customers: [cus_1]\n", ""),
+    );
     let out = assert_cmd::Command::cargo_bin("redactctl")
         .unwrap()
         .current_dir(wd.path())
@@ -145,10 +148,19 @@ fn a_401_is_one_error_naming_no_key() {
 fn a_full_disk_for_the_audit_log_stops_apply_with_one_error() {
     let emu = Emu::instant();
     let wd = Workdir::new();
-    wd.write("m.yaml", &manifest("dsr-1", "      customers: [cus_1]\n", ""));
+    wd.write(
+        "m.yaml",
+        &manifest("dsr-1", "      customers: [cus_1]\n", ""),
+    );
     let out = wd
         .cmd(&emu)
-        .args(["apply", "--auto-approve", "--audit-log", "/dev/full", "m.yaml"])
+        .args([
+            "apply",
+            "--auto-approve",
+            "--audit-log",
+            "/dev/full",
+            "m.yaml",
+        ])
         .output()
         .unwrap();
     let stderr = text(&out.stderr);

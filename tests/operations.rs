@@ -8,14 +8,21 @@ use common::{manifest, text, Emu, Workdir};
 fn report_gives_receipts_in_three_formats() {
     let emu = Emu::instant();
     let wd = Workdir::new();
-    wd.write("m.yaml", &manifest("dsr-r", "      customers: [cus_P1]\n", ""));
+    wd.write(
+        "m.yaml",
+        &manifest("dsr-r", "      customers: [cus_P1]\n", ""),
+    );
     wd.cmd(&emu)
         .args(["apply", "--auto-approve", "--wait=60s", "m.yaml"])
         .assert()
         .code(0);
     let job = emu.jobs()[0]["id"].as_str().unwrap().to_string();
 
-    let out = wd.cmd(&emu).args(["report", "--format", "json", "m.yaml"]).output().unwrap();
+    let out = wd
+        .cmd(&emu)
+        .args(["report", "--format", "json", "m.yaml"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let r = &v["receipts"][0];
@@ -31,7 +38,11 @@ fn report_gives_receipts_in_three_formats() {
         .collect();
     assert_eq!(steps, ["create", "run"]);
 
-    let out = wd.cmd(&emu).args(["report", "--format", "csv", "m.yaml"]).output().unwrap();
+    let out = wd
+        .cmd(&emu)
+        .args(["report", "--format", "csv", "m.yaml"])
+        .output()
+        .unwrap();
     let csv = text(&out.stdout);
     assert!(csv.starts_with("entry,ticket,state,job"), "{csv}");
     assert_eq!(csv.lines().count(), 3, "header + create + run:\n{csv}");
@@ -49,7 +60,10 @@ fn report_gives_receipts_in_three_formats() {
 fn status_shows_one_row_per_entry() {
     let emu = Emu::instant();
     let wd = Workdir::new();
-    wd.write("m.yaml", &manifest("dsr-s", "      customers: [cus_Q1]\n", ""));
+    wd.write(
+        "m.yaml",
+        &manifest("dsr-s", "      customers: [cus_Q1]\n", ""),
+    );
     let out = wd.cmd(&emu).args(["status", "m.yaml"]).output().unwrap();
     assert_eq!(out.status.code(), Some(0));
     assert!(text(&out.stdout).contains("dsr-s"));

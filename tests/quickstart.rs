@@ -5,8 +5,8 @@ use std::path::Path;
 use std::time::Duration;
 
 fn readme_quickstart_args() -> Vec<String> {
-    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
-        .unwrap();
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
     let line = readme
         .lines()
         .find(|l| l.starts_with("cargo run --release -- apply --local"))
@@ -22,7 +22,13 @@ fn the_readme_quickstart_converges_on_the_embedded_emulator() {
     let args = readme_quickstart_args();
     assert_eq!(
         args,
-        ["apply", "--local", "--auto-approve", "--wait", "examples/quickstart.yaml"]
+        [
+            "apply",
+            "--local",
+            "--auto-approve",
+            "--wait",
+            "examples/quickstart.yaml"
+        ]
     );
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(dir.path().join("examples")).unwrap();

@@ -75,7 +75,10 @@ fn passes_converge_a_manifest_edited_between_them() {
         ..Config::default()
     });
     let wd = Workdir::new();
-    wd.write("m.yaml", &manifest("first", "      customers: [cus_R1]\n", ""));
+    wd.write(
+        "m.yaml",
+        &manifest("first", "      customers: [cus_R1]\n", ""),
+    );
     let (mut child, rx) = spawn_reconcile(&emu, &wd, &["--interval", "1s"]);
     let first = next_pass(&rx);
     assert_eq!(first["pass"], 1);
@@ -124,10 +127,12 @@ fn signed_webhooks_trigger_a_pass_and_bad_ones_are_rejected() {
         ..Config::default()
     });
     let wd = Workdir::new();
-    wd.write("m.yaml", &manifest("hooked", "      customers: [cus_W1]\n", ""));
+    wd.write(
+        "m.yaml",
+        &manifest("hooked", "      customers: [cus_W1]\n", ""),
+    );
     let listen = format!("127.0.0.1:{port}");
-    let (mut child, rx) =
-        spawn_reconcile(&emu, &wd, &["--interval", "1h", "--listen", &listen]);
+    let (mut child, rx) = spawn_reconcile(&emu, &wd, &["--interval", "1h", "--listen", &listen]);
     assert_eq!(next_pass(&rx)["trigger"], "start");
     // The interval is an hour: only the emulator's webhooks can start the next passes.
     let second = next_pass(&rx);
@@ -154,8 +159,18 @@ fn signed_webhooks_trigger_a_pass_and_bad_ones_are_rejected() {
                 .as_u16()
         })
     };
-    assert_eq!(send(signature::sign(body.as_bytes(), b"whsec_forged", now)), 400);
-    assert_eq!(send(signature::sign(body.as_bytes(), SECRET.as_bytes(), now - 3600)), 400);
+    assert_eq!(
+        send(signature::sign(body.as_bytes(), b"whsec_forged", now)),
+        400
+    );
+    assert_eq!(
+        send(signature::sign(
+            body.as_bytes(),
+            SECRET.as_bytes(),
+            now - 3600
+        )),
+        400
+    );
     let good = signature::sign(body.as_bytes(), SECRET.as_bytes(), now);
     assert_eq!(send(good.clone()), 200);
     assert_eq!(send(good), 200, "a replay is acknowledged");

@@ -16,7 +16,8 @@ fn many_entries(n: usize, prefix: &str) -> String {
     let mut s = String::from("version: 1\naccount:\n  mode: test\nredactions:\n");
     for i in 0..n {
         s.push_str(&format!(
-            "  - name: {prefix}-{i:04}\n    objects:\n      customers: [cus_{prefix}{i:04}]\n"
+            "  - name: {}-{i:04}\n    objects:\n      customers: [cus_{prefix}{i:04}]\n",
+            prefix.to_lowercase()
         ));
     }
     s
@@ -42,7 +43,12 @@ fn assert_converged_without_duplicates(emu: &Emu, n: usize, prefix: &str) -> Vec
     for i in 0..n {
         let id = format!("cus_{prefix}{i:04}");
         let h = holders.get(&id).cloned().unwrap_or_default();
-        assert_eq!(h.len(), 1, "{id} is in {} non-canceled jobs: {h:?}", h.len());
+        assert_eq!(
+            h.len(),
+            1,
+            "{id} is in {} non-canceled jobs: {h:?}",
+            h.len()
+        );
         assert_eq!(h[0].1, "succeeded", "{id}: {h:?}");
     }
     jobs.iter()
@@ -81,21 +87,38 @@ fn apply_converges_through_500s_429s_and_dropped_connections() {
     let out = apply_cmd(
         &emu,
         &wd,
-        &["--wait=300s", "--max-irreversible", "1000", "--client-endpoint-rate-limit", "60"],
+        &[
+            "--wait=300s",
+            "--max-irreversible",
+            "1000",
+            "--client-rate-limit",
+            "100",
+            "--client-endpoint-rate-limit",
+            "60",
+        ],
     )
     .output()
     .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     let stats = emu.stats();
-    assert!(stats.by_status.get(&500).copied().unwrap_or(0) > 0, "faults were injected");
-    assert!(stats.by_status.get(&429).copied().unwrap_or(0) > 0, "rate limits were hit");
+    assert!(
+        stats.by_status.get(&500).copied().unwrap_or(0) > 0,
+        "faults were injected"
+    );
+    assert!(
+        stats.by_status.get(&429).copied().unwrap_or(0) > 0,
+        "rate limits were hit"
+    );
     emu.handle().set_faults(0.0, 0.0);
     let jobs = assert_converged_without_duplicates(&emu, n, "F");
     assert_eq!(jobs.len(), n, "one job per entry, no duplicate");
     let log = wd.read(".redactctl/audit.jsonl");
     for job in &jobs {
-        assert!(log.contains(job.as_str()), "the audit log does not account for {job}");
+        assert!(
+            log.contains(job.as_str()),
+            "the audit log does not account for {job}"
+        );
     }
 }
 
@@ -164,7 +187,12 @@ fn two_applies_at_once_create_no_duplicate() {
     if codes != (Some(0), Some(0)) {
         // One may lose a race with a clear message; a rerun converges.
         let out = apply_cmd(&emu, &wd, &["--wait=120s"]).output().unwrap();
-        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     let jobs = assert_converged_without_duplicates(&emu, n, "C");
     assert_eq!(jobs.len(), n);

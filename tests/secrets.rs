@@ -20,7 +20,10 @@ fn the_key_appears_in_no_output_and_no_file() {
     });
     let key = format!("sk_test_{MARKER}");
     let wd = Workdir::new();
-    wd.write("m.yaml", &manifest("dsr-1", "      customers: [cus_S1]\n", ""));
+    wd.write(
+        "m.yaml",
+        &manifest("dsr-1", "      customers: [cus_S1]\n", ""),
+    );
     let runs: Vec<Vec<&str>> = vec![
         vec!["validate", "m.yaml"],
         vec!["plan", "--out", "p.json", "m.yaml"],

@@ -20,7 +20,8 @@ use super::{summary, ApplyError, ApplyOptions, ApplyReport, Ending};
 use crate::manifest::Desired;
 use crate::observe::{observe, Live};
 use crate::plan::{self, Action, Op, Outcome, Plan};
-use crate::stripe::client::{Client, StripeError};
+use crate::stripe::client::Client;
+use crate::stripe::StripeError;
 
 /// How often Stripe is re-read while actions are being performed.
 const ACTIVE_OBSERVE: Duration = Duration::from_secs(1);
@@ -229,7 +230,7 @@ impl<'a> Book<'a> {
     }
 }
 
-type Observation<'a> = Pin<Box<dyn Future<Output = (Instant, Result<Live, StripeError>)> + Send + 'a>>;
+type Observation<'a> = Pin<Box<dyn Future<Output = (Instant, Result<Live, StripeError>)> + 'a>>;
 
 /// Carries out `approved` (already shown, guarded and approved), re-observing and
 /// re-planning until converged, blocked, or (with `--wait`) the time is up.
@@ -344,8 +345,11 @@ fn decide(
     deadline: Option<Instant>,
     force: bool,
 ) -> Option<Ending> {
-    let needs_new_plan =
-        |name: &str| not_approved.iter().any(|a| a.entry.as_deref() == Some(name));
+    let needs_new_plan = |name: &str| {
+        not_approved
+            .iter()
+            .any(|a| a.entry.as_deref() == Some(name))
+    };
     let settled = fresh.entries.iter().all(|e| {
         matches!(e.outcome, Outcome::Converged | Outcome::Blocked) || needs_new_plan(&e.name)
     });

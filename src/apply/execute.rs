@@ -5,8 +5,9 @@ use std::sync::Mutex;
 
 use super::audit::{now_rfc3339, AuditLog, AuditRecord};
 use crate::plan::{Action, Op};
-use crate::stripe::client::{Client, Sent, StripeError};
+use crate::stripe::client::{Client, Sent};
 use crate::stripe::models::{Mode, ValidationBehavior};
+use crate::stripe::StripeError;
 
 /// What one action came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,11 +63,7 @@ pub async fn perform(
             None => return Ok(ActionResult::Skipped("redact without a session".into())),
         },
         (Op::Wait, _) => return Ok(ActionResult::Skipped("waits".into())),
-        (_, None) => {
-            return Ok(ActionResult::Skipped(
-                "its job does not exist yet".into(),
-            ))
-        }
+        (_, None) => return Ok(ActionResult::Skipped("its job does not exist yet".into())),
     };
     let mut record = AuditRecord {
         time: now_rfc3339(),

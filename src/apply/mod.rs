@@ -23,7 +23,7 @@ pub use converge::converge;
 
 use crate::observe::ObserveOptions;
 use crate::plan::{self, Action, Plan};
-use crate::stripe::client::StripeError;
+use crate::stripe::StripeError;
 
 /// Why apply stopped with an error (exit 1).
 #[derive(Debug, thiserror::Error)]
@@ -75,4 +75,3 @@ pub struct ApplyReport {
     /// The last plan: where each entry stands now.
     pub last: Plan,
 }
-

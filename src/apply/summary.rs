@@ -62,7 +62,9 @@ pub fn render(report: &ApplyReport) -> String {
                     ActionResult::Failed(_) => " (failed)",
                     _ => "",
                 };
-                format!("{} {target}{mark}", op_name(a.op)).trim_end().to_string()
+                format!("{} {target}{mark}", op_name(a.op))
+                    .trim_end()
+                    .to_string()
             })
             .collect();
         let ticket = entry

@@ -41,22 +41,19 @@ fn run_inner(global: &GlobalArgs, args: &ApplyArgs) -> Result<Exit, String> {
         Some(path) => {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| format!("cannot read the plan file {}: {e}", path.display()))?;
-            Some(
-                plan::parse_plan_file(&text)
-                    .map_err(|e| format!("{}: {e}", path.display()))?,
-            )
+            Some(plan::parse_plan_file(&text).map_err(|e| format!("{}: {e}", path.display()))?)
         }
         None => None,
     };
     let manifest_paths = match &saved {
-        Some(p) if p.manifest_paths.is_empty() => {
-            return Err("the plan file names no manifests; create it with `redactctl plan PATHS --out FILE`".into())
-        }
+        Some(p) if p.manifest_paths.is_empty() => return Err(
+            "the plan file names no manifests; create it with `redactctl plan PATHS --out FILE`"
+                .into(),
+        ),
         Some(p) => p.manifest_paths.clone(),
         None => args.paths.clone(),
     };
-    let desired =
-        prepare::load_manifests(global, &manifest_paths).map_err(|()| String::new())?;
+    let desired = prepare::load_manifests(global, &manifest_paths).map_err(|()| String::new())?;
     if let Some(p) = &saved {
         if p.desired_digest != desired.digest {
             return Err(

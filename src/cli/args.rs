@@ -57,7 +57,12 @@ pub struct GlobalArgs {
     pub client_rate_limit: Option<u32>,
 
     /// Client-side limit of requests per second per endpoint (default 25).
-    #[arg(long, global = true, value_name = "N", env = "REDACTCTL_ENDPOINT_RATE_LIMIT")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "N",
+        env = "REDACTCTL_ENDPOINT_RATE_LIMIT"
+    )]
     pub client_endpoint_rate_limit: Option<u32>,
 
     /// More logging on stderr (-v info, -vv debug, -vvv trace). RUST_LOG overrides.

@@ -85,8 +85,7 @@ pub async fn connect(
 
 /// Starts the embedded emulator with short delays and persistent state in `dir`.
 async fn start_local(dir: &Path) -> Result<EmulatorHandle, String> {
-    std::fs::create_dir_all(dir)
-        .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let config = emulator::Config {
         validation_delay: Duration::from_secs(1),
         redaction_delay: Duration::from_secs(2),

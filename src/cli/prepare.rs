@@ -31,7 +31,10 @@ pub fn load_manifests(global: &GlobalArgs, paths: &[PathBuf]) -> Result<Desired,
             Ok(loaded.desired)
         }
         Err(failure) => {
-            eprint!("{}", manifest::render_diagnostics(&failure.diagnostics, color));
+            eprint!(
+                "{}",
+                manifest::render_diagnostics(&failure.diagnostics, color)
+            );
             Err(())
         }
     }

@@ -31,7 +31,9 @@ pub fn run(global: &GlobalArgs, args: &ReconcileArgs) -> Exit {
         Some(_) => match std::env::var("STRIPE_WEBHOOK_SECRET") {
             Ok(s) if !s.trim().is_empty() => Some(s.trim().as_bytes().to_vec()),
             _ => {
-                eprintln!("error: --listen needs the webhook signing secret in STRIPE_WEBHOOK_SECRET");
+                eprintln!(
+                    "error: --listen needs the webhook signing secret in STRIPE_WEBHOOK_SECRET"
+                );
                 return Exit::Error;
             }
         },
@@ -88,7 +90,9 @@ pub fn run(global: &GlobalArgs, args: &ReconcileArgs) -> Exit {
                 }
             };
             match listener::serve(addr, secret, trigger.clone(), shutdown).await {
-                Ok((bound, _task)) => eprintln!("reconcile: listening for Stripe webhooks on http://{bound}"),
+                Ok((bound, _task)) => {
+                    eprintln!("reconcile: listening for Stripe webhooks on http://{bound}")
+                }
                 Err(e) => {
                     eprintln!("error: cannot listen on {addr}: {e}");
                     conn.close().await;
@@ -182,7 +186,9 @@ async fn pass_inner(
     let desired = prepare::load_manifests(global, &args.paths)
         .map_err(|()| "the manifests have errors (printed above); pass skipped".to_string())?;
     if &desired.account != account {
-        return Err("`account` changed since reconcile started; restart it to use the new account".into());
+        return Err(
+            "`account` changed since reconcile started; restart it to use the new account".into(),
+        );
     }
     let observe_opts = ObserveOptions {
         read_account: true,
@@ -199,7 +205,11 @@ async fn pass_inner(
     let irreversible = approved.actions.iter().filter(|a| a.irreversible).count();
     guards::check_irreversible(irreversible, args.max_irreversible).map_err(|e| e.to_string())?;
     let target = Target {
-        account: live.account.as_ref().map(|a| a.id.clone()).unwrap_or_default(),
+        account: live
+            .account
+            .as_ref()
+            .map(|a| a.id.clone())
+            .unwrap_or_default(),
         mode: conn.key_mode,
     };
     let opts = ApplyOptions {

@@ -12,7 +12,10 @@ pub fn run(global: &GlobalArgs, args: &ReportArgs) -> Exit {
     let (records, torn) = match audit::read_log(&args.audit_log) {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("error: cannot read the audit log {}: {e}", args.audit_log.display());
+            eprintln!(
+                "error: cannot read the audit log {}: {e}",
+                args.audit_log.display()
+            );
             return Exit::Error;
         }
     };

@@ -35,7 +35,12 @@ struct ListenerState {
 }
 
 /// What the handler decided, for its status code and body.
-fn accept(state: &ListenerState, headers: &HeaderMap, body: &[u8], now: i64) -> (StatusCode, String) {
+fn accept(
+    state: &ListenerState,
+    headers: &HeaderMap,
+    body: &[u8],
+    now: i64,
+) -> (StatusCode, String) {
     let header = headers
         .get("stripe-signature")
         .and_then(|v| v.to_str().ok());
@@ -47,7 +52,10 @@ fn accept(state: &ListenerState, headers: &HeaderMap, body: &[u8], now: i64) -> 
         return (StatusCode::BAD_REQUEST, "rejected: body is not JSON".into());
     };
     let id = event.get("id").and_then(|v| v.as_str()).unwrap_or_default();
-    let kind = event.get("type").and_then(|v| v.as_str()).unwrap_or_default();
+    let kind = event
+        .get("type")
+        .and_then(|v| v.as_str())
+        .unwrap_or_default();
     if let Ok(mut seen) = state.seen.lock() {
         if !id.is_empty() {
             if seen.0.contains(id) {
@@ -147,9 +155,18 @@ mod tests {
     fn forged_and_stale_events_get_400() {
         let s = state();
         let forged = signature::sign(BODY, b"whsec_wrong", 1000);
-        assert_eq!(accept(&s, &headers(&forged), BODY, 1000).0, StatusCode::BAD_REQUEST);
+        assert_eq!(
+            accept(&s, &headers(&forged), BODY, 1000).0,
+            StatusCode::BAD_REQUEST
+        );
         let stale = signature::sign(BODY, b"whsec_x", 1000);
-        assert_eq!(accept(&s, &headers(&stale), BODY, 2000).0, StatusCode::BAD_REQUEST);
-        assert_eq!(accept(&s, &HeaderMap::new(), BODY, 1000).0, StatusCode::BAD_REQUEST);
+        assert_eq!(
+            accept(&s, &headers(&stale), BODY, 2000).0,
+            StatusCode::BAD_REQUEST
+        );
+        assert_eq!(
+            accept(&s, &HeaderMap::new(), BODY, 1000).0,
+            StatusCode::BAD_REQUEST
+        );
     }
 }

@@ -77,7 +77,10 @@ impl Emu {
             }
             let page = self.get(&url);
             let data = page["data"].as_array().cloned().unwrap_or_default();
-            after = data.last().and_then(|j| j["id"].as_str()).map(str::to_string);
+            after = data
+                .last()
+                .and_then(|j| j["id"].as_str())
+                .map(str::to_string);
             out.extend(data);
             if !page["has_more"].as_bool().unwrap_or(false) {
                 break;
