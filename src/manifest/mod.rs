@@ -80,8 +80,9 @@ pub fn load(paths: &[PathBuf]) -> Result<Loaded, LoadFailure> {
     let mut raw_entries = Vec::new();
     let mut manifests_per_arg = vec![0usize; paths.len()];
     let mut directory_args: Vec<bool> = vec![false; paths.len()];
-    // A file that could not be read or parsed may hold the `account`.
-    let mut file_failed = false;
+    // A path that could not be found, or a file that could not be read or parsed, may
+    // hold the `account`: its absence is then not reported.
+    let mut file_failed = !diags.is_empty();
     for input in &inputs {
         if !input.explicit {
             directory_args[input.arg] = true;
