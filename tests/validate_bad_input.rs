@@ -121,9 +121,15 @@ fn a_directory_without_manifests_is_refused() {
 fn a_missing_path_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("nope.yaml");
-    fails_with(
+    let stderr = fails_with(
         &[&missing],
         &["error: no such file or directory", "nope.yaml"],
+    );
+    // The account may be in the missing file: no second, misleading error.
+    assert!(!stderr.contains("no `account`"), "{stderr}");
+    assert!(
+        stderr.contains("error: 1 error in the manifests"),
+        "{stderr}"
     );
 }
 

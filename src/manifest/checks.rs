@@ -42,7 +42,8 @@ pub fn check(
     let defaults = defaults.map(|d| d.value).unwrap_or_default();
 
     let mut names: HashMap<&str, Place> = HashMap::with_capacity(raw.len());
-    let mut owners: HashMap<&ObjectRef, (usize, Place)> = HashMap::new();
+    let total_objects = raw.iter().map(|e| e.objects.len()).sum();
+    let mut owners: HashMap<&ObjectRef, (usize, Place)> = HashMap::with_capacity(total_objects);
     let mut entries = Vec::with_capacity(raw.len());
     let mut resolved = Vec::with_capacity(raw.len());
     for (index, e) in raw.iter().enumerate() {

@@ -34,8 +34,6 @@ pub struct RawEntry {
     pub ticket: Option<Placed<String>>,
     /// In the order written; duplicates are kept here and reported by `checks`.
     pub objects: Vec<Placed<crate::kinds::ObjectRef>>,
-    /// Where `objects` is written (the key), or the entry's start when it is missing.
-    pub objects_at: Place,
     /// Where each kind's key is written, for `via` misuse.
     pub kinds: Vec<Placed<ObjectKind>>,
     pub validation_behavior: Option<Placed<Behavior>>,
@@ -504,14 +502,14 @@ impl Cx<'_, '_> {
             }
             _ => None,
         };
+        let named = name.is_some();
         let mut entry = RawEntry {
-            name: name.clone().unwrap_or(Placed {
+            name: name.unwrap_or_else(|| Placed {
                 value: String::new(),
                 at: self.place(item),
             }),
             ticket,
             objects: Vec::new(),
-            objects_at: self.place(item),
             kinds: Vec::new(),
             validation_behavior: None,
             state: None,
@@ -524,10 +522,7 @@ impl Cx<'_, '_> {
                     d.with_hint("list the ids to redact, e.g. `objects: {customers: [cus_…]}`"),
                 );
             }
-            Some((key, v)) => {
-                entry.objects_at = self.place(key);
-                self.objects(key, v, &mut entry);
-            }
+            Some((key, v)) => self.objects(key, v, &mut entry),
         }
         if let Some((_, n)) = fields
             .get("validation_behavior")
@@ -544,7 +539,7 @@ impl Cx<'_, '_> {
             let v = self.via(n);
             entry.via = self.placed(v, n);
         }
-        name.map(|_| entry)
+        named.then_some(entry)
     }
 
     fn objects(&mut self, key: &Node, v: &Node, entry: &mut RawEntry) {

@@ -14,7 +14,9 @@ use super::desired::Location;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
+    /// The manifests cannot be used as they are.
     Error,
+    /// Worth a look (personal data, a skipped file), but nothing stops.
     Warning,
 }
 

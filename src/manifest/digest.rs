@@ -43,12 +43,28 @@ pub fn digest(account: &AccountSpec, entries: &[Entry]) -> String {
             })
             .collect(),
     };
-    let mut hasher = Sha256::new();
-    // Serializing plain structs, strings and enums into a Vec cannot fail.
-    if let Ok(bytes) = serde_json::to_vec(&canonical) {
-        hasher.update(&bytes);
+    let mut writer = std::io::BufWriter::with_capacity(1 << 16, HashWriter(Sha256::new()));
+    // Serializing plain structs, strings and enums into a hasher cannot fail, nor can
+    // flushing into it.
+    let _ = serde_json::to_writer(&mut writer, &canonical);
+    match writer.into_inner() {
+        Ok(HashWriter(hasher)) => hex::encode(hasher.finalize()),
+        Err(_) => String::new(),
     }
-    hex::encode(hasher.finalize())
+}
+
+/// Feeds the JSON straight into the hasher: no copy of the whole canonical form in memory.
+struct HashWriter(Sha256);
+
+impl std::io::Write for HashWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.update(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 #[cfg(test)]

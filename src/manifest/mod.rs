@@ -59,139 +59,177 @@ impl std::error::Error for LoadFailure {}
 /// manifest (none of its documents has `version`, `account`, `defaults` or `redactions`)
 /// is skipped with a warning; a file named explicitly is always loaded.
 pub fn load(paths: &[PathBuf]) -> Result<Loaded, LoadFailure> {
-    let mut diags = Vec::new();
+    let mut loader = Loader::new(paths.len());
     let (inputs, find_errors) = files::find_inputs(paths);
     for e in find_errors {
+        loader.find_error(e);
+    }
+    for input in &inputs {
+        loader.load_file(input);
+    }
+    loader.finish(paths)
+}
+
+/// The state of one `load`: the files read so far, what their documents declare, and
+/// every diagnostic, in the order found.
+struct Loader {
+    files: Files,
+    docs: Vec<convert::DocOut>,
+    diags: Vec<Diagnostic>,
+    /// Per command-line path: how many manifest files it gave, and whether it is a
+    /// directory (a directory that gives none is an error).
+    manifests_per_arg: Vec<usize>,
+    directory_args: Vec<bool>,
+    /// A path that could not be found, or a file that could not be read or parsed, may
+    /// hold the `account`: its absence is then not reported.
+    incomplete: bool,
+}
+
+impl Loader {
+    fn new(args: usize) -> Self {
+        Loader {
+            files: Files::default(),
+            docs: Vec::new(),
+            diags: Vec::new(),
+            manifests_per_arg: vec![0; args],
+            directory_args: vec![false; args],
+            incomplete: false,
+        }
+    }
+
+    fn find_error(&mut self, e: FindError) {
         let hint = match &e {
             FindError::Missing(_) => Some("check the path; give files or directories of manifests"),
             FindError::EmptyDirectory(_) => Some("manifests are files ending in .yaml or .yml"),
             FindError::Io(..) => None,
         };
         let d = Diagnostic::error(e.to_string());
-        diags.push(match hint {
+        self.diags.push(match hint {
             Some(h) => d.with_hint(h),
             None => d,
         });
+        self.incomplete = true;
     }
 
-    let mut files = Files::default();
-    let mut parsed = Vec::new();
-    // Entries streamed out of the files, one `DocOut` per file.
-    let mut raw_entries = Vec::new();
-    let mut manifests_per_arg = vec![0usize; paths.len()];
-    let mut directory_args: Vec<bool> = vec![false; paths.len()];
-    // A file that could not be read or parsed may hold the `account`.
-    let mut file_failed = false;
-    for input in &inputs {
+    /// Reads, parses and converts one file; its diagnostics end up in source order.
+    fn load_file(&mut self, input: &files::Input) {
         if !input.explicit {
-            directory_args[input.arg] = true;
+            self.directory_args[input.arg] = true;
         }
         let text = match files::read_text(&input.path) {
             Ok(text) => text,
             Err(e) => {
-                diags.push(read_error(&input.path, e));
-                file_failed = true;
+                self.diags.push(read_error(&input.path, e));
+                self.incomplete = true;
                 // Counted, so that a directory of one bad file is not also "empty".
-                manifests_per_arg[input.arg] += 1;
-                continue;
+                self.manifests_per_arg[input.arg] += 1;
+                return;
             }
         };
-        let file = files.files.len();
-        files.files.push(SourceFile::new(input.path.clone(), text));
-        let src = &files.files[file].text;
-        let first_diag = diags.len();
+        let file = self.files.files.len();
+        self.files
+            .files
+            .push(SourceFile::new(input.path.clone(), text));
+        let first_diag = self.diags.len();
+        self.parse_and_convert(file, input);
+        // Streamed entries were checked before their document's top level: restore
+        // source order within the file.
+        self.diags[first_diag..].sort_by_key(|d| d.location.as_ref().map(|l| (l.line, l.column)));
+    }
+
+    fn parse_and_convert(&mut self, file: usize, input: &files::Input) {
+        let Loader { files, diags, .. } = self;
         let mut streamed = Vec::new();
-        let parsed_file = yaml::parse_streaming(src, "redactions", |item| {
-            streamed.extend(convert::convert_entry(&files, file, &item, &mut diags));
+        let parsed = yaml::parse_streaming(&files.files[file].text, "redactions", |item| {
+            streamed.extend(convert::convert_entry(files, file, &item, diags));
         });
         let streamed_any = !streamed.is_empty();
-        raw_entries.push(convert::DocOut {
+        self.docs.push(convert::DocOut {
             entries: streamed,
             ..Default::default()
         });
-        match parsed_file {
+        let docs = match parsed {
+            Ok(docs) => docs,
             Err(e) => {
-                manifests_per_arg[input.arg] += 1;
-                file_failed = true;
-                let place = files.place_of_mark(file, e.mark);
-                let d = files.error(e.message, place);
-                diags.push(match e.hint {
+                self.manifests_per_arg[input.arg] += 1;
+                self.incomplete = true;
+                let place = self.files.place_of_mark(file, e.mark);
+                let d = self.files.error(e.message, place);
+                self.diags.push(match e.hint {
                     Some(h) => d.with_hint(h),
                     None => d,
                 });
+                return;
             }
-            Ok(docs) => {
-                let docs: Vec<_> = docs.docs.into_iter().filter(|d| !d.is_null()).collect();
-                let is_manifest = streamed_any || docs.iter().any(convert::looks_like_manifest);
-                if !input.explicit && !is_manifest {
-                    diags.push(
-                        Diagnostic::warning(format!(
-                            "skipped: not a redactctl manifest: `{}`",
-                            input.path.display()
-                        ))
-                        .with_hint("manifests have `version`, `account`, `defaults` or `redactions` at the top"),
-                    );
-                    continue;
-                }
-                manifests_per_arg[input.arg] += 1;
-                if docs.is_empty() {
-                    let d = Diagnostic::error(format!(
-                        "`{}` is empty: no manifest document in it",
-                        input.path.display()
-                    ))
-                    .at(
-                        files.location(files.place_of_mark(
-                            file,
-                            yaml::Mark {
-                                line: 1,
-                                column: 1,
-                                index: 0,
-                            },
-                        )),
-                        None,
-                        1,
-                    )
-                    .with_hint("a manifest starts with `version: 1`");
-                    diags.push(d);
-                    continue;
-                }
-                for doc in &docs {
-                    parsed.push(convert::convert_document(&files, file, doc, &mut diags));
-                }
-            }
-        }
-        // Streamed entries were checked before their document's top level: restore
-        // source order within the file.
-        diags[first_diag..].sort_by_key(|d| d.location.as_ref().map(|l| (l.line, l.column)));
-    }
-    parsed.append(&mut raw_entries);
-    for (arg, path) in paths.iter().enumerate() {
-        if directory_args[arg] && manifests_per_arg[arg] == 0 {
-            diags.push(
-                Diagnostic::error(format!(
-                    "no redactctl manifests in directory `{}`",
-                    path.display()
+        };
+        let docs: Vec<_> = docs.docs.into_iter().filter(|d| !d.is_null()).collect();
+        let is_manifest = streamed_any || docs.iter().any(convert::looks_like_manifest);
+        if !input.explicit && !is_manifest {
+            self.diags.push(
+                Diagnostic::warning(format!(
+                    "skipped: not a redactctl manifest: `{}`",
+                    input.path.display()
                 ))
-                .with_hint("every YAML file there was skipped; see the warnings above"),
+                .with_hint(
+                    "manifests have `version`, `account`, `defaults` or `redactions` at the top",
+                ),
             );
+            return;
+        }
+        self.manifests_per_arg[input.arg] += 1;
+        if docs.is_empty() {
+            let start = Location {
+                file: input.path.clone(),
+                line: 1,
+                column: 1,
+            };
+            self.diags.push(
+                Diagnostic::error(format!(
+                    "`{}` is empty: no manifest document in it",
+                    input.path.display()
+                ))
+                .at(start, None, 1)
+                .with_hint("a manifest starts with `version: 1`"),
+            );
+            return;
+        }
+        for doc in &docs {
+            let out = convert::convert_document(&self.files, file, doc, &mut self.diags);
+            self.docs.push(out);
         }
     }
 
-    let complete = !file_failed;
-    let (account, entries) = checks::check(&files, parsed, complete, &mut diags);
-    match account {
-        Some(account) if !diags.iter().any(Diagnostic::is_error) => {
-            let digest = digest::digest(&account, &entries);
-            Ok(Loaded {
-                desired: Desired {
-                    account,
-                    entries,
-                    digest,
-                },
-                warnings: diags,
-            })
+    /// The checks across files, then the result.
+    fn finish(mut self, paths: &[PathBuf]) -> Result<Loaded, LoadFailure> {
+        for (arg, path) in paths.iter().enumerate() {
+            if self.directory_args[arg] && self.manifests_per_arg[arg] == 0 {
+                self.diags.push(
+                    Diagnostic::error(format!(
+                        "no redactctl manifests in directory `{}`",
+                        path.display()
+                    ))
+                    .with_hint("every YAML file there was skipped; see the warnings above"),
+                );
+            }
         }
-        _ => Err(LoadFailure { diagnostics: diags }),
+        let (account, entries) =
+            checks::check(&self.files, self.docs, !self.incomplete, &mut self.diags);
+        match account {
+            Some(account) if !self.diags.iter().any(Diagnostic::is_error) => {
+                let digest = digest::digest(&account, &entries);
+                Ok(Loaded {
+                    desired: Desired {
+                        account,
+                        entries,
+                        digest,
+                    },
+                    warnings: self.diags,
+                })
+            }
+            _ => Err(LoadFailure {
+                diagnostics: self.diags,
+            }),
+        }
     }
 }
 

@@ -171,7 +171,7 @@ pub fn parse_streaming(
             }
             Event::SequenceEnd => match stack.pop() {
                 Some(Frame::Seq(mark, items)) => Node {
-                    kind: NodeKind::Seq(shrink(items)),
+                    kind: NodeKind::Seq(items),
                     mark,
                 },
                 _ => return Err(unbalanced(mark)),
@@ -185,7 +185,7 @@ pub fn parse_streaming(
                         .map(|(k, _)| k.mark)
                         .filter(|k| k.index < start.index)
                         .unwrap_or(start),
-                    kind: NodeKind::Map(shrink(entries)),
+                    kind: NodeKind::Map(entries),
                 },
                 _ => return Err(unbalanced(mark)),
             },
@@ -206,12 +206,6 @@ pub fn parse_streaming(
         }
     }
     Ok(Documents { docs })
-}
-
-/// Returns vectors' spare capacity: a collection's size is known once it is complete.
-fn shrink<T>(mut v: Vec<T>) -> Vec<T> {
-    v.shrink_to_fit();
-    v
 }
 
 fn unbalanced(mark: Mark) -> SyntaxError {
