@@ -1205,3 +1205,22 @@ fn human_view_shows_the_behavior_change_as_before_and_after() {
     assert!(text.contains("+ validation_behavior: fix\n"), "{text}");
     assert!(text.contains("! run job prj_1  [IRREVERSIBLE]"), "{text}");
 }
+
+#[test]
+fn errors_embedded_in_the_job_are_used_when_none_were_listed() {
+    let d = desired(vec![redacted("a", &[cus("cus_1")])]);
+    let mut failed = job("prj_1", 1, "failed", "error", &[cus("cus_1")]);
+    failed.validation_errors = Some(crate::stripe::models::List {
+        object: "list".into(),
+        data: vec![verr("prjve_1", "invalid_state", "invoice", "in_1")],
+        has_more: false,
+        url: String::new(),
+    });
+    let p = go(&d, &live(vec![failed]));
+    let e = ent(&p, "a");
+    assert_eq!(e.jobs[0].errors.len(), 1);
+    assert_eq!(
+        e.blocked[0].errors[0].fix.as_deref(),
+        Some("void Invoice in_1")
+    );
+}
