@@ -291,3 +291,31 @@ proptest! {
         let _ = plan::render_markdown(&p);
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+    /// A damaged plan file is an error, never a panic and never a different plan.
+    #[test]
+    fn damaged_plan_files_are_rejected_not_misread(s in scenario(), cut in 0.0f64..1.0, byte in any::<u8>()) {
+        let (desired, live, opts) = build(&s);
+        let p = plan::plan(&desired, &live, &opts);
+        let json = plan::render_json(&p);
+        let at = ((json.len() as f64) * cut) as usize;
+        let truncated: String = json.chars().take(at).collect();
+        if truncated.trim_end() != json.trim_end() {
+            prop_assert!(plan::parse_plan_file(&truncated).is_err());
+        }
+        let mut bytes = json.clone().into_bytes();
+        if !bytes.is_empty() {
+            let i = at.min(bytes.len() - 1);
+            bytes[i] = byte;
+        }
+        if let Ok(text) = String::from_utf8(bytes) {
+            // Either rejected, or read back as a well-formed plan.
+            if let Ok(read) = plan::parse_plan_file(&text) {
+                prop_assert_eq!(read.format_version, 1);
+            }
+        }
+    }
+}

@@ -100,6 +100,7 @@ pub enum Op {
 }
 
 impl Op {
+    /// The name used in action ids, plans and the audit log.
     pub fn as_str(self) -> &'static str {
         match self {
             Op::Create => "create",
@@ -202,6 +203,7 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// The name shown in plans.
     pub fn as_str(self) -> &'static str {
         match self {
             Outcome::Converged => "converged",

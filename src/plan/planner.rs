@@ -220,12 +220,17 @@ impl<'p, 'a> EntryPlanner<'p, 'a> {
         id
     }
 
-    fn errors_of(&self, job: &RedactionJob) -> &'a [JobValidationError] {
-        self.live
-            .validation_errors
-            .get(&job.id)
-            .map(Vec::as_slice)
-            .unwrap_or(&[])
+    /// The job's validation errors: every page as observed, else the first page Stripe
+    /// embeds in the job itself.
+    fn errors_of(&self, job: &'a RedactionJob) -> &'a [JobValidationError] {
+        match self.live.validation_errors.get(&job.id) {
+            Some(all) => all,
+            None => job
+                .validation_errors
+                .as_ref()
+                .map(|l| l.data.as_slice())
+                .unwrap_or(&[]),
+        }
     }
 
     /// The entry's non-canceled jobs, in `Live` order; records their views.

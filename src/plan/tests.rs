@@ -1129,3 +1129,98 @@ fn status_rows_summarise_each_entry() {
     assert_eq!(json[1]["jobs"][0]["status"], "redacting");
     assert_eq!(json[0]["state"], "converged");
 }
+
+// ---- views ----
+
+#[test]
+fn closing_line_says_what_remains_when_nothing_is_to_be_sent() {
+    let d = desired(vec![redacted("a", &[cus("cus_1")])]);
+    let converged = go(
+        &d,
+        &live(vec![job("prj_1", 1, "succeeded", "error", &[cus("cus_1")])]),
+    );
+    assert_eq!(
+        closing_line(&converged),
+        "No changes. Stripe matches the manifests."
+    );
+    let waiting = go(
+        &d,
+        &live(vec![job("prj_1", 1, "redacting", "error", &[cus("cus_1")])]),
+    );
+    assert_eq!(
+        closing_line(&waiting),
+        "No changes. Waiting on Stripe for 1 job or session."
+    );
+    let mut l = live(vec![job("prj_1", 1, "failed", "error", &[cus("cus_1")])]);
+    l.validation_errors.insert(
+        "prj_1".into(),
+        vec![verr("prjve_1", "invalid_state", "charge", "ch_1")],
+    );
+    let blocked = go(&d, &l);
+    assert!(blocked.is_blocked() && !blocked.has_changes());
+    assert_eq!(
+        closing_line(&blocked),
+        "No changes. 1 entry is blocked: a person must act."
+    );
+    let changes = go(&d, &live(vec![]));
+    assert_eq!(
+        closing_line(&changes),
+        "Plan: 1 to create, 0 to update, 0 to validate, 1 to run, 0 to cancel; 1 irreversible."
+    );
+    assert!(render_human(&changes, false).ends_with(&format!("{}\n", closing_line(&changes))));
+}
+
+#[test]
+fn markdown_escapes_table_cells_and_balances_sections() {
+    let mut e = redacted("a", &[cus("cus_1")]);
+    e.ticket = Some("DSR|142".into());
+    let d = desired(vec![e]);
+    let md = render_markdown(&go(&d, &live(vec![])));
+    assert!(md.contains("DSR\\|142"), "{md}");
+    assert!(md.contains("<details><summary><code>a</code>: changes</summary>"));
+    assert_eq!(
+        md.matches("<details>").count(),
+        md.matches("</details>").count()
+    );
+    assert!(md.contains("> [!CAUTION]"));
+}
+
+#[test]
+fn human_view_shows_the_behavior_change_as_before_and_after() {
+    let d = desired(vec![entry(
+        "a",
+        &[cus("cus_1")],
+        DesiredState::Redacted,
+        Behavior::Fix,
+    )]);
+    let text = render_human(
+        &go(
+            &d,
+            &live(vec![job("prj_1", 1, "ready", "error", &[cus("cus_1")])]),
+        ),
+        false,
+    );
+    assert!(text.contains("~ update job prj_1"), "{text}");
+    assert!(text.contains("- validation_behavior: error\n"), "{text}");
+    assert!(text.contains("+ validation_behavior: fix\n"), "{text}");
+    assert!(text.contains("! run job prj_1  [IRREVERSIBLE]"), "{text}");
+}
+
+#[test]
+fn errors_embedded_in_the_job_are_used_when_none_were_listed() {
+    let d = desired(vec![redacted("a", &[cus("cus_1")])]);
+    let mut failed = job("prj_1", 1, "failed", "error", &[cus("cus_1")]);
+    failed.validation_errors = Some(crate::stripe::models::List {
+        object: "list".into(),
+        data: vec![verr("prjve_1", "invalid_state", "invoice", "in_1")],
+        has_more: false,
+        url: String::new(),
+    });
+    let p = go(&d, &live(vec![failed]));
+    let e = ent(&p, "a");
+    assert_eq!(e.jobs[0].errors.len(), 1);
+    assert_eq!(
+        e.blocked[0].errors[0].fix.as_deref(),
+        Some("void Invoice in_1")
+    );
+}
