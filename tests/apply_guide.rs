@@ -41,7 +41,12 @@ fn the_guides_walkthrough_as_manifests() {
         .output()
         .unwrap();
     let stdout = text(&out.stdout);
-    assert_eq!(out.status.code(), Some(3), "{stdout}\n{}", text(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{stdout}\n{}",
+        text(&out.stderr)
+    );
     assert!(stdout.contains("blocked"), "{stdout}");
     let jobs = emu.jobs();
     assert_eq!(jobs.len(), 1);
@@ -97,7 +102,10 @@ objects:
     let plan = text(&out.stdout);
     assert!(plan.contains("2 to redact"), "{plan}");
     assert!(plan.contains("vs_waiting"), "{plan}");
-    assert!(plan.to_lowercase().contains("cancel"), "the session canceled by redaction is shown: {plan}");
+    assert!(
+        plan.to_lowercase().contains("cancel"),
+        "the session canceled by redaction is shown: {plan}"
+    );
 
     let out = wd
         .cmd(&emu)
@@ -112,7 +120,10 @@ objects:
         text(&out.stderr)
     );
     for id in ["vs_verified", "vs_waiting"] {
-        let s = emu.get(&format!("{}/v1/identity/verification_sessions/{id}", emu.base));
+        let s = emu.get(&format!(
+            "{}/v1/identity/verification_sessions/{id}",
+            emu.base
+        ));
         assert_eq!(s["redaction"]["status"], "redacted", "{id}: {s}");
     }
     emu.reset_stats();

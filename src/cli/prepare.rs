@@ -67,7 +67,7 @@ pub async fn connect_and_observe(
     let key = connect::key_for(global, &desired.account)?;
     guards::check_mode(key.mode(), &desired.account).map_err(|e| e.to_string())?;
     let conn = connect::connect(global, key, &desired.account).await?;
-    let observe_opts = observe_options(no_cache);
+    let observe_opts = observe_options(no_cache, global.local);
     let live = match observe(&conn.client, &desired, &observe_opts).await {
         Ok(live) => live,
         Err(e) => {
@@ -89,9 +89,22 @@ pub async fn connect_and_observe(
     })
 }
 
-fn observe_options(_no_cache: bool) -> ObserveOptions {
+/// Where jobs in terminal states are cached between runs (they never change). The
+/// embedded emulator's cache lives with its state, so that `emulator reset --local`
+/// forgets both.
+pub fn cache_dir(no_cache: bool, local: bool) -> Option<PathBuf> {
+    match (no_cache, local) {
+        (true, _) => None,
+        (false, true) => Some(PathBuf::from(connect::LOCAL_DIR).join("cache")),
+        (false, false) => Some(PathBuf::from(".redactctl/cache")),
+    }
+}
+
+/// How the commands observe Stripe.
+pub fn observe_options(no_cache: bool, local: bool) -> ObserveOptions {
     ObserveOptions {
         read_account: true,
+        cache_dir: cache_dir(no_cache, local),
         ..ObserveOptions::default()
     }
 }

@@ -18,7 +18,7 @@ use crate::apply::execute::{ActionResult, Target};
 use crate::apply::progress::{PlainReporter, QuietReporter, Reporter};
 use crate::apply::{self, guards, ApplyOptions};
 use crate::manifest::AccountSpec;
-use crate::observe::{observe, ObserveOptions};
+use crate::observe::observe;
 use crate::plan::{self, Outcome};
 use crate::reconcile::{listener, PassLine};
 
@@ -190,10 +190,7 @@ async fn pass_inner(
             "`account` changed since reconcile started; restart it to use the new account".into(),
         );
     }
-    let observe_opts = ObserveOptions {
-        read_account: true,
-        ..ObserveOptions::default()
-    };
+    let observe_opts = prepare::observe_options(false, global.local);
     let live = observe(&conn.client, &desired, &observe_opts)
         .await
         .map_err(|e| e.to_string())?;
