@@ -41,6 +41,7 @@ pub const PAGE_SIZE: u32 = 100;
 pub struct ClientConfig {
     /// `https://api.stripe.com`, or an emulator's address.
     pub api_base: String,
+    /// Sent as `Authorization: Bearer`; never logged.
     pub key: ApiKey,
     /// Sent as `Stripe-Version` (redaction jobs need a preview version).
     pub stripe_version: String,
@@ -53,6 +54,7 @@ pub struct ClientConfig {
     pub endpoint_rate_limit: u32,
     /// Requests in flight at once, at most.
     pub max_concurrency: usize,
+    /// Which failures are retried, how often and how patiently.
     pub retry: RetryPolicy,
     /// Time allowed for one attempt (connect, send, read the whole body).
     pub timeout: Duration,
@@ -88,9 +90,11 @@ impl ClientConfig {
 /// A successful response and what it took to get it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sent<T> {
+    /// The decoded object.
     pub value: T,
     /// Stripe's `Request-Id` (for the audit log and for Stripe support).
     pub request_id: Option<String>,
+    /// The HTTP status of the successful attempt.
     pub status: u16,
     /// Attempts made, the successful one included.
     pub attempts: u32,

@@ -202,6 +202,18 @@ mod tests {
     }
 
     #[test]
+    fn from_env_when_no_file_is_given() {
+        // The only test in the crate that touches STRIPE_API_KEY.
+        std::env::set_var(API_KEY_ENV, format!("{KEY}\n"));
+        let k = ApiKey::from_sources(None).unwrap();
+        assert_eq!(k.expose(), KEY);
+        std::env::remove_var(API_KEY_ENV);
+        let missing = ApiKey::from_sources(None).unwrap_err();
+        assert!(matches!(missing, KeyError::Missing));
+        assert!(missing.to_string().contains("STRIPE_API_KEY"));
+    }
+
+    #[test]
     fn from_file_reads_and_trims() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("key");

@@ -1,0 +1,154 @@
+//! `observe` against the emulator: a small account with jobs in every interesting state,
+//! and the requests it costs.
+
+use std::time::Duration;
+
+use redactctl::emulator::{spawn, Clock, Config, Fixtures};
+use redactctl::kinds::{ObjectKind, ObjectRef};
+use redactctl::manifest::desired::{
+    AccountSpec, Behavior, Desired, DesiredState, Entry, Location, Mode, Via,
+};
+use redactctl::observe::{observe, ObserveOptions};
+use redactctl::stripe::models::{JobStatus, ValidationErrorCode, VerificationSessionStatus};
+use redactctl::stripe::{ApiKey, Client, ClientConfig};
+
+/// 12 succeeded jobs, 3 failed (one open PaymentIntent each), one failed with 20 errors
+/// (more than the 10 a job embeds), 2 ready with `fix`, one ready with `error`.
+fn fixtures() -> Fixtures {
+    let mut y = String::from("objects:\n");
+    for i in 0..3 {
+        y += &format!("  - {{id: cus_fail{i}, related: [pi_open{i}]}}\n  - {{id: pi_open{i}, state: requires_payment_method}}\n");
+        y += &format!("  - {{id: cus_fix{i}, related: [pi_fix{i}]}}\n  - {{id: pi_fix{i}, state: requires_payment_method}}\n");
+    }
+    for i in 0..10 {
+        y += &format!("  - {{id: cus_big{i}, related: [pi_big{i}a, pi_big{i}b]}}\n  - {{id: pi_big{i}a, state: requires_payment_method}}\n  - {{id: pi_big{i}b, state: requires_capture}}\n");
+    }
+    y += "jobs:\n";
+    for i in 0..12 {
+        y += &format!(
+            "  - {{objects: {{customers: [cus_done{i}]}}, status: succeeded, age: {}h}}\n",
+            100 - i
+        );
+    }
+    for i in 0..3 {
+        y += &format!("  - {{objects: {{customers: [cus_fail{i}]}}, status: failed, age: 3h}}\n");
+    }
+    let big: Vec<String> = (0..10).map(|i| format!("cus_big{i}")).collect();
+    y += &format!(
+        "  - {{objects: {{customers: [{}]}}, status: failed, age: 2h}}\n",
+        big.join(", ")
+    );
+    for i in 0..2 {
+        y += &format!("  - {{objects: {{customers: [cus_fix{i}]}}, status: ready, validation_behavior: fix, age: 1h}}\n");
+    }
+    y += "  - {objects: {customers: [cus_ok]}, status: ready}\n";
+    serde_yaml::from_str(&y).unwrap()
+}
+
+fn desired() -> Desired {
+    let vs = |id: &str| ObjectRef::new(ObjectKind::IdentityVerificationSessions, id);
+    Desired {
+        account: AccountSpec {
+            mode: Mode::Test,
+            id: None,
+            connected_account: None,
+        },
+        entries: vec![Entry {
+            name: "kyc".into(),
+            ticket: None,
+            objects: vec![vs("vs_a"), vs("vs_b")],
+            validation_behavior: Behavior::Error,
+            state: DesiredState::Redacted,
+            via: Via::IdentityRedact,
+            location: Location {
+                file: "m.yaml".into(),
+                line: 1,
+                column: 1,
+            },
+        }],
+        digest: String::new(),
+    }
+}
+
+#[tokio::test]
+async fn observe_reads_the_emulators_account_in_few_requests() {
+    let emu = spawn(
+        Config {
+            fixtures: Some(fixtures()),
+            clock: Clock::manual(1_800_000_000),
+            ..Config::default()
+        },
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    let mut cfg = ClientConfig::new(
+        emu.base_url(),
+        ApiKey::parse("sk_test_observeEmulator0123456789").unwrap(),
+    );
+    cfg.retry.base_delay = Duration::from_millis(1);
+    let c = Client::new(cfg).unwrap();
+    let live = observe(&c, &desired(), &ObserveOptions::default())
+        .await
+        .unwrap();
+
+    assert!(live
+        .account
+        .as_ref()
+        .is_some_and(|a| a.id.starts_with("acct_")));
+    assert_eq!(live.jobs.len(), 19);
+    let keys: Vec<(i64, &str)> = live
+        .jobs
+        .iter()
+        .map(|j| (j.created, j.id.as_str()))
+        .collect();
+    let mut sorted = keys.clone();
+    sorted.sort();
+    assert_eq!(keys, sorted);
+    // Oldest first: the succeeded jobs were created 100 to 89 hours ago.
+    assert_eq!(live.jobs[0].status, JobStatus::Succeeded);
+    assert!(live.jobs.iter().all(|j| !j.object_refs().is_empty()));
+
+    // Errors of the 4 failed jobs and the 2 ready `fix` jobs, every page of them.
+    let with_errors: Vec<&str> = live
+        .jobs
+        .iter()
+        .filter(|j| live.validation_errors.contains_key(&j.id))
+        .map(|j| j.status.as_str())
+        .collect();
+    assert_eq!(
+        with_errors,
+        vec!["failed", "failed", "failed", "failed", "ready", "ready"]
+    );
+    let big = live
+        .jobs
+        .iter()
+        .find(|j| j.object_refs().len() == 10)
+        .unwrap();
+    assert_eq!(live.validation_errors[&big.id].len(), 20);
+    assert!(live
+        .validation_errors
+        .values()
+        .flatten()
+        .all(|e| e.code == ValidationErrorCode::InvalidState));
+
+    assert_eq!(live.sessions.len(), 2);
+    assert_eq!(
+        live.sessions["vs_a"].status,
+        VerificationSessionStatus::Verified
+    );
+
+    // One account, one page of jobs, one list of errors (only the job whose embedded list
+    // was incomplete), two sessions.
+    let stats = emu.stats();
+    assert_eq!(stats.route("GET /v1/account"), 1);
+    assert_eq!(stats.route("GET /v1/privacy/redaction_jobs"), 1);
+    assert_eq!(
+        stats.route("GET /v1/privacy/redaction_jobs/:id/validation_errors"),
+        1
+    );
+    assert_eq!(stats.route("GET /v1/identity/verification_sessions/:id"), 2);
+    assert_eq!(stats.total, 5);
+    assert_eq!(c.requests_sent(), 5);
+    emu.shutdown().await;
+}
