@@ -267,6 +267,25 @@ jobs:
     }
 
     #[test]
+    fn the_example_file_loads_and_is_not_a_manifest() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/emulator/fixtures.yaml");
+        let f = Fixtures::load(&path).unwrap();
+        assert!(f.objects.iter().any(|o| o.id == "pi_guide"));
+        let raw: serde_yaml::Value =
+            serde_yaml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        for key in ["version", "account", "defaults", "redactions"] {
+            assert!(
+                raw.get(key).is_none(),
+                "{key} would make it look like a manifest"
+            );
+        }
+        let now = 1_800_000_000_000;
+        let mut w = World::new("s", f.template(now));
+        f.apply(&mut w, now, &Delays::default()).unwrap();
+        assert_eq!(w.job_count(), 2);
+    }
+
+    #[test]
     fn bad_fixtures_are_errors() {
         assert!(serde_yaml::from_str::<Fixtures>("objects: [{id: x, colour: red}]").is_err());
         assert!(serde_yaml::from_str::<Fixtures>("redactions: []").is_err());

@@ -834,7 +834,13 @@ impl World {
             errors,
             reached,
         };
-        self.ns_mut(key).insert_job(job.clone());
+        let ns = self.ns_mut(key);
+        if status == Status::Succeeded {
+            for o in &job.reached {
+                ns.object_mut(o).redacted = true;
+            }
+        }
+        ns.insert_job(job.clone());
         if status == Status::Validating {
             self.events.push(Event {
                 kind: EventKind::JobCreated,
@@ -1029,9 +1035,9 @@ impl World {
         });
         let out = rec.clone();
         ns.sessions_processing.insert(id.to_string());
-        self.advance(key, now_ms, delays);
-        let ns = self.ns_mut(key);
-        Ok(ns.objects.get(id).cloned().unwrap_or(out))
+        // Like a job's create answering `validating`, the redact call answers
+        // `processing` even with no delay; the next read shows `redacted`.
+        Ok(out)
     }
 
     /// Total jobs over every namespace.
@@ -1394,6 +1400,41 @@ mod tests {
         let b = w.job(&ns, &b.id, T0, &d).unwrap();
         assert_eq!(b.status, Status::Failed);
         assert!(b.errors[0].message.contains("already been redacted"));
+    }
+
+    #[test]
+    fn seeded_jobs_keep_their_status_and_effects() {
+        let mut w = World::new("s", vec![rec("cus_r", None, None, &["pi_r"])]);
+        let ns = NsKey::test();
+        let d = Delays::default();
+        let done = w
+            .seed_job(
+                &ns,
+                objs(&[(ObjectKind::Customers, "cus_r")]),
+                Behavior::Error,
+                Status::Succeeded,
+                T0,
+                &d,
+            )
+            .unwrap();
+        assert_eq!(done.status, Status::Succeeded);
+        assert!(w.ns(&ns).unwrap().object("pi_r").unwrap().redacted);
+        assert!(w.ns(&ns).unwrap().holders_of("pi_r").is_empty());
+        let held = w
+            .seed_job(
+                &ns,
+                objs(&[(ObjectKind::Customers, "cus_h")]),
+                Behavior::Fix,
+                Status::Failed,
+                T0,
+                &d,
+            )
+            .unwrap();
+        assert_eq!(w.ns(&ns).unwrap().holders_of("cus_h"), vec![held.id]);
+        assert!(
+            w.drain_events().is_empty(),
+            "seeding a settled job sends no event"
+        );
     }
 
     #[test]
