@@ -119,9 +119,9 @@ impl From<StateError> for ApiError {
             StateError::TooManyObjects(_) | StateError::NoObjects => {
                 ApiError::invalid(e.to_string(), None, Some("objects"))
             }
-            StateError::WrongStatus { .. } | StateError::SessionWrongStatus(_) => {
-                ApiError::invalid(e.to_string(), None, None)
-            }
+            StateError::WrongStatus { .. }
+            | StateError::SessionWrongStatus(_)
+            | StateError::UnresolvedErrors(_) => ApiError::invalid(e.to_string(), None, None),
         }
     }
 }
@@ -709,6 +709,34 @@ mod tests {
         assert_eq!(ex["objects"]["customers"], json!(["cus_1"]));
         assert_eq!(ex["objects"]["charges"], Value::Null);
         assert_eq!(ex["status"], "ready");
+    }
+
+    proptest::proptest! {
+        /// Random bodies on every route: an answer (2xx or 4xx), never a panic or a 5xx.
+        #[test]
+        fn random_bodies_get_an_answer(body in "[a-z_\\[\\]0-9=&%]{0,60}", which in 0usize..6) {
+            let mut w = World::new("s", vec![]);
+            let id = run(&mut w, Route::CreateJob, "objects[customers][]=cus_1")
+                .map(|(_, v)| v["id"].as_str().unwrap_or_default().to_string())
+                .unwrap_or_default();
+            let route = match which {
+                0 => Route::CreateJob,
+                1 => Route::UpdateJob(id),
+                2 => Route::ListJobs,
+                3 => Route::JobValidationErrors(id),
+                4 => Route::RunJob(id),
+                _ => Route::RedactSession("vs_1".into()),
+            };
+            let ns = NsKey::test();
+            let d = Delays::default();
+            let ctx = Ctx { ns: &ns, account_id: "acct_1", now_ms: 1_800_000_000_000, delays: &d };
+            if let Ok(params) = parse(body.as_bytes()) {
+                match dispatch(&mut w, &ctx, &route, &params) {
+                    Ok((status, _)) => proptest::prop_assert_eq!(status, 200),
+                    Err(e) => proptest::prop_assert!((400..500).contains(&e.status), "{:?}", e),
+                }
+            }
+        }
     }
 
     #[test]

@@ -197,6 +197,8 @@ pub enum StateError {
     TooManyObjects(usize),
     #[error("A redaction job must name at least one object.")]
     NoObjects,
+    #[error("This redaction job cannot be run: its validation found {0} problem(s) that only `validation_behavior: fix` resolves, and its validation_behavior is now `error`. Set validation_behavior to `fix`, or cancel the job.")]
+    UnresolvedErrors(usize),
     #[error("This VerificationSession cannot be redacted because its status is `{0}`; only sessions with status `requires_input`, `verified` or `requires_action` can be redacted.")]
     SessionWrongStatus(String),
 }
@@ -949,6 +951,9 @@ impl World {
                 allowed: ALLOWED,
             });
         }
+        if job.behavior == Behavior::Error && !job.errors.is_empty() {
+            return Err(StateError::UnresolvedErrors(job.errors.len()));
+        }
         job.status = Status::Redacting;
         job.since_ms = now_ms;
         let fixes: Vec<(String, String)> = if job.behavior == Behavior::Fix {
@@ -1195,6 +1200,40 @@ mod tests {
         for id in ["cus_1", "pi_1", "ch_old"] {
             assert!(ns_ref.object(id).unwrap().redacted, "{id} redacted");
         }
+    }
+
+    #[test]
+    fn ready_under_fix_switched_to_error_cannot_run() {
+        let mut w = guide_world();
+        let ns = NsKey::test();
+        let d = delays();
+        let job = w
+            .create_job(
+                &ns,
+                objs(&[(ObjectKind::Customers, "cus_1")]),
+                Behavior::Fix,
+                T0,
+                &d,
+            )
+            .unwrap();
+        // The behaviour at the end of validation decides.
+        w.update_job(&ns, &job.id, Some(Behavior::Error), T0 + 1_000, &d)
+            .unwrap();
+        assert_eq!(status(&mut w, &job.id, T0 + 10_000), Status::Failed);
+        w.update_job(&ns, &job.id, Some(Behavior::Fix), T0 + 10_000, &d)
+            .unwrap();
+        w.validate_job(&ns, &job.id, T0 + 10_000, &d).unwrap();
+        assert_eq!(status(&mut w, &job.id, T0 + 20_000), Status::Ready);
+        w.update_job(&ns, &job.id, Some(Behavior::Error), T0 + 20_000, &d)
+            .unwrap();
+        assert_eq!(
+            w.run_job(&ns, &job.id, T0 + 20_000, &d).unwrap_err(),
+            StateError::UnresolvedErrors(1)
+        );
+        w.update_job(&ns, &job.id, Some(Behavior::Fix), T0 + 20_000, &d)
+            .unwrap();
+        let run = w.run_job(&ns, &job.id, T0 + 20_000, &d).unwrap();
+        assert_eq!(run.status, Status::Redacting);
     }
 
     #[test]
@@ -1545,6 +1584,96 @@ mod tests {
         let events = w.drain_events();
         assert_eq!(events.len(), 2);
         assert!(events.iter().all(|e| e.kind == EventKind::SessionRedacted));
+    }
+
+    /// One random operation of the property test.
+    #[derive(Debug, Clone)]
+    enum Op {
+        Create(Vec<usize>, bool),
+        Update(usize, bool),
+        Validate(usize),
+        Run(usize),
+        Cancel(usize),
+        Wait(u64),
+    }
+
+    fn op() -> impl proptest::strategy::Strategy<Value = Op> {
+        use proptest::prelude::*;
+        prop_oneof![
+            (proptest::collection::vec(0usize..6, 1..4), any::<bool>())
+                .prop_map(|(o, f)| Op::Create(o, f)),
+            (0usize..8, any::<bool>()).prop_map(|(j, f)| Op::Update(j, f)),
+            (0usize..8).prop_map(Op::Validate),
+            (0usize..8).prop_map(Op::Run),
+            (0usize..8).prop_map(Op::Cancel),
+            (0u64..30).prop_map(Op::Wait),
+        ]
+    }
+
+    proptest::proptest! {
+        /// Whatever clients do, locks match statuses and no object is ever in two jobs
+        /// that passed validation at the same time.
+        #[test]
+        fn random_operations_keep_the_invariants(ops in proptest::collection::vec(op(), 1..40)) {
+            let pool = ["cus_a", "cus_b", "pi_a", "pi_b", "ch_a", "cus_c"];
+            let mut w = World::new("p", vec![
+                rec("cus_a", None, None, &["pi_a", "ch_a"]),
+                rec("cus_b", None, None, &["pi_b"]),
+                rec("pi_b", Some("requires_action"), None, &[]),
+            ]);
+            let ns = NsKey::test();
+            let d = delays();
+            let mut now = T0;
+            let mut ids: Vec<String> = Vec::new();
+            let pick = |ids: &Vec<String>, i: usize| ids.get(i % ids.len().max(1)).cloned().unwrap_or_default();
+            for op in ops {
+                match op {
+                    Op::Create(objects, fix) => {
+                        let mut m: BTreeMap<ObjectKind, Vec<String>> = BTreeMap::new();
+                        for o in objects {
+                            let id = pool[o];
+                            let kind = if id.starts_with("cus_") { ObjectKind::Customers }
+                                else if id.starts_with("pi_") { ObjectKind::PaymentIntents }
+                                else { ObjectKind::Charges };
+                            m.entry(kind).or_default().push(id.to_string());
+                        }
+                        let b = if fix { Behavior::Fix } else { Behavior::Error };
+                        ids.push(w.create_job(&ns, m, b, now, &d).unwrap().id);
+                    }
+                    Op::Update(j, fix) => {
+                        let b = if fix { Behavior::Fix } else { Behavior::Error };
+                        let _ = w.update_job(&ns, &pick(&ids, j), Some(b), now, &d);
+                    }
+                    Op::Validate(j) => { let _ = w.validate_job(&ns, &pick(&ids, j), now, &d); }
+                    Op::Run(j) => { let _ = w.run_job(&ns, &pick(&ids, j), now, &d); }
+                    Op::Cancel(j) => { let _ = w.cancel_job(&ns, &pick(&ids, j), now, &d); }
+                    Op::Wait(s) => now += (s * 1000) as i64,
+                }
+                w.advance(&ns, now, &d);
+                let n = w.ns(&ns).unwrap();
+                let mut passed: HashMap<&str, &str> = HashMap::new();
+                for id in &ids {
+                    let job = n.job(id).unwrap();
+                    for o in &job.reached {
+                        let held = n.holders_of(o).contains(id);
+                        proptest::prop_assert_eq!(held, job.status.is_active(), "{} {:?} {}", id, job.status, o);
+                        if matches!(job.status, Status::Ready | Status::Redacting) {
+                            if let Some(other) = passed.insert(o, id) {
+                                proptest::prop_assert!(false, "{} in {} and {}", o, other, id);
+                            }
+                        }
+                    }
+                    if job.status == Status::Ready {
+                        // Only `fix` passes a job with problems, and only fixable ones
+                        // (the behaviour may have been switched back to `error` since).
+                        proptest::prop_assert!(job.errors.iter().all(|e| e.fix_state.is_some()));
+                    }
+                    if job.status == Status::Failed {
+                        proptest::prop_assert!(!job.errors.is_empty());
+                    }
+                }
+            }
+        }
     }
 
     #[test]
