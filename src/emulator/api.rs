@@ -16,10 +16,15 @@ use crate::kinds::ObjectKind;
 /// Stripe's error body, with its HTTP status.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
+    /// HTTP status.
     pub status: u16,
+    /// Stripe's `type` (`invalid_request_error`, `api_error`, `idempotency_error`).
     pub kind: &'static str,
+    /// Stripe's `code`, when it has one.
     pub code: Option<&'static str>,
+    /// The offending parameter.
     pub param: Option<String>,
+    /// The human message.
     pub message: String,
 }
 
@@ -129,16 +134,27 @@ impl From<StateError> for ApiError {
 /// A recognised endpoint.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Route {
+    /// `GET /v1/privacy/redaction_jobs`.
     ListJobs,
+    /// `POST /v1/privacy/redaction_jobs`.
     CreateJob,
+    /// `GET /v1/privacy/redaction_jobs/:id`.
     GetJob(String),
+    /// `POST /v1/privacy/redaction_jobs/:id`.
     UpdateJob(String),
+    /// `POST …/:id/validate`.
     ValidateJob(String),
+    /// `POST …/:id/run`.
     RunJob(String),
+    /// `POST …/:id/cancel`.
     CancelJob(String),
+    /// `GET …/:id/validation_errors`.
     JobValidationErrors(String),
+    /// `GET /v1/account`.
     Account,
+    /// `GET /v1/identity/verification_sessions/:id`.
     GetSession(String),
+    /// `POST /v1/identity/verification_sessions/:id/redact`.
     RedactSession(String),
     /// Nothing here: 404 "Unrecognized request URL".
     Unknown,
@@ -192,9 +208,13 @@ impl Route {
 
 /// What a request runs against.
 pub struct Ctx<'a> {
+    /// The request's namespace.
     pub ns: &'a NsKey,
+    /// The key's account (for `GET /v1/account`).
     pub account_id: &'a str,
+    /// Now, unix ms.
     pub now_ms: i64,
+    /// Phase lengths.
     pub delays: &'a Delays,
 }
 

@@ -27,9 +27,13 @@ const MAX_REACHED: usize = 100_000;
 /// How long each time-driven phase lasts.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Delays {
+    /// `validating` → `ready`/`failed`.
     pub validation: Duration,
+    /// `redacting` → `succeeded`.
     pub redaction: Duration,
+    /// `canceling` → `canceled`.
     pub cancel: Duration,
+    /// A session's `processing` → `redacted`.
     pub session_redaction: Duration,
 }
 
@@ -41,13 +45,21 @@ fn ms(d: Duration) -> i64 {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
+    /// Only from fixtures; validates like `validating`.
     Created,
+    /// Checking the objects.
     Validating,
+    /// May run or be canceled.
     Ready,
+    /// Validation found problems.
     Failed,
+    /// Running; irreversible.
     Redacting,
+    /// Done; its objects are redacted.
     Succeeded,
+    /// Being canceled; still holds its objects.
     Canceling,
+    /// Canceled; holds nothing.
     Canceled,
 }
 
@@ -64,6 +76,7 @@ impl Status {
         Status::Canceled,
     ];
 
+    /// The wire spelling.
     pub fn as_str(self) -> &'static str {
         match self {
             Status::Created => "created",
@@ -109,11 +122,14 @@ impl fmt::Display for Status {
 #[serde(rename_all = "snake_case")]
 pub enum Behavior {
     #[default]
+    /// Every problem fails the job.
     Error,
+    /// Fixable problems are fixed at run.
     Fix,
 }
 
 impl Behavior {
+    /// The wire spelling.
     pub fn as_str(self) -> &'static str {
         match self {
             Behavior::Error => "error",
@@ -136,10 +152,15 @@ impl FromStr for Behavior {
 /// A `privacy.redaction_job_validation_error`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ValidationError {
+    /// `prjve_…`.
     pub id: String,
+    /// `invalid_state`, `locked_by_other_job`…
     pub code: String,
+    /// The erroring object's id.
     pub object_id: Option<String>,
+    /// The erroring object's type.
     pub object_type: Option<String>,
+    /// What is wrong.
     pub message: String,
     /// The state `fix` moves the object to at run (`None`: not fixable).
     #[serde(default)]
@@ -149,14 +170,19 @@ pub struct ValidationError {
 /// A redaction job.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Job {
+    /// `prj_…`.
     pub id: String,
     /// Creation order: ties on `created` are broken by it (newest first = highest).
     pub seq: u64,
     /// Unix seconds.
     pub created: i64,
+    /// Live mode.
     pub livemode: bool,
+    /// Root objects by kind, each list sorted.
     pub objects: BTreeMap<ObjectKind, Vec<String>>,
+    /// `validation_behavior`.
     pub behavior: Behavior,
+    /// Current status (as of the last advance).
     pub status: Status,
     /// When the current status began (unix ms): time-driven phases end `delay` after it.
     pub since_ms: i64,
@@ -186,20 +212,34 @@ impl Job {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StateError {
     #[error("No such {kind}: '{id}'")]
-    NotFound { kind: &'static str, id: String },
+    /// No job with this id in the namespace.
+    NotFound {
+        /// Stripe's object name (`privacy.redaction_job`).
+        kind: &'static str,
+        /// The id asked for.
+        id: String,
+    },
     #[error("This redaction job cannot be {action} because its status is `{status}`; only jobs with status {} can be {action}.", list_statuses(allowed))]
+    /// The action is not allowed in the job's status.
     WrongStatus {
+        /// The action, as a past participle (`run`, `canceled`).
         action: &'static str,
+        /// The job's status.
         status: Status,
+        /// The statuses that allow it.
         allowed: &'static [Status],
     },
     #[error("A redaction job can name at most {MAX_ROOTS} objects; {0} were given.")]
+    /// More than 10 roots.
     TooManyObjects(usize),
     #[error("A redaction job must name at least one object.")]
+    /// No root at all.
     NoObjects,
     #[error("This redaction job cannot be run: its validation found {0} problem(s) that only `validation_behavior: fix` resolves, and its validation_behavior is now `error`. Set validation_behavior to `fix`, or cancel the job.")]
+    /// Fixable problems left and the behaviour is `error`.
     UnresolvedErrors(usize),
     #[error("This VerificationSession cannot be redacted because its status is `{0}`; only sessions with status `requires_input`, `verified` or `requires_action` can be redacted.")]
+    /// The session's status does not allow redaction.
     SessionWrongStatus(String),
 }
 
@@ -213,11 +253,17 @@ fn list_statuses(s: &[Status]) -> String {
 /// What happened, for webhooks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EventKind {
+    /// A job was created.
     JobCreated,
+    /// Validation passed.
     JobReady,
+    /// Redaction finished.
     JobSucceeded,
+    /// Cancel finished.
     JobCanceled,
+    /// Validation failed.
     JobValidationError,
+    /// A verification session's redaction finished.
     SessionRedacted,
 }
 
@@ -238,8 +284,11 @@ impl EventKind {
 /// One event: its kind, where, and the id of the object it is about.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Event {
+    /// What happened.
     pub kind: EventKind,
+    /// Where.
     pub ns: NsKey,
+    /// The job or session id.
     pub subject: String,
     /// Unix ms at which the transition happened.
     pub at_ms: i64,
@@ -248,11 +297,14 @@ pub struct Event {
 /// A namespace: test or live mode, and the connected account (`Stripe-Account`) if any.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct NsKey {
+    /// Live mode.
     pub livemode: bool,
+    /// The `Stripe-Account`, if any.
     pub account: Option<String>,
 }
 
 impl NsKey {
+    /// Test mode, no connected account.
     pub fn test() -> NsKey {
         NsKey {
             livemode: false,
@@ -305,7 +357,9 @@ impl<'de> Deserialize<'de> for NsKey {
 pub struct IdempotentResult {
     /// Method, path and canonical parameters of the first request.
     pub fingerprint: String,
+    /// HTTP status of the first answer.
     pub status: u16,
+    /// Body of the first answer.
     pub body: String,
     /// Unix ms of the first request.
     pub at_ms: i64,
@@ -432,6 +486,7 @@ impl Namespace {
         self.jobs.len()
     }
 
+    /// Whether it holds no job.
     pub fn is_empty(&self) -> bool {
         self.jobs.is_empty()
     }
