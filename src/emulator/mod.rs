@@ -4,7 +4,7 @@
 //!
 //! Layout: [`state`] is the pure state machine (jobs, locks, validation, sessions) over the
 //! object graph of [`graph`]; [`api`] maps requests to it and renders Stripe's JSON;
-//! [`server`] is the HTTP edge (auth, rate limits, faults, idempotency); [`persist`],
+//! `server` is the HTTP edge (auth, rate limits, faults, idempotency); [`persist`],
 //! [`fixtures`] and [`webhook`] are the operations around it.
 //!
 //! ```no_run

@@ -1389,9 +1389,12 @@ mod tests {
             ));
         }
         assert!(w.update_job(&ns, &v, Some(Behavior::Fix), T0, &d).is_ok());
-        // ready: no validate.
+        // ready: no validate; update allowed.
         assert_eq!(status(&mut w, &v, T0 + 10_000), Status::Ready);
         assert!(w.validate_job(&ns, &v, T0 + 10_000, &d).is_err());
+        assert!(w
+            .update_job(&ns, &v, Some(Behavior::Fix), T0 + 10_000, &d)
+            .is_ok());
         // failed: no run.
         let f = w
             .create_job(
@@ -1405,6 +1408,9 @@ mod tests {
             .id;
         assert_eq!(status(&mut w, &f, T0 + 10_000), Status::Failed);
         assert!(w.run_job(&ns, &f, T0 + 10_000, &d).is_err());
+        assert!(w
+            .update_job(&ns, &f, Some(Behavior::Error), T0 + 10_000, &d)
+            .is_ok());
         // redacting and succeeded: nothing but reads.
         w.run_job(&ns, &v, T0 + 10_000, &d).unwrap();
         for r in [
@@ -1529,6 +1535,19 @@ mod tests {
             w.drain_events().is_empty(),
             "seeding a settled job sends no event"
         );
+        // A `created` job validates like a new one.
+        let created = w
+            .seed_job(
+                &ns,
+                objs(&[(ObjectKind::Customers, "cus_new")]),
+                Behavior::Error,
+                Status::Created,
+                T0,
+                &delays(),
+            )
+            .unwrap();
+        assert_eq!(status(&mut w, &created.id, T0 + 9_000), Status::Created);
+        assert_eq!(status(&mut w, &created.id, T0 + 10_000), Status::Ready);
     }
 
     #[test]
