@@ -149,8 +149,12 @@ async fn rate_limits_answer_429_rate_limit() {
             s => panic!("unexpected {s}"),
         }
     }
-    // At most 5 per wall-clock second; the burst spans one or two seconds.
-    assert!((5..=10).contains(&ok), "admitted {ok}");
+    // At most 5 per wall-clock second in which requests arrived.
+    let seconds = emu.stats().per_second.len();
+    assert!(
+        ok >= 5 && ok <= 5 * seconds,
+        "admitted {ok} over {seconds} s"
+    );
     assert_eq!(ok + limited, 30);
     // Another key has its own budget.
     assert_eq!(
@@ -183,14 +187,18 @@ async fn endpoint_rate_limit_is_per_endpoint() {
             admitted += 1;
         }
     }
-    assert!((4..=8).contains(&admitted), "admitted {admitted}");
+    let seconds = emu.stats().per_second.len();
+    assert!(
+        admitted >= 4 && admitted <= 4 * seconds,
+        "admitted {admitted} over {seconds} s"
+    );
     // Another endpoint has its own budget, even right after the burst.
     for _ in 0..3 {
         assert_eq!(api.get("/v1/privacy/redaction_jobs").await.status, 200);
     }
     assert_eq!(
         emu.stats().by_status.get(&429).copied().unwrap_or(0),
-        12 - admitted
+        12 - admitted as u64
     );
 }
 

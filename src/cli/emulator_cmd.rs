@@ -9,10 +9,8 @@ use crate::emulator::{spawn, Clock, Config, Fixtures, WebhookTarget};
 pub fn run(cmd: EmulatorCommand) -> Exit {
     match cmd {
         EmulatorCommand::Serve(args) => serve(&args),
-        EmulatorCommand::Reset => {
-            eprintln!("error: `redactctl emulator reset` is not available yet in this version");
-            Exit::Error
-        }
+        // Dispatched by `cli::run`, which knows the global `--local`.
+        EmulatorCommand::Reset => super::emulator_reset(false),
     }
 }
 

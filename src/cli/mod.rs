@@ -59,7 +59,7 @@ pub fn run(cli: Cli) -> Exit {
         Command::Plan(args) => plan_cmd::run(&cli.global, &args),
         Command::Apply(args) => apply_cmd::run(&cli.global, &args),
         Command::Status(args) => status_cmd::run(&cli.global, &args),
-        Command::Emulator(args::EmulatorCommand::Reset) => emulator_reset(&cli.global),
+        Command::Emulator(args::EmulatorCommand::Reset) => emulator_reset(cli.global.local),
         Command::Emulator(cmd) => emulator_cmd::run(cmd),
         Command::Reconcile(args) => reconcile_cmd::run(&cli.global, &args),
         Command::Report(args) => report_cmd::run(&cli.global, &args),
@@ -69,8 +69,8 @@ pub fn run(cli: Cli) -> Exit {
 }
 
 /// `emulator reset --local`: forgets the embedded emulator's state.
-fn emulator_reset(global: &args::GlobalArgs) -> Exit {
-    if !global.local {
+fn emulator_reset(local: bool) -> Exit {
+    if !local {
         eprintln!("error: `emulator reset` wipes the embedded emulator's state; say so with --local (a served emulator keeps its state in its --state file)");
         return Exit::Error;
     }

@@ -10,6 +10,7 @@ use super::state::NsKey;
 /// A key that passed the checks.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyInfo {
+    /// Live mode (`sk_live_`/`rk_live_`).
     pub livemode: bool,
     /// A hash of the whole key: identifies the key for rate limiting without keeping it.
     pub key_hash: String,
@@ -21,10 +22,13 @@ pub struct KeyInfo {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AuthError {
     #[error("You did not provide an API key. You need to provide your API key in the Authorization header, using Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY'). See https://stripe.com/docs/api#authentication for details, or we can help at https://support.stripe.com/.")]
+    /// No key at all.
     Missing,
     #[error("Invalid API Key provided: {0}")]
+    /// A key that is not a test/live secret or restricted key (masked).
     Invalid(String),
     #[error("Invalid Stripe-Account header: '{0}' is not an account id (acct_…).")]
+    /// A `Stripe-Account` header that is not an account id.
     BadAccount(String),
 }
 

@@ -30,6 +30,7 @@ pub struct Fixtures {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FixtureObject {
+    /// The object's id (`cus_…`, `pi_…`).
     pub id: String,
     /// Stripe's object type; inferred from the id prefix when absent.
     #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
@@ -64,7 +65,9 @@ pub struct FixtureObject {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FixtureMode {
+    /// Test mode.
     Test,
+    /// Live mode.
     Live,
 }
 
@@ -78,11 +81,13 @@ pub struct FixtureJob {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<Status>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Default `error`.
     pub validation_behavior: Option<Behavior>,
     /// Default `test`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mode: Option<FixtureMode>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The connected account it lives on (default: the platform).
     pub account: Option<String>,
     /// Its age at start (`3d`); default: created at start.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -264,6 +269,25 @@ jobs:
             account: None,
         };
         assert!(w.ns(&live).unwrap().object("cus_live_only").is_some());
+    }
+
+    #[test]
+    fn the_example_file_loads_and_is_not_a_manifest() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/emulator/fixtures.yaml");
+        let f = Fixtures::load(&path).unwrap();
+        assert!(f.objects.iter().any(|o| o.id == "pi_guide"));
+        let raw: serde_yaml::Value =
+            serde_yaml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        for key in ["version", "account", "defaults", "redactions"] {
+            assert!(
+                raw.get(key).is_none(),
+                "{key} would make it look like a manifest"
+            );
+        }
+        let now = 1_800_000_000_000;
+        let mut w = World::new("s", f.template(now));
+        f.apply(&mut w, now, &Delays::default()).unwrap();
+        assert_eq!(w.job_count(), 2);
     }
 
     #[test]

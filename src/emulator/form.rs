@@ -23,7 +23,9 @@ pub enum Node {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
 pub struct FormError {
+    /// The key as sent.
     pub param: String,
+    /// What is wrong with it.
     pub message: String,
 }
 

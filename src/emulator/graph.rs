@@ -12,6 +12,7 @@ pub const TRANSACTION_HOLD_SECS: i64 = 90 * 24 * 3600;
 /// existing, redactable objects with nothing related (see [`ObjectRecord::unknown`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ObjectRecord {
+    /// The Stripe id.
     pub id: String,
     /// Stripe's object type (`customer`, `payment_intent`, `charge`…); inferred from the
     /// id prefix when not given.
@@ -42,23 +43,31 @@ pub struct ObjectRecord {
 /// A validation error a fixture forces on an object.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ForcedError {
+    /// The validation error code.
     pub code: String,
+    /// Its message.
     pub message: String,
 }
 
 /// A verification session's `redaction`: `processing` since `since_ms`, then `redacted`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionRedaction {
+    /// `processing` or `redacted`.
     pub status: String,
+    /// When the redaction was requested (unix ms).
     pub since_ms: i64,
 }
 
 /// One problem found on an object during validation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
+    /// `invalid_state`, `locked_by_other_job`…
     pub code: String,
+    /// The erroring object.
     pub object_id: String,
+    /// Its Stripe type (`payment_intent`).
     pub object_type: String,
+    /// What a person should do.
     pub message: String,
     /// The state `fix` moves the object to when the job runs; `None`: not fixable.
     pub fix_state: Option<String>,

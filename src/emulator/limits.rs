@@ -10,6 +10,7 @@ use rand::{Rng, SeedableRng};
 /// What to do to one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fault {
+    /// Answer normally.
     None,
     /// 500 without applying the change.
     FailBefore,
@@ -24,12 +25,15 @@ pub enum Fault {
 /// Random faults at configurable rates.
 #[derive(Debug)]
 pub struct Faults {
+    /// Fraction answered 500.
     pub fail_rate: f64,
+    /// Fraction dropped.
     pub drop_rate: f64,
     rng: StdRng,
 }
 
 impl Faults {
+    /// Rates clamped to 0..=1; `seed` makes the draws reproducible.
     pub fn new(fail_rate: f64, drop_rate: f64, seed: u64) -> Faults {
         Faults {
             fail_rate: clamp(fail_rate),
@@ -81,13 +85,16 @@ fn clamp(x: f64) -> f64 {
 /// Fixed one-second windows (wall clock) per key, and per key and endpoint.
 #[derive(Debug, Default)]
 pub struct RateLimiter {
+    /// Requests per key per second (0: off).
     pub per_key: u32,
+    /// Requests per key and endpoint per second (0: off).
     pub per_endpoint: u32,
     keys: HashMap<String, (i64, u32)>,
     endpoints: HashMap<(String, String), (i64, u32)>,
 }
 
 impl RateLimiter {
+    /// A limiter with these limits (0: off).
     pub fn new(per_key: u32, per_endpoint: u32) -> RateLimiter {
         RateLimiter {
             per_key,

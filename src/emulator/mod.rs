@@ -4,7 +4,7 @@
 //!
 //! Layout: [`state`] is the pure state machine (jobs, locks, validation, sessions) over the
 //! object graph of [`graph`]; [`api`] maps requests to it and renders Stripe's JSON;
-//! [`server`] is the HTTP edge (auth, rate limits, faults, idempotency); [`persist`],
+//! `server` is the HTTP edge (auth, rate limits, faults, idempotency); [`persist`],
 //! [`fixtures`] and [`webhook`] are the operations around it.
 //!
 //! ```no_run
@@ -17,6 +17,8 @@
 //! emu.shutdown().await;
 //! # let _ = base; Ok(()) }
 //! ```
+
+#![warn(missing_docs)]
 
 pub mod api;
 pub mod auth;
@@ -86,6 +88,7 @@ pub struct Config {
     /// The account every key belongs to; `None`: derived from the key (see
     /// [`auth::derived_account_id`]).
     pub account_id: Option<String>,
+    /// The clock transitions are computed from (`Clock::manual` in tests).
     pub clock: Clock,
 }
 
@@ -115,21 +118,41 @@ impl Default for Config {
 #[derive(Debug, thiserror::Error)]
 pub enum EmulatorError {
     #[error("cannot listen on {addr}: {source}")]
+    /// The address cannot be bound.
     Bind {
+        /// The address asked for.
         addr: SocketAddr,
+        /// The cause.
         source: std::io::Error,
     },
     #[error("cannot {what} {}: {source}", path.display())]
+    /// A file cannot be read or written.
     Io {
+        /// What was being done.
         what: &'static str,
+        /// The file.
         path: PathBuf,
+        /// The cause.
         source: std::io::Error,
     },
     #[error("the emulator state file {} is corrupt ({message}); move it away or delete it to start over", path.display())]
-    CorruptState { path: PathBuf, message: String },
+    /// The state file exists but cannot be parsed: never silently reset.
+    CorruptState {
+        /// The state file.
+        path: PathBuf,
+        /// The parser's complaint.
+        message: String,
+    },
     #[error("invalid fixtures file {}: {message}", path.display())]
-    Fixtures { path: PathBuf, message: String },
+    /// The fixtures file is not valid.
+    Fixtures {
+        /// The fixtures file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
     #[error("the fixtures cannot be applied: {0}")]
+    /// Valid fixtures that the state machine refuses (e.g. an 11-object job).
     FixturesApply(String),
 }
 

@@ -27,9 +27,13 @@ const MAX_REACHED: usize = 100_000;
 /// How long each time-driven phase lasts.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Delays {
+    /// `validating` → `ready`/`failed`.
     pub validation: Duration,
+    /// `redacting` → `succeeded`.
     pub redaction: Duration,
+    /// `canceling` → `canceled`.
     pub cancel: Duration,
+    /// A session's `processing` → `redacted`.
     pub session_redaction: Duration,
 }
 
@@ -41,13 +45,21 @@ fn ms(d: Duration) -> i64 {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
+    /// Only from fixtures; validates like `validating`.
     Created,
+    /// Checking the objects.
     Validating,
+    /// May run or be canceled.
     Ready,
+    /// Validation found problems.
     Failed,
+    /// Running; irreversible.
     Redacting,
+    /// Done; its objects are redacted.
     Succeeded,
+    /// Being canceled; still holds its objects.
     Canceling,
+    /// Canceled; holds nothing.
     Canceled,
 }
 
@@ -64,6 +76,7 @@ impl Status {
         Status::Canceled,
     ];
 
+    /// The wire spelling.
     pub fn as_str(self) -> &'static str {
         match self {
             Status::Created => "created",
@@ -109,11 +122,14 @@ impl fmt::Display for Status {
 #[serde(rename_all = "snake_case")]
 pub enum Behavior {
     #[default]
+    /// Every problem fails the job.
     Error,
+    /// Fixable problems are fixed at run.
     Fix,
 }
 
 impl Behavior {
+    /// The wire spelling.
     pub fn as_str(self) -> &'static str {
         match self {
             Behavior::Error => "error",
@@ -136,10 +152,15 @@ impl FromStr for Behavior {
 /// A `privacy.redaction_job_validation_error`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ValidationError {
+    /// `prjve_…`.
     pub id: String,
+    /// `invalid_state`, `locked_by_other_job`…
     pub code: String,
+    /// The erroring object's id.
     pub object_id: Option<String>,
+    /// The erroring object's type.
     pub object_type: Option<String>,
+    /// What is wrong.
     pub message: String,
     /// The state `fix` moves the object to at run (`None`: not fixable).
     #[serde(default)]
@@ -149,14 +170,19 @@ pub struct ValidationError {
 /// A redaction job.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Job {
+    /// `prj_…`.
     pub id: String,
     /// Creation order: ties on `created` are broken by it (newest first = highest).
     pub seq: u64,
     /// Unix seconds.
     pub created: i64,
+    /// Live mode.
     pub livemode: bool,
+    /// Root objects by kind, each list sorted.
     pub objects: BTreeMap<ObjectKind, Vec<String>>,
+    /// `validation_behavior`.
     pub behavior: Behavior,
+    /// Current status (as of the last advance).
     pub status: Status,
     /// When the current status began (unix ms): time-driven phases end `delay` after it.
     pub since_ms: i64,
@@ -186,18 +212,34 @@ impl Job {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StateError {
     #[error("No such {kind}: '{id}'")]
-    NotFound { kind: &'static str, id: String },
+    /// No job with this id in the namespace.
+    NotFound {
+        /// Stripe's object name (`privacy.redaction_job`).
+        kind: &'static str,
+        /// The id asked for.
+        id: String,
+    },
     #[error("This redaction job cannot be {action} because its status is `{status}`; only jobs with status {} can be {action}.", list_statuses(allowed))]
+    /// The action is not allowed in the job's status.
     WrongStatus {
+        /// The action, as a past participle (`run`, `canceled`).
         action: &'static str,
+        /// The job's status.
         status: Status,
+        /// The statuses that allow it.
         allowed: &'static [Status],
     },
     #[error("A redaction job can name at most {MAX_ROOTS} objects; {0} were given.")]
+    /// More than 10 roots.
     TooManyObjects(usize),
     #[error("A redaction job must name at least one object.")]
+    /// No root at all.
     NoObjects,
+    #[error("This redaction job cannot be run: its validation found {0} problem(s) that only `validation_behavior: fix` resolves, and its validation_behavior is now `error`. Set validation_behavior to `fix`, or cancel the job.")]
+    /// Fixable problems left and the behaviour is `error`.
+    UnresolvedErrors(usize),
     #[error("This VerificationSession cannot be redacted because its status is `{0}`; only sessions with status `requires_input`, `verified` or `requires_action` can be redacted.")]
+    /// The session's status does not allow redaction.
     SessionWrongStatus(String),
 }
 
@@ -211,11 +253,17 @@ fn list_statuses(s: &[Status]) -> String {
 /// What happened, for webhooks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EventKind {
+    /// A job was created.
     JobCreated,
+    /// Validation passed.
     JobReady,
+    /// Redaction finished.
     JobSucceeded,
+    /// Cancel finished.
     JobCanceled,
+    /// Validation failed.
     JobValidationError,
+    /// A verification session's redaction finished.
     SessionRedacted,
 }
 
@@ -236,8 +284,11 @@ impl EventKind {
 /// One event: its kind, where, and the id of the object it is about.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Event {
+    /// What happened.
     pub kind: EventKind,
+    /// Where.
     pub ns: NsKey,
+    /// The job or session id.
     pub subject: String,
     /// Unix ms at which the transition happened.
     pub at_ms: i64,
@@ -246,11 +297,14 @@ pub struct Event {
 /// A namespace: test or live mode, and the connected account (`Stripe-Account`) if any.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct NsKey {
+    /// Live mode.
     pub livemode: bool,
+    /// The `Stripe-Account`, if any.
     pub account: Option<String>,
 }
 
 impl NsKey {
+    /// Test mode, no connected account.
     pub fn test() -> NsKey {
         NsKey {
             livemode: false,
@@ -303,7 +357,9 @@ impl<'de> Deserialize<'de> for NsKey {
 pub struct IdempotentResult {
     /// Method, path and canonical parameters of the first request.
     pub fingerprint: String,
+    /// HTTP status of the first answer.
     pub status: u16,
+    /// Body of the first answer.
     pub body: String,
     /// Unix ms of the first request.
     pub at_ms: i64,
@@ -430,6 +486,7 @@ impl Namespace {
         self.jobs.len()
     }
 
+    /// Whether it holds no job.
     pub fn is_empty(&self) -> bool {
         self.jobs.is_empty()
     }
@@ -834,7 +891,13 @@ impl World {
             errors,
             reached,
         };
-        self.ns_mut(key).insert_job(job.clone());
+        let ns = self.ns_mut(key);
+        if status == Status::Succeeded {
+            for o in &job.reached {
+                ns.object_mut(o).redacted = true;
+            }
+        }
+        ns.insert_job(job.clone());
         if status == Status::Validating {
             self.events.push(Event {
                 kind: EventKind::JobCreated,
@@ -943,6 +1006,9 @@ impl World {
                 allowed: ALLOWED,
             });
         }
+        if job.behavior == Behavior::Error && !job.errors.is_empty() {
+            return Err(StateError::UnresolvedErrors(job.errors.len()));
+        }
         job.status = Status::Redacting;
         job.since_ms = now_ms;
         let fixes: Vec<(String, String)> = if job.behavior == Behavior::Fix {
@@ -1029,9 +1095,9 @@ impl World {
         });
         let out = rec.clone();
         ns.sessions_processing.insert(id.to_string());
-        self.advance(key, now_ms, delays);
-        let ns = self.ns_mut(key);
-        Ok(ns.objects.get(id).cloned().unwrap_or(out))
+        // Like a job's create answering `validating`, the redact call answers
+        // `processing` even with no delay; the next read shows `redacted`.
+        Ok(out)
     }
 
     /// Total jobs over every namespace.
@@ -1192,6 +1258,40 @@ mod tests {
     }
 
     #[test]
+    fn ready_under_fix_switched_to_error_cannot_run() {
+        let mut w = guide_world();
+        let ns = NsKey::test();
+        let d = delays();
+        let job = w
+            .create_job(
+                &ns,
+                objs(&[(ObjectKind::Customers, "cus_1")]),
+                Behavior::Fix,
+                T0,
+                &d,
+            )
+            .unwrap();
+        // The behaviour at the end of validation decides.
+        w.update_job(&ns, &job.id, Some(Behavior::Error), T0 + 1_000, &d)
+            .unwrap();
+        assert_eq!(status(&mut w, &job.id, T0 + 10_000), Status::Failed);
+        w.update_job(&ns, &job.id, Some(Behavior::Fix), T0 + 10_000, &d)
+            .unwrap();
+        w.validate_job(&ns, &job.id, T0 + 10_000, &d).unwrap();
+        assert_eq!(status(&mut w, &job.id, T0 + 20_000), Status::Ready);
+        w.update_job(&ns, &job.id, Some(Behavior::Error), T0 + 20_000, &d)
+            .unwrap();
+        assert_eq!(
+            w.run_job(&ns, &job.id, T0 + 20_000, &d).unwrap_err(),
+            StateError::UnresolvedErrors(1)
+        );
+        w.update_job(&ns, &job.id, Some(Behavior::Fix), T0 + 20_000, &d)
+            .unwrap();
+        let run = w.run_job(&ns, &job.id, T0 + 20_000, &d).unwrap();
+        assert_eq!(run.status, Status::Redacting);
+    }
+
+    #[test]
     fn ninety_day_rule_fails_even_under_fix() {
         let mut w = guide_world();
         let ns = NsKey::test();
@@ -1289,9 +1389,12 @@ mod tests {
             ));
         }
         assert!(w.update_job(&ns, &v, Some(Behavior::Fix), T0, &d).is_ok());
-        // ready: no validate.
+        // ready: no validate; update allowed.
         assert_eq!(status(&mut w, &v, T0 + 10_000), Status::Ready);
         assert!(w.validate_job(&ns, &v, T0 + 10_000, &d).is_err());
+        assert!(w
+            .update_job(&ns, &v, Some(Behavior::Fix), T0 + 10_000, &d)
+            .is_ok());
         // failed: no run.
         let f = w
             .create_job(
@@ -1305,6 +1408,9 @@ mod tests {
             .id;
         assert_eq!(status(&mut w, &f, T0 + 10_000), Status::Failed);
         assert!(w.run_job(&ns, &f, T0 + 10_000, &d).is_err());
+        assert!(w
+            .update_job(&ns, &f, Some(Behavior::Error), T0 + 10_000, &d)
+            .is_ok());
         // redacting and succeeded: nothing but reads.
         w.run_job(&ns, &v, T0 + 10_000, &d).unwrap();
         for r in [
@@ -1394,6 +1500,54 @@ mod tests {
         let b = w.job(&ns, &b.id, T0, &d).unwrap();
         assert_eq!(b.status, Status::Failed);
         assert!(b.errors[0].message.contains("already been redacted"));
+    }
+
+    #[test]
+    fn seeded_jobs_keep_their_status_and_effects() {
+        let mut w = World::new("s", vec![rec("cus_r", None, None, &["pi_r"])]);
+        let ns = NsKey::test();
+        let d = Delays::default();
+        let done = w
+            .seed_job(
+                &ns,
+                objs(&[(ObjectKind::Customers, "cus_r")]),
+                Behavior::Error,
+                Status::Succeeded,
+                T0,
+                &d,
+            )
+            .unwrap();
+        assert_eq!(done.status, Status::Succeeded);
+        assert!(w.ns(&ns).unwrap().object("pi_r").unwrap().redacted);
+        assert!(w.ns(&ns).unwrap().holders_of("pi_r").is_empty());
+        let held = w
+            .seed_job(
+                &ns,
+                objs(&[(ObjectKind::Customers, "cus_h")]),
+                Behavior::Fix,
+                Status::Failed,
+                T0,
+                &d,
+            )
+            .unwrap();
+        assert_eq!(w.ns(&ns).unwrap().holders_of("cus_h"), vec![held.id]);
+        assert!(
+            w.drain_events().is_empty(),
+            "seeding a settled job sends no event"
+        );
+        // A `created` job validates like a new one.
+        let created = w
+            .seed_job(
+                &ns,
+                objs(&[(ObjectKind::Customers, "cus_new")]),
+                Behavior::Error,
+                Status::Created,
+                T0,
+                &delays(),
+            )
+            .unwrap();
+        assert_eq!(status(&mut w, &created.id, T0 + 9_000), Status::Created);
+        assert_eq!(status(&mut w, &created.id, T0 + 10_000), Status::Ready);
     }
 
     #[test]
@@ -1504,6 +1658,96 @@ mod tests {
         let events = w.drain_events();
         assert_eq!(events.len(), 2);
         assert!(events.iter().all(|e| e.kind == EventKind::SessionRedacted));
+    }
+
+    /// One random operation of the property test.
+    #[derive(Debug, Clone)]
+    enum Op {
+        Create(Vec<usize>, bool),
+        Update(usize, bool),
+        Validate(usize),
+        Run(usize),
+        Cancel(usize),
+        Wait(u64),
+    }
+
+    fn op() -> impl proptest::strategy::Strategy<Value = Op> {
+        use proptest::prelude::*;
+        prop_oneof![
+            (proptest::collection::vec(0usize..6, 1..4), any::<bool>())
+                .prop_map(|(o, f)| Op::Create(o, f)),
+            (0usize..8, any::<bool>()).prop_map(|(j, f)| Op::Update(j, f)),
+            (0usize..8).prop_map(Op::Validate),
+            (0usize..8).prop_map(Op::Run),
+            (0usize..8).prop_map(Op::Cancel),
+            (0u64..30).prop_map(Op::Wait),
+        ]
+    }
+
+    proptest::proptest! {
+        /// Whatever clients do, locks match statuses and no object is ever in two jobs
+        /// that passed validation at the same time.
+        #[test]
+        fn random_operations_keep_the_invariants(ops in proptest::collection::vec(op(), 1..40)) {
+            let pool = ["cus_a", "cus_b", "pi_a", "pi_b", "ch_a", "cus_c"];
+            let mut w = World::new("p", vec![
+                rec("cus_a", None, None, &["pi_a", "ch_a"]),
+                rec("cus_b", None, None, &["pi_b"]),
+                rec("pi_b", Some("requires_action"), None, &[]),
+            ]);
+            let ns = NsKey::test();
+            let d = delays();
+            let mut now = T0;
+            let mut ids: Vec<String> = Vec::new();
+            let pick = |ids: &Vec<String>, i: usize| ids.get(i % ids.len().max(1)).cloned().unwrap_or_default();
+            for op in ops {
+                match op {
+                    Op::Create(objects, fix) => {
+                        let mut m: BTreeMap<ObjectKind, Vec<String>> = BTreeMap::new();
+                        for o in objects {
+                            let id = pool[o];
+                            let kind = if id.starts_with("cus_") { ObjectKind::Customers }
+                                else if id.starts_with("pi_") { ObjectKind::PaymentIntents }
+                                else { ObjectKind::Charges };
+                            m.entry(kind).or_default().push(id.to_string());
+                        }
+                        let b = if fix { Behavior::Fix } else { Behavior::Error };
+                        ids.push(w.create_job(&ns, m, b, now, &d).unwrap().id);
+                    }
+                    Op::Update(j, fix) => {
+                        let b = if fix { Behavior::Fix } else { Behavior::Error };
+                        let _ = w.update_job(&ns, &pick(&ids, j), Some(b), now, &d);
+                    }
+                    Op::Validate(j) => { let _ = w.validate_job(&ns, &pick(&ids, j), now, &d); }
+                    Op::Run(j) => { let _ = w.run_job(&ns, &pick(&ids, j), now, &d); }
+                    Op::Cancel(j) => { let _ = w.cancel_job(&ns, &pick(&ids, j), now, &d); }
+                    Op::Wait(s) => now += (s * 1000) as i64,
+                }
+                w.advance(&ns, now, &d);
+                let n = w.ns(&ns).unwrap();
+                let mut passed: HashMap<&str, &str> = HashMap::new();
+                for id in &ids {
+                    let job = n.job(id).unwrap();
+                    for o in &job.reached {
+                        let held = n.holders_of(o).contains(id);
+                        proptest::prop_assert_eq!(held, job.status.is_active(), "{} {:?} {}", id, job.status, o);
+                        if matches!(job.status, Status::Ready | Status::Redacting) {
+                            if let Some(other) = passed.insert(o, id) {
+                                proptest::prop_assert!(false, "{} in {} and {}", o, other, id);
+                            }
+                        }
+                    }
+                    if job.status == Status::Ready {
+                        // Only `fix` passes a job with problems, and only fixable ones
+                        // (the behaviour may have been switched back to `error` since).
+                        proptest::prop_assert!(job.errors.iter().all(|e| e.fix_state.is_some()));
+                    }
+                    if job.status == Status::Failed {
+                        proptest::prop_assert!(!job.errors.is_empty());
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 /// Counts of `/v1` requests since start or the last reset.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Stats {
+    /// All `/v1` requests.
     pub total: u64,
     /// By route template, e.g. `POST /v1/privacy/redaction_jobs/:id/run`.
     pub by_route: BTreeMap<String, u64>,

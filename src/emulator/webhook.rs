@@ -11,6 +11,7 @@ use tokio::sync::mpsc;
 /// Where events go.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WebhookTarget {
+    /// The endpoint URL.
     pub url: String,
     /// The endpoint secret (`whsec_…`); never logged.
     pub secret: String,
