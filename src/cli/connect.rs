@@ -31,10 +31,6 @@ impl Connection {
             emu.shutdown().await;
         }
     }
-
-    pub fn is_local(&self) -> bool {
-        self.emulator.is_some()
-    }
 }
 
 /// Reads the key (not for `--local`) and returns its mode, before any request is sent,
@@ -60,7 +56,7 @@ pub async fn connect(
 ) -> Result<Connection, String> {
     let key_mode = key.mode();
     let (api_base, emulator) = if global.local {
-        let emu = start_local(Path::new(LOCAL_DIR)).await?;
+        let emu = start_local(Path::new(LOCAL_DIR), account.id.clone()).await?;
         eprintln!(
             "Using the embedded emulator (state in {LOCAL_DIR}/): no Stripe account is touched."
         );
@@ -83,8 +79,9 @@ pub async fn connect(
     })
 }
 
-/// Starts the embedded emulator with short delays and persistent state in `dir`.
-async fn start_local(dir: &Path) -> Result<EmulatorHandle, String> {
+/// Starts the embedded emulator with short delays and persistent state in `dir`, playing
+/// the account the manifests name (so that the account guard holds locally too).
+async fn start_local(dir: &Path, account_id: Option<String>) -> Result<EmulatorHandle, String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let config = emulator::Config {
         validation_delay: Duration::from_secs(1),
@@ -92,6 +89,7 @@ async fn start_local(dir: &Path) -> Result<EmulatorHandle, String> {
         cancel_delay: Duration::from_secs(1),
         session_redaction_delay: Duration::from_secs(2),
         state_file: Some(dir.join(LOCAL_STATE)),
+        account_id,
         ..emulator::Config::default()
     };
     emulator::spawn(config, ([127, 0, 0, 1], 0).into())

@@ -75,11 +75,9 @@ pub async fn connect_and_observe(
             return Err(e.to_string());
         }
     };
-    if !conn.is_local() {
-        if let Err(e) = guards::check_account(live.account.as_ref(), &desired.account) {
-            conn.close().await;
-            return Err(e.to_string());
-        }
+    if let Err(e) = guards::check_account(live.account.as_ref(), &desired.account) {
+        conn.close().await;
+        return Err(e.to_string());
     }
     Ok(Prepared {
         desired,

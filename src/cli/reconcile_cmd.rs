@@ -194,9 +194,7 @@ async fn pass_inner(
     let live = observe(&conn.client, &desired, &observe_opts)
         .await
         .map_err(|e| e.to_string())?;
-    if !conn.is_local() {
-        guards::check_account(live.account.as_ref(), account).map_err(|e| e.to_string())?;
-    }
+    guards::check_account(live.account.as_ref(), account).map_err(|e| e.to_string())?;
     let options = plan::Options::default();
     let approved = plan::plan(&desired, &live, &options);
     let irreversible = approved.actions.iter().filter(|a| a.irreversible).count();
