@@ -265,7 +265,9 @@ pub async fn converge(
             });
         }
     } else {
-        reporter.batch(total);
+        // Every write the plan approved, deferred follow-ups included.
+        let writes = approved.actions.iter().filter(|a| a.op != Op::Wait).count();
+        reporter.batch(writes);
     }
 
     loop {

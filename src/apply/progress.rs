@@ -113,7 +113,7 @@ impl Reporter for TerminalReporter {
     fn batch(&self, n: usize) {
         let bar = self.multi.add(ProgressBar::new(n as u64));
         bar.set_style(
-            ProgressStyle::with_template("{bar:30} {pos}/{len} actions {msg}")
+            ProgressStyle::with_template("{bar:30} {pos}/{len} actions {wide_msg}")
                 .unwrap_or_else(|_| ProgressStyle::default_bar()),
         );
         if let Ok(mut slot) = self.bar.lock() {
@@ -125,6 +125,10 @@ impl Reporter for TerminalReporter {
     fn action_started(&self, action: &Action) {
         if let Ok(slot) = self.bar.lock() {
             if let Some(bar) = slot.as_ref() {
+                // Follow-ups a re-plan brings (or retries) extend the bar.
+                if bar.length().is_some_and(|len| bar.position() >= len) {
+                    bar.inc_length(1);
+                }
                 bar.set_message(describe(action));
             }
         }
@@ -147,7 +151,7 @@ impl Reporter for TerminalReporter {
         let spinner = spinners.entry(entry.to_string()).or_insert_with(|| {
             let s = self.multi.add(ProgressBar::new_spinner());
             s.set_style(
-                ProgressStyle::with_template("{spinner} {prefix}: {msg}")
+                ProgressStyle::with_template("{spinner} {prefix}: {wide_msg}")
                     .unwrap_or_else(|_| ProgressStyle::default_spinner()),
             );
             s.set_prefix(entry.to_string());
