@@ -67,7 +67,7 @@ pub async fn perform(
     };
     let mut record = AuditRecord {
         time: now_rfc3339(),
-        action: op_name(action.op).into(),
+        action: action.op.as_str().into(),
         entry: action.entry.clone(),
         job: action.job.clone().or_else(|| action.session.clone()),
         objects: action.objects.clone(),
@@ -115,18 +115,5 @@ fn map_sent<T, U>(sent: Sent<T>, f: impl FnOnce(T) -> U) -> Sent<U> {
         status: sent.status,
         attempts: sent.attempts,
         replayed: sent.replayed,
-    }
-}
-
-/// The verb used in audit lines and progress.
-pub fn op_name(op: Op) -> &'static str {
-    match op {
-        Op::Create => "create",
-        Op::Update => "update",
-        Op::Validate => "validate",
-        Op::Run => "run",
-        Op::Cancel => "cancel",
-        Op::Redact => "redact",
-        Op::Wait => "wait",
     }
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use super::execute::{op_name, ActionResult};
+use super::execute::ActionResult;
 use crate::plan::Action;
 
 /// Receives apply's events. Implementations must not block for long.
@@ -37,8 +37,8 @@ pub fn describe(action: &Action) -> String {
             format!("job for {}", ids.join(", "))
         });
     match &action.entry {
-        Some(entry) => format!("{entry}: {} {what}", op_name(action.op)),
-        None => format!("(unmanaged): {} {what}", op_name(action.op)),
+        Some(entry) => format!("{entry}: {} {what}", action.op.as_str()),
+        None => format!("(unmanaged): {} {what}", action.op.as_str()),
     }
 }
 

@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use super::execute::{op_name, ActionResult};
+use super::execute::ActionResult;
 use super::{ApplyReport, Ending};
 use crate::plan::{EntryPlan, Outcome};
 
@@ -62,7 +62,7 @@ pub fn render(report: &ApplyReport) -> String {
                     ActionResult::Failed(_) => " (failed)",
                     _ => "",
                 };
-                format!("{} {target}{mark}", op_name(a.op))
+                format!("{} {target}{mark}", a.op.as_str())
                     .trim_end()
                     .to_string()
             })
@@ -89,7 +89,7 @@ pub fn render(report: &ApplyReport) -> String {
             let _ = writeln!(
                 out,
                 "  (unmanaged) {} {}: {}",
-                op_name(action.op),
+                action.op.as_str(),
                 action.job.as_deref().unwrap_or(""),
                 match result {
                     ActionResult::Failed(e) => format!("failed: {e}"),
@@ -103,7 +103,7 @@ pub fn render(report: &ApplyReport) -> String {
             let _ = writeln!(
                 out,
                 "  error: {} {} for {}: {e}",
-                op_name(action.op),
+                action.op.as_str(),
                 action.job.as_deref().unwrap_or(""),
                 action.entry.as_deref().unwrap_or("(unmanaged)")
             );
@@ -119,7 +119,7 @@ pub fn render(report: &ApplyReport) -> String {
                 out,
                 "    {} {} — {}",
                 a.entry.as_deref().unwrap_or("(unmanaged)"),
-                op_name(a.op),
+                a.op.as_str(),
                 a.reason
             );
         }

@@ -5,25 +5,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use super::args::{ApplyArgs, GlobalArgs};
-use super::{color, prepare, Exit};
+use super::{color, prepare, CommandResult, Exit};
 use crate::apply::approval::{self, Approval};
 use crate::apply::audit::AuditLog;
 use crate::apply::execute::Target;
 use crate::apply::progress::{PlainReporter, QuietReporter, Reporter, TerminalReporter};
 use crate::apply::{self, guards, summary, ApplyOptions, Ending};
 use crate::plan::{self, Plan};
-
-pub fn run(global: &GlobalArgs, args: &ApplyArgs) -> Exit {
-    match run_inner(global, args) {
-        Ok(exit) => exit,
-        Err(message) => {
-            if !message.is_empty() {
-                eprintln!("error: {message}");
-            }
-            Exit::Error
-        }
-    }
-}
 
 /// A single argument that is a file holding JSON is a saved plan.
 fn saved_plan_path(paths: &[PathBuf]) -> Option<&Path> {
@@ -36,7 +24,7 @@ fn saved_plan_path(paths: &[PathBuf]) -> Option<&Path> {
     (*first == b'{').then_some(path.as_path())
 }
 
-fn run_inner(global: &GlobalArgs, args: &ApplyArgs) -> Result<Exit, String> {
+pub fn run(global: &GlobalArgs, args: &ApplyArgs) -> CommandResult {
     let saved: Option<Plan> = match saved_plan_path(&args.paths) {
         Some(path) => {
             let text = std::fs::read_to_string(path)
@@ -53,7 +41,7 @@ fn run_inner(global: &GlobalArgs, args: &ApplyArgs) -> Result<Exit, String> {
         Some(p) => p.manifest_paths.clone(),
         None => args.paths.clone(),
     };
-    let desired = prepare::load_manifests(global, &manifest_paths).map_err(|()| String::new())?;
+    let desired = prepare::load_manifests(global, &manifest_paths)?;
     if let Some(p) = &saved {
         if p.desired_digest != desired.digest {
             return Err(
@@ -63,8 +51,7 @@ fn run_inner(global: &GlobalArgs, args: &ApplyArgs) -> Result<Exit, String> {
         }
     }
     prepare::check_targets(&desired, &args.planning.target)?;
-    let rt = prepare::runtime()?;
-    rt.block_on(async move {
+    prepare::block_on(async move {
         let prepared =
             prepare::connect_and_observe(global, desired, args.planning.no_cache).await?;
         let result = apply_prepared(global, args, saved, &prepared).await;

@@ -44,6 +44,23 @@ impl From<Exit> for ExitCode {
     }
 }
 
+/// What a command comes to: an exit code, or the message of its one `error:` line (empty
+/// when the command already printed its diagnostics).
+pub type CommandResult = Result<Exit, String>;
+
+/// Prints a failed command's message and maps it to exit 1.
+pub fn finish(result: CommandResult) -> Exit {
+    match result {
+        Ok(exit) => exit,
+        Err(message) => {
+            if !message.is_empty() {
+                eprintln!("error: {message}");
+            }
+            Exit::Error
+        }
+    }
+}
+
 /// Parses the command line, runs the command and returns its exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -56,13 +73,13 @@ pub fn run(cli: Cli) -> Exit {
     match cli.command {
         Command::Schema => schema_cmd::run(),
         Command::Validate(args) => validate_cmd::run(&args, cli.global.color, cli.global.quiet),
-        Command::Plan(args) => plan_cmd::run(&cli.global, &args),
-        Command::Apply(args) => apply_cmd::run(&cli.global, &args),
-        Command::Status(args) => status_cmd::run(&cli.global, &args),
+        Command::Plan(args) => finish(plan_cmd::run(&cli.global, &args)),
+        Command::Apply(args) => finish(apply_cmd::run(&cli.global, &args)),
+        Command::Status(args) => finish(status_cmd::run(&cli.global, &args)),
         Command::Emulator(args::EmulatorCommand::Reset) => emulator_reset(cli.global.local),
         Command::Emulator(cmd) => emulator_cmd::run(cmd),
-        Command::Reconcile(args) => reconcile_cmd::run(&cli.global, &args),
-        Command::Report(args) => report_cmd::run(&cli.global, &args),
+        Command::Reconcile(args) => finish(reconcile_cmd::run(&cli.global, &args)),
+        Command::Report(args) => finish(report_cmd::run(&cli.global, &args)),
         Command::Completions(args) => completions_cmd::completions(&args),
         Command::Man => completions_cmd::man(),
     }

@@ -4,33 +4,15 @@ use std::io::Write;
 use std::path::Path;
 
 use super::args::{GlobalArgs, OutputFormat, PlanArgs};
-use super::{color, prepare, Exit};
+use super::{color, prepare, CommandResult, Exit};
 use crate::plan::{self, Plan};
 
-pub fn run(global: &GlobalArgs, args: &PlanArgs) -> Exit {
-    let Ok(desired) = prepare::load_manifests(global, &args.paths) else {
-        return Exit::Error;
-    };
-    if let Err(e) = prepare::check_targets(&desired, &args.planning.target) {
-        eprintln!("error: {e}");
-        return Exit::Error;
-    }
-    let rt = match prepare::runtime() {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return Exit::Error;
-        }
-    };
-    rt.block_on(async {
+pub fn run(global: &GlobalArgs, args: &PlanArgs) -> CommandResult {
+    let desired = prepare::load_manifests(global, &args.paths)?;
+    prepare::check_targets(&desired, &args.planning.target)?;
+    prepare::block_on(async {
         let prepared =
-            match prepare::connect_and_observe(global, desired, args.planning.no_cache).await {
-                Ok(p) => p,
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    return Exit::Error;
-                }
-            };
+            prepare::connect_and_observe(global, desired, args.planning.no_cache).await?;
         let options = plan::Options {
             prune: args.planning.prune,
             targets: args.planning.target.clone(),
@@ -41,13 +23,12 @@ pub fn run(global: &GlobalArgs, args: &PlanArgs) -> Exit {
         prepared.conn.close().await;
 
         if let Some(out) = &args.out {
-            if let Err(e) = save_plan(out, &the_plan) {
-                eprintln!("error: {e}");
-                return Exit::Error;
-            }
+            save_plan(out, &the_plan)?;
         }
         let text = match args.format {
-            OutputFormat::Human => plan::render_human(&the_plan, color::stdout_enabled(global.color)),
+            OutputFormat::Human => {
+                plan::render_human(&the_plan, color::stdout_enabled(global.color))
+            }
             OutputFormat::Json => plan::render_json(&the_plan),
             OutputFormat::Markdown => plan::render_markdown(&the_plan),
         };
@@ -61,11 +42,11 @@ pub fn run(global: &GlobalArgs, args: &PlanArgs) -> Exit {
                 );
             }
         }
-        if args.detailed_exitcode && has_changes(&the_plan) {
+        Ok(if args.detailed_exitcode && has_changes(&the_plan) {
             Exit::Changes
         } else {
             Exit::Ok
-        }
+        })
     })
 }
 

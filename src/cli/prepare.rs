@@ -19,9 +19,9 @@ pub struct Prepared {
     pub observe: ObserveOptions,
 }
 
-/// Loads the manifests, printing every diagnostic; `Err` carries the message already
-/// printed (the caller exits 1).
-pub fn load_manifests(global: &GlobalArgs, paths: &[PathBuf]) -> Result<Desired, ()> {
+/// Loads the manifests, printing every diagnostic; `Err` is empty because the diagnostics
+/// were already printed (the caller exits 1).
+pub fn load_manifests(global: &GlobalArgs, paths: &[PathBuf]) -> Result<Desired, String> {
     let color = color::stderr_enabled(global.color);
     match manifest::load(paths) {
         Ok(loaded) => {
@@ -35,7 +35,7 @@ pub fn load_manifests(global: &GlobalArgs, paths: &[PathBuf]) -> Result<Desired,
                 "{}",
                 manifest::render_diagnostics(&failure.diagnostics, color)
             );
-            Err(())
+            Err(String::new())
         }
     }
 }
@@ -107,10 +107,13 @@ pub fn observe_options(no_cache: bool, local: bool) -> ObserveOptions {
     }
 }
 
-/// A runtime for the async commands.
-pub fn runtime() -> Result<tokio::runtime::Runtime, String> {
+/// Runs an async command to completion on a fresh runtime.
+pub fn block_on<T>(
+    command: impl std::future::Future<Output = Result<T, String>>,
+) -> Result<T, String> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(|e| format!("cannot start the async runtime: {e}"))
+        .map_err(|e| format!("cannot start the async runtime: {e}"))?
+        .block_on(command)
 }

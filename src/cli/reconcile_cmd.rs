@@ -12,7 +12,7 @@ use tokio::sync::Notify;
 
 use super::args::{GlobalArgs, ReconcileArgs};
 use super::connect::{self, Connection};
-use super::{prepare, Exit};
+use super::{prepare, CommandResult, Exit};
 use crate::apply::audit::{now_rfc3339, AuditLog};
 use crate::apply::execute::{ActionResult, Target};
 use crate::apply::progress::{PlainReporter, QuietReporter, Reporter};
@@ -22,109 +22,82 @@ use crate::observe::observe;
 use crate::plan::{self, Outcome};
 use crate::reconcile::{listener, PassLine};
 
-pub fn run(global: &GlobalArgs, args: &ReconcileArgs) -> Exit {
+pub fn run(global: &GlobalArgs, args: &ReconcileArgs) -> CommandResult {
     if !args.auto_approve {
-        eprintln!("error: reconcile applies without asking; pass --auto-approve to confirm that every pass may apply what the manifests say");
-        return Exit::Error;
+        return Err("reconcile applies without asking; pass --auto-approve to confirm that every pass may apply what the manifests say".into());
     }
     let secret = match args.listen {
         Some(_) => match std::env::var("STRIPE_WEBHOOK_SECRET") {
             Ok(s) if !s.trim().is_empty() => Some(s.trim().as_bytes().to_vec()),
             _ => {
-                eprintln!(
-                    "error: --listen needs the webhook signing secret in STRIPE_WEBHOOK_SECRET"
-                );
-                return Exit::Error;
+                return Err(
+                    "--listen needs the webhook signing secret in STRIPE_WEBHOOK_SECRET".into(),
+                )
             }
         },
         None => None,
     };
-    let Ok(first) = prepare::load_manifests(global, &args.paths) else {
-        return Exit::Error;
-    };
-    let rt = match prepare::runtime() {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return Exit::Error;
-        }
-    };
-    rt.block_on(async move {
+    let first = prepare::load_manifests(global, &args.paths)?;
+    prepare::block_on(async move {
         let account = first.account.clone();
-        let key = match connect::key_for(global, &account) {
-            Ok(k) => k,
-            Err(e) => {
-                eprintln!("error: {e}");
-                return Exit::Error;
-            }
-        };
-        if let Err(e) = guards::check_mode(key.mode(), &account) {
-            eprintln!("error: {e}");
-            return Exit::Error;
-        }
-        let conn = match connect::connect(global, key, &account).await {
-            Ok(c) => c,
-            Err(e) => {
-                eprintln!("error: {e}");
-                return Exit::Error;
-            }
-        };
-        let audit = match AuditLog::open(&args.audit_log) {
-            Ok(a) => Mutex::new(a),
-            Err(e) => {
-                eprintln!("error: {e}");
-                conn.close().await;
-                return Exit::Error;
-            }
-        };
-        let stopping = Arc::new(AtomicBool::new(false));
-        let stop = Arc::new(Notify::new());
-        spawn_signal_watch(stopping.clone(), stop.clone());
-        let trigger = Arc::new(Notify::new());
-        if let (Some(addr), Some(secret)) = (args.listen, secret) {
-            let stop_listener = stop.clone();
-            let stopping_listener = stopping.clone();
-            let shutdown = async move {
-                while !stopping_listener.load(Ordering::SeqCst) {
-                    stop_listener.notified().await;
-                }
-            };
-            match listener::serve(addr, secret, trigger.clone(), shutdown).await {
-                Ok((bound, _task)) => {
-                    eprintln!("reconcile: listening for Stripe webhooks on http://{bound}")
-                }
-                Err(e) => {
-                    eprintln!("error: cannot listen on {addr}: {e}");
-                    conn.close().await;
-                    return Exit::Error;
-                }
-            }
-        }
-        let mut cause = "start";
-        let mut pass = 0u64;
-        loop {
-            pass += 1;
-            let line = run_pass(global, args, &conn, &account, &audit, pass, cause).await;
-            let mut out = std::io::stdout().lock();
-            let _ = writeln!(out, "{}", serde_json::to_string(&line).unwrap_or_default());
-            let _ = out.flush();
-            drop(out);
-            if stopping.load(Ordering::SeqCst) {
-                break;
-            }
-            cause = tokio::select! {
-                _ = tokio::time::sleep(args.interval) => "interval",
-                _ = trigger.notified() => "webhook",
-                _ = stop.notified() => "stop",
-            };
-            if cause == "stop" || stopping.load(Ordering::SeqCst) {
-                break;
-            }
-        }
-        eprintln!("reconcile: stopped after {pass} passes");
+        let key = connect::key_for(global, &account)?;
+        guards::check_mode(key.mode(), &account).map_err(|e| e.to_string())?;
+        let conn = connect::connect(global, key, &account).await?;
+        let result = serve_passes(global, args, &conn, &account, secret).await;
         conn.close().await;
-        Exit::Ok
+        result
     })
+}
+
+/// The loop itself: passes until SIGTERM or Ctrl-C, early on verified webhooks.
+async fn serve_passes(
+    global: &GlobalArgs,
+    args: &ReconcileArgs,
+    conn: &Connection,
+    account: &AccountSpec,
+    secret: Option<Vec<u8>>,
+) -> CommandResult {
+    let audit = Mutex::new(AuditLog::open(&args.audit_log).map_err(|e| e.to_string())?);
+    let stopping = Arc::new(AtomicBool::new(false));
+    let stop = Arc::new(Notify::new());
+    spawn_signal_watch(stopping.clone(), stop.clone());
+    let trigger = Arc::new(Notify::new());
+    if let (Some(addr), Some(secret)) = (args.listen, secret) {
+        let stop_listener = stop.clone();
+        let stopping_listener = stopping.clone();
+        let shutdown = async move {
+            while !stopping_listener.load(Ordering::SeqCst) {
+                stop_listener.notified().await;
+            }
+        };
+        let (bound, _task) = listener::serve(addr, secret, trigger.clone(), shutdown)
+            .await
+            .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+        eprintln!("reconcile: listening for Stripe webhooks on http://{bound}");
+    }
+    let mut cause = "start";
+    let mut pass = 0u64;
+    loop {
+        pass += 1;
+        let line = run_pass(global, args, conn, account, &audit, pass, cause).await;
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{}", serde_json::to_string(&line).unwrap_or_default());
+        let _ = out.flush();
+        drop(out);
+        if stopping.load(Ordering::SeqCst) {
+            break;
+        }
+        cause = tokio::select! {
+            _ = tokio::time::sleep(args.interval) => "interval",
+            _ = trigger.notified() => "webhook",
+            _ = stop.notified() => "stop",
+        };
+        if cause == "stop" || stopping.load(Ordering::SeqCst) {
+            break;
+        }
+    }
+    eprintln!("reconcile: stopped after {pass} passes");
+    Ok(Exit::Ok)
 }
 
 /// Sets `stopping` and wakes the loop on SIGTERM or Ctrl-C.
@@ -184,7 +157,7 @@ async fn pass_inner(
     line: &mut PassLine,
 ) -> Result<(), String> {
     let desired = prepare::load_manifests(global, &args.paths)
-        .map_err(|()| "the manifests have errors (printed above); pass skipped".to_string())?;
+        .map_err(|_| "the manifests have errors (printed above); pass skipped".to_string())?;
     if &desired.account != account {
         return Err(
             "`account` changed since reconcile started; restart it to use the new account".into(),

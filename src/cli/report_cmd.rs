@@ -1,24 +1,18 @@
 //! `redactctl report`: receipts for auditors.
 
 use super::args::{GlobalArgs, ReportArgs, ReportFormat};
-use super::{prepare, Exit};
+use super::{prepare, CommandResult, Exit};
 use crate::apply::audit;
 use crate::report;
 
-pub fn run(global: &GlobalArgs, args: &ReportArgs) -> Exit {
-    let Ok(desired) = prepare::load_manifests(global, &args.paths) else {
-        return Exit::Error;
-    };
-    let (records, torn) = match audit::read_log(&args.audit_log) {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!(
-                "error: cannot read the audit log {}: {e}",
-                args.audit_log.display()
-            );
-            return Exit::Error;
-        }
-    };
+pub fn run(global: &GlobalArgs, args: &ReportArgs) -> CommandResult {
+    let desired = prepare::load_manifests(global, &args.paths)?;
+    let (records, torn) = audit::read_log(&args.audit_log).map_err(|e| {
+        format!(
+            "cannot read the audit log {}: {e}",
+            args.audit_log.display()
+        )
+    })?;
     if !torn.is_empty() {
         eprintln!(
             "warning: {} line(s) of {} could not be read (lines {:?})",
@@ -27,35 +21,16 @@ pub fn run(global: &GlobalArgs, args: &ReportArgs) -> Exit {
             torn
         );
     }
-    let rt = match prepare::runtime() {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return Exit::Error;
-        }
-    };
-    rt.block_on(async {
-        let prepared = match prepare::connect_and_observe(global, desired, false).await {
-            Ok(p) => p,
-            Err(e) => {
-                eprintln!("error: {e}");
-                return Exit::Error;
-            }
-        };
+    prepare::block_on(async {
+        let prepared = prepare::connect_and_observe(global, desired, false).await?;
         let receipts = report::receipts(&prepared.desired, &prepared.live, &records);
         prepared.conn.close().await;
         let text = match args.format {
             ReportFormat::Json => report::render_json(&receipts),
             ReportFormat::Markdown => report::render_markdown(&receipts),
-            ReportFormat::Csv => match report::render_csv(&receipts) {
-                Ok(t) => t,
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    return Exit::Error;
-                }
-            },
+            ReportFormat::Csv => report::render_csv(&receipts).map_err(|e| e.to_string())?,
         };
         print!("{text}");
-        Exit::Ok
+        Ok(Exit::Ok)
     })
 }
