@@ -162,13 +162,13 @@ pub fn decode(path: &Path, bytes: Vec<u8>) -> Result<String, ReadError> {
             if text.starts_with('\u{feff}') {
                 text.drain(..'\u{feff}'.len_utf8());
             }
-            Ok(text)
+            Ok(lone_cr_to_lf(text))
         }
         Err(e) => {
             let bad = e.utf8_error().valid_up_to();
             let good = &e.as_bytes()[..bad];
             // `good` is valid UTF-8 by construction.
-            let good = std::str::from_utf8(good).unwrap_or_default();
+            let good = lone_cr_to_lf(std::str::from_utf8(good).unwrap_or_default().to_string());
             let line = good.matches('\n').count() + 1;
             let column = good.rsplit('\n').next().unwrap_or("").chars().count() + 1;
             Err(ReadError::NotUtf8 {
@@ -178,6 +178,25 @@ pub fn decode(path: &Path, bytes: Vec<u8>) -> Result<String, ReadError> {
             })
         }
     }
+}
+
+/// Turns every `\r` not followed by `\n` into `\n`. YAML (and yaml-rust2) takes a lone
+/// `\r` as a line break, so without this every line number after one would disagree with
+/// the file's lines as the diagnostics show them. Byte offsets and meaning are unchanged.
+fn lone_cr_to_lf(text: String) -> String {
+    if !text.contains('\r') {
+        return text;
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\r' && chars.peek() != Some(&'\n') {
+            out.push('\n');
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -202,6 +221,23 @@ mod tests {
         assert_eq!(
             decode(p, "\u{feff}a: 1".as_bytes().to_vec()).unwrap(),
             "a: 1"
+        );
+    }
+
+    #[test]
+    fn a_lone_carriage_return_is_a_line_break() {
+        let p = Path::new("x.yaml");
+        assert_eq!(
+            decode(p, b"a: 1\rb: 2\r\nc: 3\r".to_vec()).unwrap(),
+            "a: 1\nb: 2\r\nc: 3\n"
+        );
+        assert_eq!(
+            decode(p, b"a: 1\rb: \xff".to_vec()),
+            Err(ReadError::NotUtf8 {
+                path: p.into(),
+                line: 2,
+                column: 4
+            })
         );
     }
 
