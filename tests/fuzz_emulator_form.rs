@@ -19,11 +19,14 @@ use redactctl::emulator::form::{self, Node};
 
 const CASES: usize = 25_000;
 
+/// The seed of one test: its own fixed seed, mixed with `FUZZ_SEED` when set (so the
+/// tests of a file stay different from each other). A failure prints both.
 fn seed(default: u64) -> u64 {
-    std::env::var("FUZZ_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(default)
+    default ^ fuzz_seed().unwrap_or(0)
+}
+
+fn fuzz_seed() -> Option<u64> {
+    std::env::var("FUZZ_SEED").ok().and_then(|s| s.parse().ok())
 }
 
 type Tree = BTreeMap<String, Node>;
@@ -67,7 +70,8 @@ fn values(node: &Node) -> usize {
 fn check(body: &[u8], seed: u64, case: usize) -> Option<Tree> {
     let fail = |why: String| -> ! {
         panic!(
-            "seed {seed} case {case}: {why}\n--- body ({} bytes) ---\n{}",
+            "seed {seed} (FUZZ_SEED={:?}) case {case}: {why}\n--- body ({} bytes) ---\n{}",
+            fuzz_seed(),
             body.len(),
             String::from_utf8_lossy(&body[..body.len().min(4000)])
         )
@@ -348,7 +352,8 @@ fn run(default_seed: u64) {
                 match check(&body, seed, case) {
                     Some(got) if got == tree => {}
                     other => panic!(
-                        "seed {seed} case {case}: {} parsed as {other:?}, not as {tree:?}",
+                        "seed {seed} (FUZZ_SEED={:?}) case {case}: {} parsed as {other:?}, not as {tree:?}",
+                        fuzz_seed(),
                         String::from_utf8_lossy(&body)
                     ),
                 }

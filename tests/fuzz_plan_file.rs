@@ -26,11 +26,14 @@ use serde_json::Value;
 
 const CASES: usize = 25_000;
 
+/// The seed of one test: its own fixed seed, mixed with `FUZZ_SEED` when set (so the
+/// tests of a file stay different from each other). A failure prints both.
 fn seed(default: u64) -> u64 {
-    std::env::var("FUZZ_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(default)
+    default ^ fuzz_seed().unwrap_or(0)
+}
+
+fn fuzz_seed() -> Option<u64> {
+    std::env::var("FUZZ_SEED").ok().and_then(|s| s.parse().ok())
 }
 
 /// The JSON view snapshot (`plan_views__json.snap`) without insta's header.
@@ -174,7 +177,8 @@ fn generated_plan(rng: &mut StdRng) -> String {
 fn check(text: &str, seed: u64, case: usize) -> bool {
     let fail = |why: String| -> ! {
         panic!(
-            "seed {seed} case {case}: {why}\n--- input ({} bytes) ---\n{text}",
+            "seed {seed} (FUZZ_SEED={:?}) case {case}: {why}\n--- input ({} bytes) ---\n{text}",
+            fuzz_seed(),
             text.len()
         )
     };
