@@ -41,8 +41,14 @@ pub enum FindError {
 pub enum ReadError {
     #[error("cannot read `{0}`: {1}")]
     Io(PathBuf, String),
-    #[error("`{0}` is a binary file, not a YAML manifest")]
-    Binary(PathBuf),
+    /// It holds a NUL byte, at `line`:`column` (the first one), so the diagnostic can
+    /// point at it like every other problem in a file.
+    #[error("`{path}` is a binary file, not a YAML manifest")]
+    Binary {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+    },
     #[error("`{path}` is not valid UTF-8 text (first bad byte at line {line}, column {column})")]
     NotUtf8 {
         path: PathBuf,
@@ -154,8 +160,13 @@ pub fn read_text(path: &Path) -> Result<String, ReadError> {
 
 /// The pure half of `read_text`.
 pub fn decode(path: &Path, bytes: Vec<u8>) -> Result<String, ReadError> {
-    if bytes.contains(&0) {
-        return Err(ReadError::Binary(path.to_path_buf()));
+    if let Some(nul) = bytes.iter().position(|b| *b == 0) {
+        let (line, column) = position_after(&String::from_utf8_lossy(&bytes[..nul]));
+        return Err(ReadError::Binary {
+            path: path.to_path_buf(),
+            line,
+            column,
+        });
     }
     match String::from_utf8(bytes) {
         Ok(mut text) => {
@@ -168,9 +179,7 @@ pub fn decode(path: &Path, bytes: Vec<u8>) -> Result<String, ReadError> {
             let bad = e.utf8_error().valid_up_to();
             let good = &e.as_bytes()[..bad];
             // `good` is valid UTF-8 by construction.
-            let good = lone_cr_to_lf(std::str::from_utf8(good).unwrap_or_default().to_string());
-            let line = good.matches('\n').count() + 1;
-            let column = good.rsplit('\n').next().unwrap_or("").chars().count() + 1;
+            let (line, column) = position_after(std::str::from_utf8(good).unwrap_or_default());
             Err(ReadError::NotUtf8 {
                 path: path.to_path_buf(),
                 line,
@@ -178,6 +187,15 @@ pub fn decode(path: &Path, bytes: Vec<u8>) -> Result<String, ReadError> {
             })
         }
     }
+}
+
+/// The 1-based line and column (in characters) just after `prefix`, counting line breaks
+/// as YAML does.
+fn position_after(prefix: &str) -> (usize, usize) {
+    let prefix = lone_cr_to_lf(prefix.to_string());
+    let line = prefix.matches('\n').count() + 1;
+    let column = prefix.rsplit('\n').next().unwrap_or("").chars().count() + 1;
+    (line, column)
 }
 
 /// Turns every `\r` not followed by `\n` into `\n`. YAML (and yaml-rust2) takes a lone
@@ -207,8 +225,12 @@ mod tests {
     fn refuses_binary_and_non_utf8() {
         let p = Path::new("x.yaml");
         assert_eq!(
-            decode(p, b"a: 1\0".to_vec()),
-            Err(ReadError::Binary(p.into()))
+            decode(p, b"a: 1\nb: \xff\0".to_vec()),
+            Err(ReadError::Binary {
+                path: p.into(),
+                line: 2,
+                column: 5
+            })
         );
         assert_eq!(
             decode(p, b"a: 1\nb: \xff\n".to_vec()),

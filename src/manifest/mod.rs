@@ -267,7 +267,16 @@ fn read_error(path: &std::path::Path, e: ReadError) -> Diagnostic {
                 1,
             )
             .with_hint("save the file as UTF-8"),
-        ReadError::Binary(_) => Diagnostic::error(e.to_string())
+        ReadError::Binary { line, column, .. } => Diagnostic::error(e.to_string())
+            .at(
+                Location {
+                    file: path.to_path_buf(),
+                    line: *line,
+                    column: *column,
+                },
+                None,
+                1,
+            )
             .with_hint("manifests are YAML text files; check the path"),
         ReadError::Io(..) | ReadError::TooLarge(_) => Diagnostic::error(e.to_string()),
     }
