@@ -41,8 +41,14 @@ pub enum FindError {
 pub enum ReadError {
     #[error("cannot read `{0}`: {1}")]
     Io(PathBuf, String),
-    #[error("`{0}` is a binary file, not a YAML manifest")]
-    Binary(PathBuf),
+    /// It holds a NUL byte, at `line`:`column` (the first one), so the diagnostic can
+    /// point at it like every other problem in a file.
+    #[error("`{path}` is a binary file, not a YAML manifest")]
+    Binary {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+    },
     #[error("`{path}` is not valid UTF-8 text (first bad byte at line {line}, column {column})")]
     NotUtf8 {
         path: PathBuf,
@@ -154,23 +160,26 @@ pub fn read_text(path: &Path) -> Result<String, ReadError> {
 
 /// The pure half of `read_text`.
 pub fn decode(path: &Path, bytes: Vec<u8>) -> Result<String, ReadError> {
-    if bytes.contains(&0) {
-        return Err(ReadError::Binary(path.to_path_buf()));
+    if let Some(nul) = bytes.iter().position(|b| *b == 0) {
+        let (line, column) = position_after(&String::from_utf8_lossy(&bytes[..nul]));
+        return Err(ReadError::Binary {
+            path: path.to_path_buf(),
+            line,
+            column,
+        });
     }
     match String::from_utf8(bytes) {
         Ok(mut text) => {
             if text.starts_with('\u{feff}') {
                 text.drain(..'\u{feff}'.len_utf8());
             }
-            Ok(text)
+            Ok(lone_cr_to_lf(text))
         }
         Err(e) => {
             let bad = e.utf8_error().valid_up_to();
             let good = &e.as_bytes()[..bad];
             // `good` is valid UTF-8 by construction.
-            let good = std::str::from_utf8(good).unwrap_or_default();
-            let line = good.matches('\n').count() + 1;
-            let column = good.rsplit('\n').next().unwrap_or("").chars().count() + 1;
+            let (line, column) = position_after(std::str::from_utf8(good).unwrap_or_default());
             Err(ReadError::NotUtf8 {
                 path: path.to_path_buf(),
                 line,
@@ -178,6 +187,34 @@ pub fn decode(path: &Path, bytes: Vec<u8>) -> Result<String, ReadError> {
             })
         }
     }
+}
+
+/// The 1-based line and column (in characters) just after `prefix`, counting line breaks
+/// as YAML does.
+fn position_after(prefix: &str) -> (usize, usize) {
+    let prefix = lone_cr_to_lf(prefix.to_string());
+    let line = prefix.matches('\n').count() + 1;
+    let column = prefix.rsplit('\n').next().unwrap_or("").chars().count() + 1;
+    (line, column)
+}
+
+/// Turns every `\r` not followed by `\n` into `\n`. YAML (and yaml-rust2) takes a lone
+/// `\r` as a line break, so without this every line number after one would disagree with
+/// the file's lines as the diagnostics show them. Byte offsets and meaning are unchanged.
+fn lone_cr_to_lf(text: String) -> String {
+    if !text.contains('\r') {
+        return text;
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\r' && chars.peek() != Some(&'\n') {
+            out.push('\n');
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -188,8 +225,12 @@ mod tests {
     fn refuses_binary_and_non_utf8() {
         let p = Path::new("x.yaml");
         assert_eq!(
-            decode(p, b"a: 1\0".to_vec()),
-            Err(ReadError::Binary(p.into()))
+            decode(p, b"a: 1\nb: \xff\0".to_vec()),
+            Err(ReadError::Binary {
+                path: p.into(),
+                line: 2,
+                column: 5
+            })
         );
         assert_eq!(
             decode(p, b"a: 1\nb: \xff\n".to_vec()),
@@ -202,6 +243,23 @@ mod tests {
         assert_eq!(
             decode(p, "\u{feff}a: 1".as_bytes().to_vec()).unwrap(),
             "a: 1"
+        );
+    }
+
+    #[test]
+    fn a_lone_carriage_return_is_a_line_break() {
+        let p = Path::new("x.yaml");
+        assert_eq!(
+            decode(p, b"a: 1\rb: 2\r\nc: 3\r".to_vec()).unwrap(),
+            "a: 1\nb: 2\r\nc: 3\n"
+        );
+        assert_eq!(
+            decode(p, b"a: 1\rb: \xff".to_vec()),
+            Err(ReadError::NotUtf8 {
+                path: p.into(),
+                line: 2,
+                column: 4
+            })
         );
     }
 

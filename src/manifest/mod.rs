@@ -70,6 +70,22 @@ pub fn load(paths: &[PathBuf]) -> Result<Loaded, LoadFailure> {
     loader.finish(paths)
 }
 
+/// Loads one manifest held in memory exactly as `load` loads a file named `label` holding
+/// `bytes` (the same decoding, parsing, checks and diagnostics, located at `label`),
+/// without touching the disk. Why: fuzz and property tests feed hundreds of thousands of
+/// generated manifests through the real loader, and writing each to a file would cost
+/// more than loading it.
+pub fn load_bytes(label: &std::path::Path, bytes: Vec<u8>) -> Result<Loaded, LoadFailure> {
+    let mut loader = Loader::new(1);
+    let input = files::Input {
+        path: label.to_path_buf(),
+        explicit: true,
+        arg: 0,
+    };
+    loader.load_decoded(&input, files::decode(label, bytes));
+    loader.finish(&[label.to_path_buf()])
+}
+
 /// The state of one `load`: the files read so far, what their documents declare, and
 /// every diagnostic, in the order found.
 struct Loader {
@@ -116,7 +132,12 @@ impl Loader {
         if !input.explicit {
             self.directory_args[input.arg] = true;
         }
-        let text = match files::read_text(&input.path) {
+        self.load_decoded(input, files::read_text(&input.path));
+    }
+
+    /// Parses and converts one file's text, or reports why it could not be read.
+    fn load_decoded(&mut self, input: &files::Input, read: Result<String, ReadError>) {
+        let text = match read {
             Ok(text) => text,
             Err(e) => {
                 self.diags.push(read_error(&input.path, e));
@@ -246,7 +267,16 @@ fn read_error(path: &std::path::Path, e: ReadError) -> Diagnostic {
                 1,
             )
             .with_hint("save the file as UTF-8"),
-        ReadError::Binary(_) => Diagnostic::error(e.to_string())
+        ReadError::Binary { line, column, .. } => Diagnostic::error(e.to_string())
+            .at(
+                Location {
+                    file: path.to_path_buf(),
+                    line: *line,
+                    column: *column,
+                },
+                None,
+                1,
+            )
             .with_hint("manifests are YAML text files; check the path"),
         ReadError::Io(..) | ReadError::TooLarge(_) => Diagnostic::error(e.to_string()),
     }

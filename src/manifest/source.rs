@@ -34,6 +34,18 @@ impl SourceFile {
         }
     }
 
+    /// `line`:`column` moved inside the text: yaml-rust2 marks the end of a file that has no
+    /// final line break on the line after the last one, where no line can be shown. Such a
+    /// place becomes the end of the last line (just past its last character).
+    fn inside(&self, line: usize, column: usize) -> (usize, usize) {
+        let last = self.line_starts.len();
+        if line <= last {
+            return (line.max(1), column.max(1));
+        }
+        let width = self.line(last).map(|l| l.chars().count()).unwrap_or(0);
+        (last, width + 1)
+    }
+
     /// The text of a 1-based line, without its line break.
     pub fn line(&self, line: usize) -> Option<&str> {
         let start = *self.line_starts.get(line.checked_sub(1)?)?;
@@ -65,6 +77,26 @@ pub struct Files {
 impl Files {
     /// The place of `node` in file `file`, with the width of what it spans on its line.
     pub fn place(&self, file: usize, node: &Node) -> Place {
+        let place = self.place_as_marked(file, node);
+        self.inside(place)
+    }
+
+    /// `place` moved inside its file (see `SourceFile::inside`).
+    fn inside(&self, place: Place) -> Place {
+        match self.files.get(place.file) {
+            Some(f) => {
+                let (line, column) = f.inside(place.line, place.column);
+                Place {
+                    line,
+                    column,
+                    ..place
+                }
+            }
+            None => place,
+        }
+    }
+
+    fn place_as_marked(&self, file: usize, node: &Node) -> Place {
         // Fast path for the common case (a plain one-line scalar: its text is its width),
         // so a large manifest does not re-read lines it has no problem with.
         if let NodeKind::Scalar {
@@ -97,12 +129,12 @@ impl Files {
 
     /// The place of a bare mark (one character wide).
     pub fn place_of_mark(&self, file: usize, mark: Mark) -> Place {
-        Place {
+        self.inside(Place {
             file,
             line: mark.line,
             column: mark.column,
             width: 1,
-        }
+        })
     }
 
     /// The `Location` of a place.
@@ -250,6 +282,30 @@ mod tests {
         assert_eq!(first_value_width("a: [cus_1, \"x]\"]\n"), 13);
         assert_eq!(first_value_width("a: {b: 1}\n"), 6);
         assert_eq!(first_value_width("a:\n  b: 1\n"), 1);
+    }
+
+    #[test]
+    fn a_place_past_the_end_is_the_end_of_the_last_line() {
+        let files = Files {
+            files: vec![SourceFile::new("m.yaml".into(), "a: 1\nversion:".into())],
+        };
+        let mark = |line, column| Mark {
+            line,
+            column,
+            index: 0,
+        };
+        let at = files.place_of_mark(0, mark(3, 1));
+        assert_eq!((at.line, at.column), (2, 9));
+        let at = files.place_of_mark(0, mark(2, 3));
+        assert_eq!((at.line, at.column), (2, 3));
+        // The null value of `version:` at the very end, as yaml-rust2 marks it.
+        let docs = parse("a: 1\nversion:").unwrap();
+        let NodeKind::Map(m) = &docs.docs[0].kind else {
+            panic!()
+        };
+        assert_eq!(m[1].1.mark.line, 3, "yaml-rust2 changed: revisit `inside`");
+        let at = files.place(0, &m[1].1);
+        assert_eq!((at.line, at.column), (2, 9));
     }
 
     #[test]

@@ -43,7 +43,7 @@ struct VersionProbe {
 pub fn parse_plan_file(text: &str) -> Result<Plan, PlanFileError> {
     let probe: VersionProbe = serde_json::from_str(text).map_err(|e| PlanFileError::Syntax {
         line: e.line(),
-        column: e.column(),
+        column: column(&e),
         message: strip_position(&e),
     })?;
     match probe.format_version {
@@ -67,9 +67,15 @@ pub fn parse_plan_file(text: &str) -> Result<Plan, PlanFileError> {
     }
     serde_json::from_str(text).map_err(|e| PlanFileError::Invalid {
         line: e.line(),
-        column: e.column(),
+        column: column(&e),
         message: strip_position(&e),
     })
+}
+
+/// serde_json's column, but at least 1: it says column 0 when the error comes right after
+/// a line break (the end of `{\n`, an empty file), and editors count from 1.
+fn column(e: &serde_json::Error) -> usize {
+    e.column().max(1)
 }
 
 /// serde_json's message without its own " at line L column C" suffix (we print ours).
@@ -105,8 +111,24 @@ mod tests {
         }
         assert!(matches!(
             parse_plan_file(""),
-            Err(PlanFileError::Syntax { .. })
+            Err(PlanFileError::Syntax {
+                line: 1,
+                column: 1,
+                ..
+            })
         ));
+        let err = parse_plan_file("{\n  \"format_version\": 1,\n").unwrap_err();
+        assert!(
+            matches!(
+                err,
+                PlanFileError::Syntax {
+                    line: 3,
+                    column: 1,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
         assert!(matches!(
             parse_plan_file("[1,2]"),
             Err(PlanFileError::Syntax { .. })
