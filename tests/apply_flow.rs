@@ -469,3 +469,34 @@ fn plan_detailed_exitcode_says_whether_there_are_changes() {
         .assert()
         .code(1);
 }
+
+#[test]
+fn a_targeted_saved_plan_touches_only_its_entries() {
+    let emu = Emu::instant();
+    let wd = Workdir::new();
+    wd.write(
+        "m.yaml",
+        "version: 1\naccount:\n  mode: test\nredactions:\n  - name: only-me\n    objects:\n      customers: [cus_T1]\n  - name: not-me\n    objects:\n      customers: [cus_T2]\n",
+    );
+    wd.cmd(&emu)
+        .args(["plan", "--target", "only-me", "--out", "p.json", "m.yaml"])
+        .assert()
+        .code(0);
+    let out = wd
+        .cmd(&emu)
+        .args(["apply", "--wait=60s", "p.json"])
+        .output()
+        .unwrap();
+    let stdout = text(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        text(&out.stderr)
+    );
+    assert!(!stdout.contains("not-me"), "{stdout}");
+    let jobs = emu.jobs();
+    assert_eq!(jobs.len(), 1);
+    assert_eq!(jobs[0]["objects"]["customers"][0], "cus_T1");
+    assert_eq!(jobs[0]["status"], "succeeded");
+}

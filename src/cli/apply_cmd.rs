@@ -67,10 +67,14 @@ async fn apply_prepared(
     saved: Option<Plan>,
     prepared: &prepare::Prepared,
 ) -> Result<Exit, String> {
-    let options = plan::Options {
-        prune: args.planning.prune,
-        targets: args.planning.target.clone(),
-        revalidate: args.revalidate,
+    let options = match &saved {
+        // Re-plans while converging look at what the saved plan looked at.
+        Some(p) => saved_plan_options(p, prepared.desired.entries.len(), args.revalidate),
+        None => plan::Options {
+            prune: args.planning.prune,
+            targets: args.planning.target.clone(),
+            revalidate: args.revalidate,
+        },
     };
     let from_file = saved.is_some();
     let approved = match saved {
@@ -149,4 +153,22 @@ async fn apply_prepared(
         Ending::TimedOut => Exit::TimedOut,
         Ending::Failed => Exit::Error,
     })
+}
+
+/// The planning options a saved plan was made with, as far as the plan shows them: the
+/// entries it covers (when it was targeted) and whether it pruned.
+fn saved_plan_options(saved: &Plan, declared: usize, revalidate: bool) -> plan::Options {
+    let targets = if saved.entries.len() < declared {
+        saved.entries.iter().map(|e| e.name.clone()).collect()
+    } else {
+        Vec::new()
+    };
+    plan::Options {
+        prune: saved
+            .actions
+            .iter()
+            .any(|a| a.entry.is_none() && a.op == plan::Op::Cancel),
+        targets,
+        revalidate,
+    }
 }
