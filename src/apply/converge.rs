@@ -51,6 +51,12 @@ struct Book<'a> {
     approved: &'a Plan,
     /// Actions of the approved plan still waiting for their dependencies.
     first: Vec<Action>,
+    /// Actions on jobs that already exist (a run once its job is ready, a validate…),
+    /// started before any queued create: otherwise a plan of 1,000 creates would hold
+    /// every run back until the last create has been sent, and the creates' and runs'
+    /// per-endpoint budgets would be spent one after the other instead of together.
+    follow_ups: VecDeque<Action>,
+    /// Creates, in plan order.
     queue: VecDeque<Action>,
     in_flight: HashSet<String>,
     queued: HashSet<String>,
@@ -72,6 +78,7 @@ impl<'a> Book<'a> {
         Book {
             approved,
             first,
+            follow_ups: VecDeque::new(),
             queue: VecDeque::new(),
             in_flight: HashSet::new(),
             queued: HashSet::new(),
@@ -129,12 +136,20 @@ impl<'a> Book<'a> {
             return false;
         }
         self.queued.insert(key);
-        self.queue.push_back(action);
+        if action.op == Op::Create {
+            self.queue.push_back(action);
+        } else {
+            self.follow_ups.push_back(action);
+        }
         true
     }
 
+    /// The next action to start: work on existing jobs first, then creates.
     fn start(&mut self) -> Option<Action> {
-        let action = self.queue.pop_front()?;
+        let action = self
+            .follow_ups
+            .pop_front()
+            .or_else(|| self.queue.pop_front())?;
         let key = attempt_key(&action);
         self.queued.remove(&key);
         self.in_flight.insert(key);
@@ -226,7 +241,10 @@ impl<'a> Book<'a> {
     }
 
     fn idle(&self) -> bool {
-        self.queue.is_empty() && self.in_flight.is_empty() && self.first.is_empty()
+        self.follow_ups.is_empty()
+            && self.queue.is_empty()
+            && self.in_flight.is_empty()
+            && self.first.is_empty()
     }
 }
 
@@ -376,5 +394,82 @@ fn decide(
             Some(d) if Instant::now() >= d => Some(Ending::TimedOut),
             Some(_) => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kinds::{ObjectKind, ObjectRef};
+    use crate::manifest::desired::{
+        AccountSpec, Behavior, DesiredState, Entry, Location, Mode, Via,
+    };
+
+    fn desired(n: usize) -> Desired {
+        Desired {
+            account: AccountSpec {
+                mode: Mode::Test,
+                id: None,
+                connected_account: None,
+            },
+            entries: (0..n)
+                .map(|i| Entry {
+                    name: format!("dsr-{i}"),
+                    ticket: None,
+                    objects: vec![ObjectRef::new(ObjectKind::Customers, format!("cus_{i}"))],
+                    validation_behavior: Behavior::Error,
+                    state: DesiredState::Redacted,
+                    via: Via::RedactionJob,
+                    location: Location {
+                        file: "m.yaml".into(),
+                        line: i + 1,
+                        column: 1,
+                    },
+                })
+                .collect(),
+            digest: "d".into(),
+        }
+    }
+
+    fn done(job: &str, status: &str) -> ActionResult {
+        ActionResult::Done {
+            target: Some(job.into()),
+            status: Some(status.into()),
+            replayed: false,
+        }
+    }
+
+    /// A create answered `ready` makes its run the next action started, ahead of the
+    /// creates still queued, so that creates and runs proceed together (issue 6: 1,000
+    /// entries in about the time 1,000 creates take, not twice that).
+    #[test]
+    fn a_ready_jobs_run_starts_before_the_remaining_creates() {
+        let approved = plan::plan(&desired(3), &Live::default(), &plan::Options::default());
+        let mut book = Book::new(&approved);
+        book.promote();
+        let first = book.start().expect("a create");
+        assert_eq!(first.op, Op::Create);
+        book.record(first.clone(), done("prj_0", "ready"));
+        let next = book.start().expect("the run");
+        assert_eq!(next.op, Op::Run);
+        assert_eq!(next.job.as_deref(), Some("prj_0"));
+        assert_eq!(next.entry, first.entry);
+        let after = book.start().expect("another create");
+        assert_eq!(after.op, Op::Create);
+        assert_ne!(after.entry, first.entry);
+    }
+
+    /// Without follow-ups, creates start in plan order, each once.
+    #[test]
+    fn creates_start_in_plan_order_once_each() {
+        let approved = plan::plan(&desired(3), &Live::default(), &plan::Options::default());
+        let mut book = Book::new(&approved);
+        book.promote();
+        let mut started = Vec::new();
+        while let Some(a) = book.start() {
+            started.push(a.entry.unwrap_or_default());
+        }
+        assert_eq!(started, ["dsr-0", "dsr-1", "dsr-2"]);
+        assert!(!book.idle(), "three creates are in flight");
     }
 }
