@@ -116,20 +116,23 @@ impl RateLimiter {
         }
     }
 
+    /// Takes a request of `route` from both budgets if they allow it now; otherwise
+    /// returns how long to wait before asking again (nothing is taken). The client calls
+    /// this while holding a concurrency permit and releases the permit to wait, so that a
+    /// request waiting for one endpoint's budget never holds a slot another endpoint's
+    /// request could use.
+    pub fn try_acquire(&self, route: &str) -> Result<(), Duration> {
+        let now = self.epoch.elapsed();
+        // A poisoned lock only means another task panicked mid-update; the budget
+        // arithmetic is still consistent, so keep going.
+        let mut budgets = self.budgets.lock().unwrap_or_else(|e| e.into_inner());
+        budgets.try_take(route, now)
+    }
+
     /// Waits until a request of `route` may be sent, and takes it from both budgets.
     pub async fn acquire(&self, route: &str) {
-        loop {
-            let now = self.epoch.elapsed();
-            let result = {
-                // A poisoned lock only means another task panicked mid-update; the budget
-                // arithmetic is still consistent, so keep going.
-                let mut budgets = self.budgets.lock().unwrap_or_else(|e| e.into_inner());
-                budgets.try_take(route, now)
-            };
-            match result {
-                Ok(()) => return,
-                Err(wait) => tokio::time::sleep(wait).await,
-            }
+        while let Err(wait) = self.try_acquire(route) {
+            tokio::time::sleep(wait).await;
         }
     }
 }
@@ -232,5 +235,21 @@ mod tests {
         for _ in 0..1000 {
             assert_eq!(b.try_take("r", Duration::ZERO), Ok(()));
         }
+    }
+
+    /// `try_acquire` takes nothing when it refuses, and one endpoint's exhausted budget
+    /// does not refuse another endpoint.
+    #[tokio::test]
+    async fn try_acquire_refuses_without_taking_and_per_endpoint() {
+        let l = RateLimiter::new(0, 1);
+        assert_eq!(l.try_acquire("GET /a"), Ok(()));
+        let wait = l
+            .try_acquire("GET /a")
+            .expect_err("the endpoint's budget is spent");
+        assert!(wait > Duration::ZERO && wait <= WINDOW_WITH_SLACK);
+        // Refusals took nothing: the wait does not grow.
+        let again = l.try_acquire("GET /a").expect_err("still spent");
+        assert!(again <= wait);
+        assert_eq!(l.try_acquire("GET /b"), Ok(()));
     }
 }
