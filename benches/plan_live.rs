@@ -23,6 +23,7 @@ use redactctl::emulator::fixtures::{FixtureJob, FixtureObject};
 use redactctl::emulator::{spawn, Clock, Config, Fixtures};
 use redactctl::kinds::{ObjectKind, ObjectRef};
 use redactctl::manifest::{AccountSpec, Behavior, Desired, DesiredState, Entry, Location, Via};
+use redactctl::observe::cache::JobCache;
 use redactctl::observe::{observe, ObserveOptions};
 use redactctl::plan::{self, Options};
 use redactctl::stripe::models::Mode;
@@ -208,8 +209,9 @@ fn child(spec: &str) {
     let p = plan::plan(&desired, &live, &Options::default());
     let text = plan::render_human(&p, false);
     let wall = t0.elapsed();
+    let (load, store) = cache_costs(&opts, &live);
     println!(
-        "jobs={} actions={} rendered_bytes={} client_requests={} observe_ms={:.1} wall_ms={:.1} vmhwm_kib={}",
+        "jobs={} actions={} rendered_bytes={} client_requests={} observe_ms={:.1} wall_ms={:.1} cache_load_ms={load:.1} cache_store_ms={store:.1} vmhwm_kib={}",
         live.jobs.len(),
         p.actions.len(),
         text.len(),
@@ -220,6 +222,26 @@ fn child(spec: &str) {
     );
 }
 
+/// After the measured run, times what the observation did with the terminal-job cache:
+/// loading the file, and storing it again (to a scratch path), in milliseconds.
+fn cache_costs(opts: &ObserveOptions, live: &redactctl::observe::Live) -> (f64, f64) {
+    let (Some(dir), Some(account)) = (&opts.cache_dir, &live.account) else {
+        return (f64::NAN, f64::NAN);
+    };
+    let path = JobCache::path(dir, &account.id, Mode::Test);
+    let t = Instant::now();
+    let Some(cache) = JobCache::load(&path, &account.id, Mode::Test) else {
+        return (f64::NAN, f64::NAN);
+    };
+    let load = t.elapsed().as_secs_f64() * 1e3;
+    let scratch = dir.join("scratch").join("cache.json");
+    let t = Instant::now();
+    let stored = cache.store(&scratch);
+    let store = t.elapsed().as_secs_f64() * 1e3;
+    let _ = std::fs::remove_dir_all(dir.join("scratch"));
+    (load, if stored.is_ok() { store } else { f64::NAN })
+}
+
 fn field<'a>(line: &'a str, key: &str) -> &'a str {
     line.split_whitespace()
         .find_map(|kv| kv.strip_prefix(key).and_then(|v| v.strip_prefix('=')))
@@ -227,7 +249,6 @@ fn field<'a>(line: &'a str, key: &str) -> &'a str {
 }
 
 fn run_case(
-    rt: &tokio::runtime::Runtime,
     emu: &redactctl::emulator::EmulatorHandle,
     scenario: Scenario,
     cache: &Path,
@@ -236,12 +257,10 @@ fn run_case(
     emu.reset_stats();
     let spec = format!("{}|{}|{}", scenario.name(), emu.base_url(), cache.display());
     let exe = std::env::current_exe().expect("current exe");
-    // The child runs on its own runtime; this one keeps serving the emulator meanwhile.
-    let out = rt
-        .block_on(tokio::task::spawn_blocking(move || {
-            Command::new(exe).env(CASE_VAR, spec).output()
-        }))
-        .expect("join")
+    // The emulator keeps serving on the runtime's worker threads while this thread waits.
+    let out = Command::new(exe)
+        .env(CASE_VAR, spec)
+        .output()
         .expect("run the child");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let Some(line) = stdout.lines().find(|l| l.starts_with("jobs=")) else {
@@ -273,7 +292,13 @@ fn run_case(
         .iter()
         .map(|(r, n)| format!("{r}: {n}"))
         .collect();
-    println!("{:<34}   by route: {}", "", routes.join(", "));
+    println!(
+        "{:<34}   by route: {}; cache file load {} ms, store {} ms (timed after the run)",
+        "",
+        routes.join(", "),
+        field(line, "cache_load_ms"),
+        field(line, "cache_store_ms")
+    );
 }
 
 fn bench(rt: &tokio::runtime::Runtime, scenario: Scenario, title: &str) {
@@ -300,9 +325,9 @@ fn bench(rt: &tokio::runtime::Runtime, scenario: Scenario, title: &str) {
         t0.elapsed()
     );
     let cache = tempfile::tempdir().expect("tempdir");
-    run_case(rt, &emu, scenario, cache.path(), "  cache cold (full list)");
-    run_case(rt, &emu, scenario, cache.path(), "  cache warm");
-    run_case(rt, &emu, scenario, cache.path(), "  cache warm, again");
+    run_case(&emu, scenario, cache.path(), "  cache cold (full list)");
+    run_case(&emu, scenario, cache.path(), "  cache warm");
+    run_case(&emu, scenario, cache.path(), "  cache warm, again");
     rt.block_on(emu.shutdown());
 }
 
