@@ -51,7 +51,16 @@ struct Book<'a> {
     approved: &'a Plan,
     /// Actions of the approved plan still waiting for their dependencies.
     first: Vec<Action>,
+    /// Actions on jobs that already exist (a run once its job is ready, a validate…).
+    /// They and the creates share the slots evenly (see [`Book::start`]): with one queue,
+    /// a plan of 1,000 creates held every run back until the last create was sent, and a
+    /// batch of runs found by an observation held the creates back in turn — the creates'
+    /// and the runs' per-endpoint budgets were spent one after the other, not together.
+    follow_ups: VecDeque<Action>,
+    /// Creates, in plan order.
     queue: VecDeque<Action>,
+    /// How many of `in_flight` are creates.
+    creates_in_flight: usize,
     in_flight: HashSet<String>,
     queued: HashSet<String>,
     completed_at: HashMap<String, Instant>,
@@ -72,7 +81,9 @@ impl<'a> Book<'a> {
         Book {
             approved,
             first,
+            follow_ups: VecDeque::new(),
             queue: VecDeque::new(),
+            creates_in_flight: 0,
             in_flight: HashSet::new(),
             queued: HashSet::new(),
             completed_at: HashMap::new(),
@@ -129,12 +140,31 @@ impl<'a> Book<'a> {
             return false;
         }
         self.queued.insert(key);
-        self.queue.push_back(action);
+        if action.op == Op::Create {
+            self.queue.push_back(action);
+        } else {
+            self.follow_ups.push_back(action);
+        }
         true
     }
 
+    /// The next action to start. When both creates and follow-ups wait, the one with
+    /// fewer actions in flight goes (follow-ups on a tie): an action waiting for its
+    /// endpoint's rate budget holds a slot, so letting one kind take every slot would
+    /// leave the other endpoint's budget unused.
     fn start(&mut self) -> Option<Action> {
-        let action = self.queue.pop_front()?;
+        let follow_ups_in_flight = self.in_flight.len() - self.creates_in_flight;
+        let create_first = !self.queue.is_empty() && follow_ups_in_flight > self.creates_in_flight;
+        let action = if create_first {
+            self.queue.pop_front()
+        } else {
+            self.follow_ups
+                .pop_front()
+                .or_else(|| self.queue.pop_front())
+        }?;
+        if action.op == Op::Create {
+            self.creates_in_flight += 1;
+        }
         let key = attempt_key(&action);
         self.queued.remove(&key);
         self.in_flight.insert(key);
@@ -143,7 +173,9 @@ impl<'a> Book<'a> {
 
     fn record(&mut self, action: Action, result: ActionResult) {
         let key = attempt_key(&action);
-        self.in_flight.remove(&key);
+        if self.in_flight.remove(&key) && action.op == Op::Create {
+            self.creates_in_flight -= 1;
+        }
         match &result {
             ActionResult::Done { .. } => {
                 self.completed_at.insert(key, Instant::now());
@@ -226,7 +258,10 @@ impl<'a> Book<'a> {
     }
 
     fn idle(&self) -> bool {
-        self.queue.is_empty() && self.in_flight.is_empty() && self.first.is_empty()
+        self.follow_ups.is_empty()
+            && self.queue.is_empty()
+            && self.in_flight.is_empty()
+            && self.first.is_empty()
     }
 }
 
@@ -378,5 +413,107 @@ fn decide(
             Some(d) if Instant::now() >= d => Some(Ending::TimedOut),
             Some(_) => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kinds::{ObjectKind, ObjectRef};
+    use crate::manifest::desired::{
+        AccountSpec, Behavior, DesiredState, Entry, Location, Mode, Via,
+    };
+
+    fn desired(n: usize) -> Desired {
+        Desired {
+            account: AccountSpec {
+                mode: Mode::Test,
+                id: None,
+                connected_account: None,
+            },
+            entries: (0..n)
+                .map(|i| Entry {
+                    name: format!("dsr-{i}"),
+                    ticket: None,
+                    objects: vec![ObjectRef::new(ObjectKind::Customers, format!("cus_{i}"))],
+                    validation_behavior: Behavior::Error,
+                    state: DesiredState::Redacted,
+                    via: Via::RedactionJob,
+                    location: Location {
+                        file: "m.yaml".into(),
+                        line: i + 1,
+                        column: 1,
+                    },
+                })
+                .collect(),
+            digest: "d".into(),
+        }
+    }
+
+    fn done(job: &str, status: &str) -> ActionResult {
+        ActionResult::Done {
+            target: Some(job.into()),
+            status: Some(status.into()),
+            replayed: false,
+        }
+    }
+
+    /// A create answered `ready` makes its run the next action started, ahead of the
+    /// creates still queued, so that creates and runs proceed together (issue 6: 1,000
+    /// entries in about the time 1,000 creates take, not twice that).
+    #[test]
+    fn a_ready_jobs_run_starts_before_the_remaining_creates() {
+        let approved = plan::plan(&desired(3), &Live::default(), &plan::Options::default());
+        let mut book = Book::new(&approved);
+        book.promote();
+        let first = book.start().expect("a create");
+        assert_eq!(first.op, Op::Create);
+        book.record(first.clone(), done("prj_0", "ready"));
+        let next = book.start().expect("the run");
+        assert_eq!(next.op, Op::Run);
+        assert_eq!(next.job.as_deref(), Some("prj_0"));
+        assert_eq!(next.entry, first.entry);
+        let after = book.start().expect("another create");
+        assert_eq!(after.op, Op::Create);
+        assert_ne!(after.entry, first.entry);
+    }
+
+    /// With both runs and creates waiting, the slots are shared: they alternate instead
+    /// of one kind taking every slot (issue 6's apply bench).
+    #[test]
+    fn runs_and_creates_alternate_when_both_wait() {
+        let approved = plan::plan(&desired(4), &Live::default(), &plan::Options::default());
+        let mut book = Book::new(&approved);
+        book.promote();
+        let c0 = book.start().expect("create 0");
+        let c1 = book.start().expect("create 1");
+        book.record(c0, done("prj_0", "ready"));
+        book.record(c1, done("prj_1", "ready"));
+        let ops: Vec<(Op, Option<String>)> = std::iter::from_fn(|| book.start())
+            .map(|a| (a.op, a.entry))
+            .collect();
+        assert_eq!(
+            ops,
+            [
+                (Op::Run, Some("dsr-0".to_string())),
+                (Op::Create, Some("dsr-2".to_string())),
+                (Op::Run, Some("dsr-1".to_string())),
+                (Op::Create, Some("dsr-3".to_string())),
+            ]
+        );
+    }
+
+    /// Without follow-ups, creates start in plan order, each once.
+    #[test]
+    fn creates_start_in_plan_order_once_each() {
+        let approved = plan::plan(&desired(3), &Live::default(), &plan::Options::default());
+        let mut book = Book::new(&approved);
+        book.promote();
+        let mut started = Vec::new();
+        while let Some(a) = book.start() {
+            started.push(a.entry.unwrap_or_default());
+        }
+        assert_eq!(started, ["dsr-0", "dsr-1", "dsr-2"]);
+        assert!(!book.idle(), "three creates are in flight");
     }
 }

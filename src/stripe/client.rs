@@ -545,13 +545,25 @@ impl Client {
         idempotency: Option<&HeaderValue>,
         attempt: u32,
     ) -> Attempt {
-        // The permit is taken before the rate budget so that requests released together by
-        // the semaphore cannot burst past the rate.
-        let _permit = match self.inner.in_flight.acquire().await {
-            Ok(p) => p,
-            Err(_) => return Attempt::Network("the client is shutting down".into()),
+        // The rate budget is taken only while holding a permit, and the request is sent at
+        // once, so that requests released together by the semaphore cannot burst past the
+        // rate. A request that must wait for its budget gives its permit back meanwhile:
+        // otherwise requests queued on one endpoint (a page of lists, a batch of creates)
+        // would hold every slot while requests to other endpoints, within their budgets,
+        // could not start.
+        let _permit = loop {
+            let permit = match self.inner.in_flight.acquire().await {
+                Ok(p) => p,
+                Err(_) => return Attempt::Network("the client is shutting down".into()),
+            };
+            match self.inner.limiter.try_acquire(limit_key) {
+                Ok(()) => break permit,
+                Err(wait) => {
+                    drop(permit);
+                    tokio::time::sleep(wait).await;
+                }
+            }
         };
-        self.inner.limiter.acquire(limit_key).await;
         let mut headers = HeaderMap::new();
         // Checked in `Client::new`; an error here cannot happen, and is not retried.
         match auth_header(&self.inner.key) {
