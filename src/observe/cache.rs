@@ -129,8 +129,11 @@ impl JobCache {
         let dir = path.parent().unwrap_or(Path::new("."));
         std::fs::create_dir_all(dir)?;
         let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-        serde_json::to_writer(&mut tmp, self)?;
-        tmp.flush()?;
+        // Buffered: serde_json writes token by token, one syscall each without it.
+        let mut out = std::io::BufWriter::new(&mut tmp);
+        serde_json::to_writer(&mut out, self)?;
+        out.flush()?;
+        drop(out);
         tmp.as_file().sync_all()?;
         tmp.persist(path).map_err(|e| e.error)?;
         Ok(())
