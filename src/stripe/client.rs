@@ -344,22 +344,19 @@ impl Client {
         &self,
         status: Option<&JobStatus>,
     ) -> Result<Vec<RedactionJob>, StripeError> {
-        let mut q = ListQuery {
+        let q = ListQuery {
             limit: Some(PAGE_SIZE),
             status: status.cloned(),
             expand_objects: true,
             ..ListQuery::default()
         };
-        let mut all = Vec::new();
-        loop {
-            let page = self.list_jobs_page(&q).await?.value;
-            let next = page.data.last().map(|j| j.id.clone());
-            all.extend(page.data);
-            match next {
-                Some(last) if page.has_more => q.starting_after = Some(last),
-                _ => return Ok(all),
-            }
-        }
+        self.all_pages(
+            "/v1/privacy/redaction_jobs",
+            vec!["v1", "privacy", "redaction_jobs"],
+            q,
+            |j: &RedactionJob| j.id.clone(),
+        )
+        .await
     }
 
     /// `GET /v1/privacy/redaction_jobs`: one page, exactly as asked (for caches that page
@@ -384,30 +381,48 @@ impl Client {
         &self,
         job_id: &str,
     ) -> Result<Vec<JobValidationError>, StripeError> {
-        let mut q = ListQuery {
+        let q = ListQuery {
             limit: Some(PAGE_SIZE),
             ..ListQuery::default()
         };
+        self.all_pages(
+            "/v1/privacy/redaction_jobs/:id/validation_errors",
+            vec![
+                "v1",
+                "privacy",
+                "redaction_jobs",
+                job_id,
+                "validation_errors",
+            ],
+            q,
+            |e: &JobValidationError| e.id.clone(),
+        )
+        .await
+    }
+
+    /// Every item of a list endpoint: follows `starting_after` from page to page until
+    /// `has_more` is false.
+    async fn all_pages<T: DeserializeOwned>(
+        &self,
+        route: &'static str,
+        segments: Vec<&str>,
+        mut q: ListQuery,
+        id_of: fn(&T) -> String,
+    ) -> Result<Vec<T>, StripeError> {
         let mut all = Vec::new();
         loop {
-            let page: List<JobValidationError> = self
+            let page: List<T> = self
                 .send(Request {
                     method: Method::GET,
-                    route: "/v1/privacy/redaction_jobs/:id/validation_errors",
-                    segments: vec![
-                        "v1",
-                        "privacy",
-                        "redaction_jobs",
-                        job_id,
-                        "validation_errors",
-                    ],
+                    route,
+                    segments: segments.clone(),
                     query: q.params(),
                     form: Params::new(),
                     idempotency_key: None,
                 })
                 .await?
                 .value;
-            let next = page.data.last().map(|e| e.id.clone());
+            let next = page.data.last().map(id_of);
             all.extend(page.data);
             match next {
                 Some(last) if page.has_more => q.starting_after = Some(last),
