@@ -25,11 +25,7 @@ fn apply_redacts_then_a_rerun_sends_no_write() {
         "m.yaml",
         &manifest("dsr-1", "      customers: [cus_A1]\n", ""),
     );
-    let out = wd
-        .cmd(&emu)
-        .args(["apply", "--auto-approve", "--wait=60s", "m.yaml"])
-        .output()
-        .unwrap();
+    let out = wd.apply_wait(&emu).output().unwrap();
     let stdout = text(&out.stdout);
     assert_eq!(
         out.status.code(),
@@ -42,11 +38,7 @@ fn apply_redacts_then_a_rerun_sends_no_write() {
     assert_eq!(statuses(&emu), ["succeeded"]);
 
     emu.reset_stats();
-    let out = wd
-        .cmd(&emu)
-        .args(["apply", "--auto-approve", "--wait=60s", "m.yaml"])
-        .output()
-        .unwrap();
+    let out = wd.apply_wait(&emu).output().unwrap();
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(emu.writes(), 0, "a converged rerun must not write");
     assert_eq!(emu.jobs().len(), 1, "no duplicate job");
@@ -61,11 +53,7 @@ fn two_phase_review_validates_first_and_runs_only_when_flipped() {
         "m.yaml",
         &manifest("dsr-2", objects, "    state: validated\n"),
     );
-    let out = wd
-        .cmd(&emu)
-        .args(["apply", "--auto-approve", "--wait=60s", "m.yaml"])
-        .output()
-        .unwrap();
+    let out = wd.apply_wait(&emu).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(statuses(&emu), ["ready"], "validated, nothing destroyed");
     assert!(!text(&out.stdout).contains("! run job"));
@@ -78,11 +66,7 @@ fn two_phase_review_validates_first_and_runs_only_when_flipped() {
     let plan_text = text(&plan.stdout);
     assert!(plan_text.contains("1 to run"), "{plan_text}");
     assert!(plan_text.contains("1 irreversible"), "{plan_text}");
-    let out = wd
-        .cmd(&emu)
-        .args(["apply", "--auto-approve", "--wait=60s", "m.yaml"])
-        .output()
-        .unwrap();
+    let out = wd.apply_wait(&emu).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(statuses(&emu), ["succeeded"]);
 }
@@ -99,11 +83,7 @@ fn removing_an_object_from_a_validated_job_replaces_it() {
             "    state: validated\n",
         ),
     );
-    let out = wd
-        .cmd(&emu)
-        .args(["apply", "--auto-approve", "--wait=60s", "m.yaml"])
-        .output()
-        .unwrap();
+    let out = wd.apply_wait(&emu).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     wd.write(
         "m.yaml",
@@ -113,11 +93,7 @@ fn removing_an_object_from_a_validated_job_replaces_it() {
             "    state: validated\n",
         ),
     );
-    let out = wd
-        .cmd(&emu)
-        .args(["apply", "--auto-approve", "--wait=60s", "m.yaml"])
-        .output()
-        .unwrap();
+    let out = wd.apply_wait(&emu).output().unwrap();
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -167,19 +143,12 @@ fn state_canceled_cancels_a_pre_run_job() {
         "m.yaml",
         &manifest("dsr-4", objects, "    state: validated\n"),
     );
-    wd.cmd(&emu)
-        .args(["apply", "--auto-approve", "--wait=60s", "m.yaml"])
-        .assert()
-        .code(0);
+    wd.apply_wait(&emu).assert().code(0);
     wd.write(
         "m.yaml",
         &manifest("dsr-4", objects, "    state: canceled\n"),
     );
-    let out = wd
-        .cmd(&emu)
-        .args(["apply", "--auto-approve", "--wait=60s", "m.yaml"])
-        .output()
-        .unwrap();
+    let out = wd.apply_wait(&emu).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(statuses(&emu), ["canceled"]);
 }
@@ -369,10 +338,7 @@ fn a_saved_plan_is_refused_when_stale_and_nothing_changes() {
         "m.yaml",
         &manifest("dsr-9", objects, "    state: validated\n"),
     );
-    wd.cmd(&emu)
-        .args(["apply", "--auto-approve", "--wait=60s", "m.yaml"])
-        .assert()
-        .code(0);
+    wd.apply_wait(&emu).assert().code(0);
     wd.write(
         "m.yaml",
         &manifest("dsr-9", objects, "    state: redacted\n"),
@@ -455,10 +421,7 @@ fn plan_detailed_exitcode_says_whether_there_are_changes() {
         .args(["plan", "--detailed-exitcode", "m.yaml"])
         .assert()
         .code(2);
-    wd.cmd(&emu)
-        .args(["apply", "--auto-approve", "--wait=60s", "m.yaml"])
-        .assert()
-        .code(0);
+    wd.apply_wait(&emu).assert().code(0);
     wd.cmd(&emu)
         .args(["plan", "--detailed-exitcode", "m.yaml"])
         .assert()

@@ -35,11 +35,7 @@ fn the_guides_walkthrough_as_manifests() {
     wd.write("m.yaml", &guide_manifest("error"));
 
     // Create: validation fails on the unfinalized PaymentIntent; a person must act.
-    let out = wd
-        .cmd(&emu)
-        .args(["apply", "--auto-approve", "--wait=60s", "m.yaml"])
-        .output()
-        .unwrap();
+    let out = wd.apply_wait(&emu).output().unwrap();
     let stdout = text(&out.stdout);
     assert_eq!(
         out.status.code(),
@@ -66,11 +62,7 @@ fn the_guides_walkthrough_as_manifests() {
     assert!(plan.contains("↻ validate"), "{plan}");
     assert!(plan.contains("cancel PaymentIntent pi_guide"), "{plan}");
 
-    let out = wd
-        .cmd(&emu)
-        .args(["apply", "--auto-approve", "--wait=60s", "m.yaml"])
-        .output()
-        .unwrap();
+    let out = wd.apply_wait(&emu).output().unwrap();
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -107,11 +99,7 @@ objects:
         "the session canceled by redaction is shown: {plan}"
     );
 
-    let out = wd
-        .cmd(&emu)
-        .args(["apply", "--auto-approve", "--wait=60s", "m.yaml"])
-        .output()
-        .unwrap();
+    let out = wd.apply_wait(&emu).output().unwrap();
     assert_eq!(
         out.status.code(),
         Some(0),

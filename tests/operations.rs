@@ -12,10 +12,7 @@ fn report_gives_receipts_in_three_formats() {
         "m.yaml",
         &manifest("dsr-r", "      customers: [cus_P1]\n", ""),
     );
-    wd.cmd(&emu)
-        .args(["apply", "--auto-approve", "--wait=60s", "m.yaml"])
-        .assert()
-        .code(0);
+    wd.apply_wait(&emu).assert().code(0);
     let job = emu.jobs()[0]["id"].as_str().unwrap().to_string();
 
     let out = wd
@@ -67,10 +64,7 @@ fn status_shows_one_row_per_entry() {
     let out = wd.cmd(&emu).args(["status", "m.yaml"]).output().unwrap();
     assert_eq!(out.status.code(), Some(0));
     assert!(text(&out.stdout).contains("dsr-s"));
-    wd.cmd(&emu)
-        .args(["apply", "--auto-approve", "--wait=60s", "m.yaml"])
-        .assert()
-        .code(0);
+    wd.apply_wait(&emu).assert().code(0);
     let out = wd
         .cmd(&emu)
         .args(["status", "--format", "json", "m.yaml"])

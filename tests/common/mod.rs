@@ -183,6 +183,15 @@ impl Workdir {
     }
 }
 
+impl Workdir {
+    /// `apply --auto-approve --wait=60s m.yaml`: the converge-everything run most tests make.
+    pub fn apply_wait(&self, emu: &Emu) -> assert_cmd::Command {
+        let mut cmd = self.cmd(emu);
+        cmd.args(["apply", "--auto-approve", "--wait=60s", "m.yaml"]);
+        cmd
+    }
+}
+
 /// A one-entry manifest.
 pub fn manifest(name: &str, objects_yaml: &str, extra: &str) -> String {
     format!(
