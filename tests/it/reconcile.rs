@@ -1,14 +1,12 @@
 //! The reconcile loop: several passes against the emulator with delays, a manifest edited
 //! between passes, webhook triggers (genuine, forged, replayed, stale), and SIGTERM.
 
-mod common;
-
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use common::{manifest, Emu, Workdir, TEST_KEY};
+use crate::common::{manifest, Emu, Workdir, TEST_KEY};
 use redactctl::emulator::{Config, WebhookTarget};
 use redactctl::reconcile::signature;
 use serde_json::Value;

@@ -1,14 +1,12 @@
 //! A hostile environment: each case is one clear error line, exit 1, and no partial plan
 //! file.
 
-mod common;
-
 use std::time::Duration;
 
+use crate::common::{manifest, text, Emu, Workdir, TEST_KEY};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::Router;
-use common::{manifest, text, Emu, Workdir, TEST_KEY};
 
 /// Serves `answer` to every request on 127.0.0.1:0, on a runtime of its own.
 struct FakeServer {

@@ -2,6 +2,8 @@
 //! scratch directory per test, and the real `redactctl` binary pointed at both.
 #![allow(dead_code)]
 
+pub mod fuzz;
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 

@@ -1,8 +1,6 @@
 //! Operations of the emulator: faults (500s and dropped connections, before and after the
 //! change), rate limits, stats, persistence across restarts, signed webhooks.
 
-mod emulator_support;
-
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -11,7 +9,7 @@ use hmac::{Hmac, Mac};
 use redactctl::emulator::{spawn, Clock, Config, EmulatorError, Stats, WebhookTarget};
 use sha2::Sha256;
 
-use emulator_support::{start, Api};
+use crate::emulator_support::{start, Api};
 
 const T0: i64 = 1_800_000_000;
 

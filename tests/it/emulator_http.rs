@@ -1,15 +1,13 @@
 //! The emulator over HTTP with a plain client: Stripe's guide end to end, both bracket
 //! styles, pagination, every error case, idempotency, namespaces and concurrency.
 
-mod emulator_support;
-
 use std::collections::HashSet;
 use std::time::Duration;
 
 use redactctl::emulator::{Clock, Config, Fixtures};
 use serde_json::{json, Value};
 
-use emulator_support::{start, Api, KEY};
+use crate::emulator_support::{start, Api, KEY};
 
 const T0: i64 = 1_800_000_000;
 
@@ -272,17 +270,19 @@ async fn every_error_case() {
     })
     .await;
     let api = Api::new(&emu);
-    let check =
-        |r: &emulator_support::Resp, status: u16, code: Option<&str>, param: Option<&str>| {
-            assert_eq!(r.status, status, "{}", r.body);
-            assert_eq!(r.error_code(), code, "{}", r.body);
-            assert_eq!(r.error_param(), param, "{}", r.body);
-            assert_eq!(r.body["error"]["type"], "invalid_request_error");
-            assert!(r.body["error"]["message"]
-                .as_str()
-                .is_some_and(|m| !m.is_empty()));
-            assert!(r.header("request-id").is_some());
-        };
+    let check = |r: &crate::emulator_support::Resp,
+                 status: u16,
+                 code: Option<&str>,
+                 param: Option<&str>| {
+        assert_eq!(r.status, status, "{}", r.body);
+        assert_eq!(r.error_code(), code, "{}", r.body);
+        assert_eq!(r.error_param(), param, "{}", r.body);
+        assert_eq!(r.body["error"]["type"], "invalid_request_error");
+        assert!(r.body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()));
+        assert!(r.header("request-id").is_some());
+    };
     check(
         &api.create("").await,
         400,

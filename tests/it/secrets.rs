@@ -1,11 +1,9 @@
 //! The API key never leaves the process: every command, at the highest verbosity, with a key
 //! holding a unique marker; the marker appears in no output and no file.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{manifest, text, Emu, Workdir};
+use crate::common::{manifest, text, Emu, Workdir};
 use redactctl::emulator::Config;
 
 const MARKER: &str = "QzX9MARKERkeepSECRET";

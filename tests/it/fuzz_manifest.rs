@@ -11,29 +11,17 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 
+use crate::common::fuzz::{self, fuzz_seed, seed};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use redactctl::kinds::ObjectKind;
 use redactctl::manifest::{self, Diagnostic};
-
-/// Inputs per test; four tests (two of mutations, two of generated manifests) make 100,000.
-const CASES: usize = 25_000;
 
 /// Diagnostics that have no place by nature, matched on their message: an absence over
 /// every file. (`load` also has "no such file or directory", "no manifest files in
 /// directory" and "no redactctl manifests in directory", about paths rather than text,
 /// which in-memory input cannot produce.)
 const UNLOCATED: [&str; 1] = ["no `account` in the manifests"];
-
-/// The seed of one test: its own fixed seed, mixed with `FUZZ_SEED` when set (so the
-/// tests of a file stay different from each other). A failure prints both.
-fn seed(default: u64) -> u64 {
-    default ^ fuzz_seed().unwrap_or(0)
-}
-
-fn fuzz_seed() -> Option<u64> {
-    std::env::var("FUZZ_SEED").ok().and_then(|s| s.parse().ok())
-}
 
 /// Every file under `examples/` (manifests, fixtures and the CI workflows), sorted.
 fn examples() -> Vec<(PathBuf, Vec<u8>)> {
@@ -301,6 +289,7 @@ fn mutate_once(rng: &mut StdRng, buf: &mut Vec<u8>, others: &[(PathBuf, Vec<u8>)
 }
 
 fn run_mutations(default_seed: u64) {
+    let cases = fuzz::cases();
     let seed = seed(default_seed);
     let mut rng = StdRng::seed_from_u64(seed);
     let examples = examples();
@@ -313,7 +302,7 @@ fn run_mutations(default_seed: u64) {
         assert_eq!(ok, is_manifest && alone_ok, "{}", path.display());
     }
     let mut loaded = 0;
-    for case in 0..CASES {
+    for case in 0..cases {
         let (path, original) = &examples[case % examples.len()];
         let mut buf = original.clone();
         for _ in 0..rng.gen_range(1..=4) {
@@ -322,10 +311,10 @@ fn run_mutations(default_seed: u64) {
         loaded += usize::from(check(path, &buf, seed, case));
     }
     // The mutations are neither all fatal nor all harmless: both paths are exercised.
-    eprintln!("seed {seed}: {loaded} of {CASES} mutated examples loaded");
+    eprintln!("seed {seed}: {loaded} of {cases} mutated examples loaded");
     assert!(
-        loaded > CASES / 20 && loaded < CASES * 19 / 20,
-        "{loaded} of {CASES} loaded"
+        loaded > cases / 20 && loaded < cases * 19 / 20,
+        "{loaded} of {cases} loaded"
     );
 }
 
@@ -707,23 +696,24 @@ fn generate(rng: &mut StdRng) -> String {
 }
 
 fn run_generated(default_seed: u64) {
+    let cases = fuzz::cases();
     let seed = seed(default_seed);
     let mut rng = StdRng::seed_from_u64(seed);
     let label = Path::new("generated/manifest.yaml");
     let mut loaded = 0;
     let mut bytes = 0;
-    for case in 0..CASES {
+    for case in 0..cases {
         let text = generate(&mut rng);
         bytes += text.len();
         loaded += usize::from(check(label, text.as_bytes(), seed, case));
     }
     eprintln!(
-        "seed {seed}: {loaded} of {CASES} generated manifests loaded; {} bytes on average",
-        bytes / CASES
+        "seed {seed}: {loaded} of {cases} generated manifests loaded; {} bytes on average",
+        bytes / cases
     );
     assert!(
-        loaded > CASES / 50 && loaded < CASES * 19 / 20,
-        "{loaded} of {CASES} loaded"
+        loaded > cases / 50 && loaded < cases * 19 / 20,
+        "{loaded} of {cases} loaded"
     );
 }
 

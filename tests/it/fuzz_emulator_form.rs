@@ -13,21 +13,10 @@
 use std::collections::BTreeMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
+use crate::common::fuzz::{self, fuzz_seed, seed};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use redactctl::emulator::form::{self, Node};
-
-const CASES: usize = 25_000;
-
-/// The seed of one test: its own fixed seed, mixed with `FUZZ_SEED` when set (so the
-/// tests of a file stay different from each other). A failure prints both.
-fn seed(default: u64) -> u64 {
-    default ^ fuzz_seed().unwrap_or(0)
-}
-
-fn fuzz_seed() -> Option<u64> {
-    std::env::var("FUZZ_SEED").ok().and_then(|s| s.parse().ok())
-}
 
 type Tree = BTreeMap<String, Node>;
 
@@ -340,10 +329,11 @@ fn big(rng: &mut StdRng) -> Vec<u8> {
 }
 
 fn run(default_seed: u64) {
+    let cases = fuzz::cases();
     let seed = seed(default_seed);
     let mut rng = StdRng::seed_from_u64(seed);
     let (mut parsed, mut generated) = (0, 0);
-    for case in 0..CASES {
+    for case in 0..cases {
         let body = match case % 10 {
             0 | 1 => random_bytes(&mut rng),
             2..=4 => soup(&mut rng),
@@ -376,8 +366,8 @@ fn run(default_seed: u64) {
         };
         parsed += usize::from(check(&body, seed, case).is_some());
     }
-    eprintln!("seed {seed}: {generated} generated trees round-tripped; {parsed} of {} other bodies parsed", CASES - generated);
-    assert!(parsed > 0 && parsed < CASES - generated, "{parsed} parsed");
+    eprintln!("seed {seed}: {generated} generated trees round-tripped; {parsed} of {} other bodies parsed", cases - generated);
+    assert!(parsed > 0 && parsed < cases - generated, "{parsed} parsed");
 }
 
 #[test]

@@ -13,6 +13,7 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 
+use crate::common::fuzz::{self, fuzz_seed, seed};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use redactctl::kinds::{ObjectKind, ObjectRef};
@@ -24,23 +25,11 @@ use redactctl::stripe::models::{
 };
 use serde_json::Value;
 
-const CASES: usize = 25_000;
-
-/// The seed of one test: its own fixed seed, mixed with `FUZZ_SEED` when set (so the
-/// tests of a file stay different from each other). A failure prints both.
-fn seed(default: u64) -> u64 {
-    default ^ fuzz_seed().unwrap_or(0)
-}
-
-fn fuzz_seed() -> Option<u64> {
-    std::env::var("FUZZ_SEED").ok().and_then(|s| s.parse().ok())
-}
-
-/// The JSON view snapshot (`plan_views__json.snap`) without insta's header.
+/// The JSON view snapshot (`it__plan_views__json.snap`) without insta's header.
 fn snapshot_plan() -> String {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/tests/snapshots/plan_views__json.snap"
+        "/tests/it/snapshots/it__plan_views__json.snap"
     );
     let text = std::fs::read_to_string(path).unwrap();
     let body = text.splitn(3, "---\n").nth(2).unwrap();
@@ -473,6 +462,7 @@ fn mutate_tree(rng: &mut StdRng, root: &mut Value) {
 }
 
 fn run(default_seed: u64, bases: usize) {
+    let cases = fuzz::cases();
     let seed = seed(default_seed);
     let mut rng = StdRng::seed_from_u64(seed);
     let mut sources = vec![snapshot_plan()];
@@ -488,7 +478,7 @@ fn run(default_seed: u64, bases: usize) {
         .map(|s| serde_json::from_str(s).unwrap())
         .collect();
     let mut accepted = 0;
-    for case in 0..CASES {
+    for case in 0..cases {
         // The large snapshot is parsed in one case of 32; the small generated plans
         // carry the volume.
         let base = if case % 32 == 0 { 0 } else { 1 + case % bases };
@@ -511,10 +501,10 @@ fn run(default_seed: u64, bases: usize) {
         }
         accepted += usize::from(check(&text, seed, case));
     }
-    eprintln!("seed {seed}: {accepted} of {CASES} mutated plan files accepted");
+    eprintln!("seed {seed}: {accepted} of {cases} mutated plan files accepted");
     assert!(
-        accepted > 0 && accepted < CASES / 2,
-        "{accepted} of {CASES} accepted"
+        accepted > 0 && accepted < cases / 2,
+        "{accepted} of {cases} accepted"
     );
 }
 

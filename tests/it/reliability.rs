@@ -1,13 +1,11 @@
 //! Faults, crashes and concurrency: whatever happens around it, apply never duplicates a
 //! job, never loses one, and converges.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{Emu, Workdir, TEST_KEY};
+use crate::common::{Emu, Workdir, TEST_KEY};
 use rand::{Rng, SeedableRng};
 use redactctl::emulator::Config;
 

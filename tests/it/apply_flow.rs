@@ -1,10 +1,8 @@
 //! End-to-end: `apply` against the emulator, driven only by manifests, as a user would.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{manifest, text, Emu, Workdir, TEST_KEY};
+use crate::common::{manifest, text, Emu, Workdir, TEST_KEY};
 use redactctl::emulator::Config;
 
 fn statuses(emu: &Emu) -> Vec<String> {

@@ -1,8 +1,6 @@
 //! Receipts, status, completions and the man page.
 
-mod common;
-
-use common::{manifest, text, Emu, Workdir};
+use crate::common::{manifest, text, Emu, Workdir};
 
 #[test]
 fn report_gives_receipts_in_three_formats() {

@@ -1,9 +1,7 @@
 //! Stripe's guide ("Complete a redaction job"), driven entirely by manifests and `apply`,
 //! and identity-session redaction.
 
-mod common;
-
-use common::{text, Emu, Workdir};
+use crate::common::{text, Emu, Workdir};
 use redactctl::emulator::{Config, Fixtures};
 
 fn emu_with(fixtures: &str) -> Emu {
