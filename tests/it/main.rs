@@ -4,6 +4,8 @@
 mod apply_flow;
 mod apply_guide;
 mod bad_environment;
+mod ci_flow;
+mod ci_workflows;
 mod client_emulator;
 mod client_logs;
 mod client_permits;
