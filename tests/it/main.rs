@@ -11,6 +11,7 @@ mod client_logs;
 mod client_permits;
 mod client_scripted;
 mod common;
+mod docs_links;
 mod emulator_cli;
 mod emulator_http;
 mod emulator_ops;
