@@ -20,14 +20,19 @@ fn root() -> PathBuf {
 /// The Markdown files whose links are checked: README, CHANGELOG and everything in docs/.
 fn pages() -> Vec<PathBuf> {
     let mut pages = vec![root().join("README.md"), root().join("CHANGELOG.md")];
+    pages.extend(pages_in_docs());
+    pages
+}
+
+/// Every Markdown page in docs/, sorted.
+fn pages_in_docs() -> Vec<PathBuf> {
     let mut docs: Vec<PathBuf> = std::fs::read_dir(root().join("docs"))
         .expect("docs/ exists")
         .map(|e| e.expect("a readable docs/ entry").path())
         .filter(|p| p.extension().is_some_and(|e| e == "md"))
         .collect();
     docs.sort();
-    pages.extend(docs);
-    pages
+    docs
 }
 
 /// Lines outside fenced code blocks, with inline code spans blanked out.
@@ -226,4 +231,31 @@ fn anchors_follow_github_slugs() {
     ] {
         assert!(a.contains(want), "{want} not in {a:?}");
     }
+}
+
+#[test]
+fn the_readme_and_docs_name_no_issue_numbers() {
+    let mut found = Vec::new();
+    let mut pages = vec![root().join("README.md")];
+    pages.extend(pages_in_docs());
+    for page in pages {
+        let text = std::fs::read_to_string(&page).expect("a readable page");
+        for (n, line) in text.lines().enumerate() {
+            let lower = line.to_lowercase();
+            for marker in ["issue ", "issue #", "(#", " #"] {
+                let mut rest = lower.as_str();
+                while let Some(i) = rest.find(marker) {
+                    rest = &rest[i + marker.len()..];
+                    if rest.starts_with(|c: char| c.is_ascii_digit()) {
+                        found.push(format!("{}:{}: {line}", page.display(), n + 1));
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "history belongs in CHANGELOG.md:\n{}",
+        found.join("\n")
+    );
 }
