@@ -4,11 +4,14 @@
 mod apply_flow;
 mod apply_guide;
 mod bad_environment;
+mod ci_flow;
+mod ci_workflows;
 mod client_emulator;
 mod client_logs;
 mod client_permits;
 mod client_scripted;
 mod common;
+mod docs_links;
 mod emulator_cli;
 mod emulator_http;
 mod emulator_ops;
