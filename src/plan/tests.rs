@@ -26,6 +26,7 @@ fn entry(name: &str, objects: &[ObjectRef], state: DesiredState, behavior: Behav
     let mut objects = objects.to_vec();
     objects.sort();
     Entry {
+        deadline: Default::default(),
         name: name.into(),
         ticket: Some(format!("T-{name}")),
         objects,

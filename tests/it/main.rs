@@ -9,6 +9,7 @@ mod client_logs;
 mod client_permits;
 mod client_scripted;
 mod common;
+mod deadlines;
 mod emulator_cli;
 mod emulator_http;
 mod emulator_ops;
