@@ -323,7 +323,19 @@ pub fn deadline(spec: &DeadlineSpec) -> Option<Deadline> {
 }
 
 /// Where an open request stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Urgency {
     /// Past its due date.
@@ -366,6 +378,12 @@ pub struct Completion {
     pub late: bool,
     /// 0 when on time.
     pub days_late: i64,
+}
+
+/// For receipts: whether an entry completed at `completed_at` (Unix seconds, e.g. the
+/// `succeeded` job's time) met its due date; `None` when the entry has no due date.
+pub fn completion_of(spec: &DeadlineSpec, completed_at: i64) -> Option<Completion> {
+    deadline(spec).map(|d| d.completion(completed_at))
 }
 
 /// "3 days left", "due today", "2 days overdue": the phrase every view uses.

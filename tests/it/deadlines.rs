@@ -116,3 +116,131 @@ fn a_malformed_today_override_is_refused() {
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(stderr.contains("REDACTCTL_TODAY"), "{stderr}");
 }
+
+mod against_the_emulator {
+    use super::TODAY;
+    use crate::common::{text, Emu, Workdir};
+
+    /// On 2026-03-10: one request 10 days overdue, one due tomorrow, one extended to May,
+    /// one without a deadline.
+    const MANIFEST: &str = "version: 1
+account: {mode: test}
+redactions:
+  - name: dsr-extended
+    ticket: DSR-3
+    regulation: gdpr
+    received: 2026-02-01
+    extension: {until: 2026-05-01, reason: several systems to search, notified: 2026-02-20}
+    objects: {customers: [cus_D3]}
+  - name: dsr-no-deadline
+    objects: {customers: [cus_D4]}
+  - name: dsr-overdue
+    ticket: DSR-1
+    regulation: gdpr
+    received: 2026-01-31
+    objects: {customers: [cus_D1]}
+  - name: dsr-soon
+    ticket: DSR-2
+    regulation: ccpa
+    received: 2026-01-25
+    objects: {customers: [cus_D2]}
+";
+
+    fn setup() -> (Emu, Workdir) {
+        let emu = Emu::instant();
+        let wd = Workdir::new();
+        wd.write("m.yaml", MANIFEST);
+        (emu, wd)
+    }
+
+    fn run(wd: &Workdir, emu: &Emu, args: &[&str]) -> (Option<i32>, String, String) {
+        let out = wd
+            .cmd(emu)
+            .env("REDACTCTL_TODAY", TODAY)
+            .args(args)
+            .output()
+            .unwrap();
+        (out.status.code(), text(&out.stdout), text(&out.stderr))
+    }
+
+    #[test]
+    fn plan_shows_due_dates_and_puts_late_requests_first() {
+        let (emu, wd) = setup();
+        let (code, human, stderr) = run(&wd, &emu, &["plan", "m.yaml"]);
+        assert_eq!(code, Some(0), "{stderr}");
+        insta::assert_snapshot!("plan_human", human);
+        let (_, markdown, _) = run(&wd, &emu, &["plan", "--format", "markdown", "m.yaml"]);
+        insta::assert_snapshot!("plan_markdown", markdown);
+        let (_, json, _) = run(&wd, &emu, &["plan", "--format", "json", "m.yaml"]);
+        let plan: serde_json::Value = serde_json::from_str(&json).unwrap();
+        let entry = |name: &str| {
+            plan["entries"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|e| e["name"] == name)
+                .unwrap()
+                .clone()
+        };
+        let overdue = entry("dsr-overdue");
+        assert_eq!(overdue["deadline"]["due"], "2026-02-28");
+        assert_eq!(overdue["deadline"]["days_left"], -10);
+        assert_eq!(overdue["deadline"]["urgency"], "overdue");
+        assert_eq!(overdue["deadline"]["as_of"], TODAY);
+        let extended = entry("dsr-extended");
+        assert_eq!(extended["deadline"]["due"], "2026-05-01");
+        assert_eq!(extended["deadline"]["extended_from"], "2026-03-01");
+        assert_eq!(extended["deadline"]["urgency"], "on_track");
+        assert_eq!(entry("dsr-soon")["deadline"]["urgency"], "due_soon");
+        assert!(entry("dsr-no-deadline").get("deadline").is_none());
+    }
+
+    #[test]
+    fn status_shows_due_dates_and_fail_on_gives_exit_6() {
+        let (emu, wd) = setup();
+        let (code, human, stderr) = run(&wd, &emu, &["status", "m.yaml"]);
+        assert_eq!(code, Some(0), "{stderr}");
+        insta::assert_snapshot!("status_human", human);
+
+        let (_, json, _) = run(&wd, &emu, &["status", "--format", "json", "m.yaml"]);
+        let rows: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(rows[2]["name"], "dsr-overdue");
+        assert_eq!(rows[2]["deadline"]["days_left"], -10);
+        assert_eq!(rows[3]["deadline"]["due"], "2026-03-11");
+        assert!(rows[1].get("deadline").is_none());
+
+        let (code, _, stderr) = run(&wd, &emu, &["status", "--fail-on", "overdue", "m.yaml"]);
+        assert_eq!(code, Some(6), "{stderr}");
+        assert!(
+            stderr.contains("dsr-overdue") && !stderr.contains("dsr-soon"),
+            "{stderr}"
+        );
+
+        let (code, _, stderr) = run(
+            &wd,
+            &emu,
+            &["status", "--fail-on", "due-within=7d", "m.yaml"],
+        );
+        assert_eq!(code, Some(6), "{stderr}");
+        assert!(stderr.contains("dsr-overdue, dsr-soon"), "{stderr}");
+        assert!(!stderr.contains("dsr-extended"), "{stderr}");
+
+        let (code, _, stderr) = run(&wd, &emu, &["status", "--fail-on", "soon", "m.yaml"]);
+        assert_eq!(code, Some(2), "a bad condition is a usage error: {stderr}");
+    }
+
+    #[test]
+    fn a_redacted_request_no_longer_counts_as_overdue() {
+        let (emu, wd) = setup();
+        let out = wd
+            .apply_wait(&emu)
+            .env("REDACTCTL_TODAY", TODAY)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let (code, human, stderr) = run(&wd, &emu, &["status", "--fail-on", "overdue", "m.yaml"]);
+        assert_eq!(code, Some(0), "{stderr}");
+        assert!(human.contains("2026-02-28 (done)"), "{human}");
+        assert!(!human.contains("OVERDUE"), "{human}");
+    }
+}
