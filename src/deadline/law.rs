@@ -96,17 +96,17 @@ impl Regulation {
             Regulation::Vcdpa => (
                 Period::Days(45),
                 Some(Period::Days(45)),
-                "Va. Code § 59.1-577",
+                "Va. Code § 59.1-577(B)(1)",
             ),
             Regulation::Cpa => (
                 Period::Days(45),
                 Some(Period::Days(45)),
-                "C.R.S. § 6-1-1306(2)",
+                "C.R.S. § 6-1-1306",
             ),
             Regulation::Ctdpa => (
                 Period::Days(45),
                 Some(Period::Days(45)),
-                "Conn. Gen. Stat. § 42-518",
+                "Conn. Gen. Stat. § 42-518(c)(1)",
             ),
             Regulation::Lgpd => (Period::Days(15), None, "LGPD (Lei 13.709/2018) Art. 19, II"),
             Regulation::Pipeda => (
