@@ -38,10 +38,21 @@ pub fn render_markdown(plan: &Plan) -> String {
         let _ = writeln!(out, "> **Warning:** {}\n", w);
     }
     let alerts = plan_alerts(plan);
-    if let Some((head, rest)) = alerts.split_first() {
+    if let Some(head) = alerts.first() {
         let _ = writeln!(out, "> [!WARNING]\n> **{head}**");
-        for line in rest {
-            let _ = writeln!(out, "> - {}", line.trim());
+        let mut late: Vec<(&str, &crate::plan::DeadlineView)> = plan
+            .entries
+            .iter()
+            .filter_map(|e| e.deadline.as_ref().map(|d| (e.name.as_str(), d)))
+            .filter(|(_, d)| d.is_alert())
+            .collect();
+        late.sort_by_key(|(name, d)| (d.urgency, d.due, *name));
+        for (name, d) in late {
+            let label = match d.urgency {
+                Some(crate::deadline::Urgency::Overdue) => "**overdue**",
+                _ => "due soon",
+            };
+            let _ = writeln!(out, "> - {label}: `{name}` {}", d.describe());
         }
         out.push('\n');
     }
