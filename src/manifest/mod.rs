@@ -64,14 +64,31 @@ impl std::error::Error for LoadFailure {}
 pub fn load(paths: &[PathBuf]) -> Result<Loaded, LoadFailure> {
     let mut loader = Loader::new(paths.len());
     loader.read_clock();
-    let (inputs, find_errors) = files::find_inputs(paths);
-    for e in find_errors {
-        loader.find_error(e);
+    loader.load_paths(paths)
+}
+
+/// `load`, with today's date given instead of read from the clock (`None`: dates in the
+/// future are not judged). For callers that read the clock once for a whole run.
+pub fn load_as_of(
+    paths: &[PathBuf],
+    today: Option<crate::deadline::Date>,
+) -> Result<Loaded, LoadFailure> {
+    let mut loader = Loader::new(paths.len());
+    loader.today = today;
+    loader.load_paths(paths)
+}
+
+impl Loader {
+    fn load_paths(mut self, paths: &[PathBuf]) -> Result<Loaded, LoadFailure> {
+        let (inputs, find_errors) = files::find_inputs(paths);
+        for e in find_errors {
+            self.find_error(e);
+        }
+        for input in &inputs {
+            self.load_file(input);
+        }
+        self.finish(paths)
     }
-    for input in &inputs {
-        loader.load_file(input);
-    }
-    loader.finish(paths)
 }
 
 /// Loads one manifest held in memory exactly as `load` loads a file named `label` holding

@@ -244,3 +244,29 @@ redactions:
         assert!(!human.contains("OVERDUE"), "{human}");
     }
 }
+
+#[test]
+fn the_library_loader_judges_future_dates_against_the_day_it_is_given() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.yaml");
+    fs::write(
+        &path,
+        "version: 1
+account: {mode: test}
+redactions:
+  - name: dsr-1
+    regulation: lgpd
+    received: 2026-03-11
+    objects: {customers: [cus_1]}
+",
+    )
+    .unwrap();
+    let paths = [path];
+    let day = |s: &str| Some(s.parse::<redactctl::deadline::Date>().unwrap());
+    let refused = redactctl::manifest::load_as_of(&paths, day("2026-03-10")).unwrap_err();
+    assert!(refused.to_string().contains("in the future"), "{refused}");
+    let loaded = redactctl::manifest::load_as_of(&paths, day("2026-03-11")).unwrap();
+    let spec = &loaded.desired.entries[0].deadline;
+    let due = redactctl::deadline::deadline(spec).unwrap().effective_due();
+    assert_eq!(due.to_string(), "2026-03-26");
+}
