@@ -40,6 +40,7 @@ fn scenario() -> (Desired, Live) {
         ));
         objects.sort();
         entries.push(Entry {
+            deadline: Default::default(),
             name: format!("dsr-{i:05}"),
             ticket: Some(format!("DSR-{i}")),
             objects: objects.clone(),

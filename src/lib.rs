@@ -7,6 +7,7 @@
 
 pub mod apply;
 pub mod cli;
+pub mod deadline;
 pub mod emulator;
 pub mod kinds;
 pub mod manifest;

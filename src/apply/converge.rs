@@ -433,6 +433,7 @@ mod tests {
             },
             entries: (0..n)
                 .map(|i| Entry {
+                    deadline: Default::default(),
                     name: format!("dsr-{i}"),
                     ticket: None,
                     objects: vec![ObjectRef::new(ObjectKind::Customers, format!("cus_{i}"))],

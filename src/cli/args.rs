@@ -209,6 +209,10 @@ pub struct StatusArgs {
     /// Read every job from Stripe, ignoring the cache of jobs in terminal states.
     #[arg(long)]
     pub no_cache: bool,
+    /// Exit 6 when an open request is `overdue`, or due within N days
+    /// (`due-within=7d`, overdue included). Repeatable.
+    #[arg(long, value_name = "CONDITION")]
+    pub fail_on: Vec<crate::plan::FailOn>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -36,6 +36,8 @@ pub enum Exit {
     Blocked = 3,
     /// `apply --wait`: the time ran out before convergence.
     TimedOut = 4,
+    /// `status --fail-on`: a request is overdue or due within the given days.
+    DeadlineAlert = 6,
 }
 
 impl From<Exit> for ExitCode {

@@ -19,6 +19,13 @@ pub fn run(global: &GlobalArgs, args: &PlanArgs) -> CommandResult {
             revalidate: false,
         };
         let mut the_plan = plan::plan(&prepared.desired, &prepared.live, &options);
+        let today = crate::deadline::clock::today().map_err(|e| e.to_string())?;
+        plan::annotate_deadlines(
+            &mut the_plan,
+            &prepared.desired,
+            today,
+            crate::deadline::DEFAULT_DUE_SOON_DAYS,
+        );
         the_plan.manifest_paths = args.paths.clone();
         prepared.conn.close().await;
 

@@ -6,9 +6,10 @@
 use std::collections::hash_map::Entry as Slot;
 use std::collections::HashMap;
 
+use crate::deadline::{self, Date, DeadlineSpec, Extension, Field};
 use crate::kinds::{ObjectKind, ObjectRef};
 
-use super::convert::{DefaultsSpec, DocOut, Placed};
+use super::convert::{DefaultsSpec, DocOut, Placed, RawEntry};
 use super::desired::{AccountSpec, Behavior, DesiredState, Entry, Via};
 use super::diagnostic::{Diagnostic, Severity};
 use super::source::{Files, Place};
@@ -19,10 +20,13 @@ use super::source::{Files, Place};
 ///
 /// `complete` says whether every file could be read and parsed; when one could not, a
 /// missing `account` is not reported (it may be in that file).
+///
+/// `today` judges dates in the future (`None`: not judged).
 pub fn check(
     files: &Files,
     docs: Vec<DocOut>,
     complete: bool,
+    today: Option<Date>,
     diags: &mut Vec<Diagnostic>,
 ) -> (Option<AccountSpec>, Vec<Entry>) {
     let mut account: Option<Placed<AccountSpec>> = None;
@@ -165,12 +169,29 @@ pub fn check(
                 ));
             }
         }
-        resolved.push((validation_behavior, state, via));
+        let deadline = deadline_spec(e, &defaults);
+        if !e.deadline_unreadable {
+            let require = defaults.require_received.unwrap_or(false);
+            for p in deadline::check(&deadline, require, today) {
+                let severity = if p.error {
+                    Severity::Error
+                } else {
+                    Severity::Warning
+                };
+                let d = files.diag(
+                    severity,
+                    format!("entry `{}`: {}", e.name.value, p.message),
+                    field_place(e, p.field),
+                );
+                diags.push(d.with_hint(p.hint));
+            }
+        }
+        resolved.push((validation_behavior, state, via, deadline));
     }
     drop(names);
     drop(owners);
     // Moves the strings out of the raw entries instead of copying them.
-    for (e, (validation_behavior, state, via)) in raw.into_iter().zip(resolved) {
+    for (e, (validation_behavior, state, via, deadline)) in raw.into_iter().zip(resolved) {
         let mut objects: Vec<ObjectRef> = e.objects.into_iter().map(|o| o.value).collect();
         objects.sort();
         objects.dedup();
@@ -182,6 +203,7 @@ pub fn check(
             validation_behavior,
             state,
             via,
+            deadline,
         });
     }
     entries.sort_by(|a, b| a.name.cmp(&b.name));
@@ -193,6 +215,38 @@ pub fn check(
         );
     }
     (account.map(|a| a.value), entries)
+}
+
+/// An entry's deadline fields with `defaults.regulation` applied.
+fn deadline_spec(e: &RawEntry, defaults: &DefaultsSpec) -> DeadlineSpec {
+    DeadlineSpec {
+        regulation: e
+            .regulation
+            .as_ref()
+            .map(|r| r.value)
+            .or(defaults.regulation),
+        received: e.received.as_ref().map(|r| r.value),
+        due: e.due.as_ref().map(|d| d.value),
+        extension: e.extension.as_ref().map(|x| Extension {
+            until: x.until.value,
+            reason: x.reason.value.clone(),
+            notified: x.notified.value,
+        }),
+    }
+}
+
+/// Where a deadline problem points: the field when written, else the entry's name.
+fn field_place(e: &RawEntry, field: Field) -> Place {
+    let ext = e.extension.as_ref();
+    let at = match field {
+        Field::Regulation => e.regulation.as_ref().map(|r| r.at),
+        Field::Received => e.received.as_ref().map(|r| r.at),
+        Field::Due => e.due.as_ref().map(|d| d.at),
+        Field::Extension => ext.map(|x| x.at),
+        Field::ExtensionUntil => ext.map(|x| x.until.at),
+        Field::ExtensionNotified => ext.map(|x| x.notified.at),
+    };
+    at.unwrap_or(e.name.at)
 }
 
 /// Keeps the first `what` and reports every later one that differs from it.

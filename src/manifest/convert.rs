@@ -3,11 +3,14 @@
 //! values, names and ids. Problems that need several documents (duplicates across files,
 //! conflicting `account`) are left to `checks`.
 
+use crate::deadline::{Date, Regulation};
 use crate::kinds::ObjectKind;
 
 use super::desired::{AccountSpec, Behavior, DesiredState, Mode, Via};
 use super::diagnostic::{Diagnostic, Severity};
-use super::model::{ACCOUNT_FIELDS, DEFAULTS_FIELDS, ENTRY_FIELDS, TOP_FIELDS, VERSION};
+use super::model::{
+    ACCOUNT_FIELDS, DEFAULTS_FIELDS, ENTRY_FIELDS, EXTENSION_FIELDS, TOP_FIELDS, VERSION,
+};
 use super::source::{Files, Place};
 use super::yaml::{Node, NodeKind, ScalarStyle};
 use super::{ids, lint};
@@ -25,6 +28,18 @@ pub struct DefaultsSpec {
     pub validation_behavior: Option<Behavior>,
     pub state: Option<DesiredState>,
     pub via: Option<Via>,
+    pub regulation: Option<Regulation>,
+    pub require_received: Option<bool>,
+}
+
+/// An entry's `extension`, as written (every field is required).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawExtension {
+    /// Where `extension:` is written.
+    pub at: Place,
+    pub until: Placed<Date>,
+    pub reason: Placed<String>,
+    pub notified: Placed<Date>,
 }
 
 /// One entry of `redactions`, before defaults are applied.
@@ -39,6 +54,13 @@ pub struct RawEntry {
     pub validation_behavior: Option<Placed<Behavior>>,
     pub state: Option<Placed<DesiredState>>,
     pub via: Option<Placed<Via>>,
+    pub received: Option<Placed<Date>>,
+    pub regulation: Option<Placed<Regulation>>,
+    pub due: Option<Placed<Date>>,
+    pub extension: Option<RawExtension>,
+    /// A deadline field was written but could not be read (already reported): the
+    /// deadline checks skip the entry rather than report a "missing" field.
+    pub deadline_unreadable: bool,
 }
 
 /// What one document declares.
@@ -372,6 +394,112 @@ impl Cx<'_, '_> {
         )
     }
 
+    fn regulation(&mut self, v: &Node) -> Option<Regulation> {
+        let choices: Vec<(&'static str, Regulation)> =
+            Regulation::ALL.iter().map(|r| (r.as_str(), *r)).collect();
+        self.choice("regulation", v, &choices)
+    }
+
+    /// `true` or `false`, unquoted.
+    fn boolean(&mut self, field: &str, v: &Node) -> Option<bool> {
+        match &v.kind {
+            NodeKind::Scalar {
+                value,
+                style: ScalarStyle::Plain,
+            } if value == "true" || value == "false" => Some(value == "true"),
+            _ => {
+                let d = self.error(
+                    format!(
+                        "`{field}` must be `true` or `false`; found {}",
+                        v.describe()
+                    ),
+                    v,
+                );
+                self.push(d);
+                None
+            }
+        }
+    }
+
+    /// A `YYYY-MM-DD` date.
+    fn date(&mut self, field: &str, v: &Node) -> Option<Placed<Date>> {
+        let text = self.string(field, v)?;
+        match text.parse::<Date>() {
+            Ok(date) => self.placed(Some(date), v),
+            Err(e) => {
+                let d = self.error(format!("invalid `{field}`: {e}"), v);
+                self.push(d.with_hint(format!("write the date as `{field}: 2026-01-31`")));
+                None
+            }
+        }
+    }
+
+    /// `received`, `regulation`, `due` and `extension` of an entry.
+    fn deadline_fields(&mut self, fields: &Fields<'_>, entry: &mut RawEntry) {
+        let mut unreadable = false;
+        for (field, slot) in [("received", &mut entry.received), ("due", &mut entry.due)] {
+            if let Some((_, n)) = fields.get(field).filter(|(_, n)| !n.is_null()) {
+                *slot = self.date(field, n);
+                unreadable |= slot.is_none();
+            }
+        }
+        if let Some((_, n)) = fields.get("regulation").filter(|(_, n)| !n.is_null()) {
+            let r = self.regulation(n);
+            entry.regulation = self.placed(r, n);
+            unreadable |= entry.regulation.is_none();
+        }
+        if let Some((key, n)) = fields.get("extension").filter(|(_, n)| !n.is_null()) {
+            entry.extension = self.extension(key, n);
+            unreadable |= entry.extension.is_none();
+        }
+        entry.deadline_unreadable = unreadable;
+    }
+
+    fn extension(&mut self, key: &Node, v: &Node) -> Option<RawExtension> {
+        let fields = self.fields(v, EXTENSION_FIELDS, "`extension`")?;
+        let mut missing = Vec::new();
+        let until = match fields.get("until") {
+            Some((_, n)) => self.date("until", n),
+            None => {
+                missing.push("until");
+                None
+            }
+        };
+        let notified = match fields.get("notified") {
+            Some((_, n)) => self.date("notified", n),
+            None => {
+                missing.push("notified");
+                None
+            }
+        };
+        let reason = match fields.get("reason") {
+            Some((_, n)) => {
+                let r = self.string("reason", n);
+                if let Some(r) = &r {
+                    self.lint_personal_data("extension.reason", r, n);
+                }
+                self.placed(r, n)
+            }
+            None => {
+                missing.push("reason");
+                None
+            }
+        };
+        if !missing.is_empty() {
+            let list: Vec<String> = missing.iter().map(|m| format!("`{m}`")).collect();
+            let d = self.error(format!("`extension` is missing {}", list.join(", ")), key);
+            self.push(d.with_hint(
+                "an extension records `until:` (the new due date), `reason:` and `notified:` (the day the requester was told)",
+            ));
+        }
+        Some(RawExtension {
+            at: self.place(key),
+            until: until?,
+            reason: reason?,
+            notified: notified?,
+        })
+    }
+
     fn account_id(&mut self, field: &str, v: &Node) -> Option<String> {
         let id = self.string(field, v)?;
         let ok = id.starts_with("acct_")
@@ -435,6 +563,12 @@ impl Cx<'_, '_> {
         }
         if let Some((_, n)) = fields.get("via").filter(|(_, n)| !n.is_null()) {
             spec.via = self.via(n);
+        }
+        if let Some((_, n)) = fields.get("regulation").filter(|(_, n)| !n.is_null()) {
+            spec.regulation = self.regulation(n);
+        }
+        if let Some((_, n)) = fields.get("require_received").filter(|(_, n)| !n.is_null()) {
+            spec.require_received = self.boolean("require_received", n);
         }
         Some(Placed {
             value: spec,
@@ -514,6 +648,11 @@ impl Cx<'_, '_> {
             validation_behavior: None,
             state: None,
             via: None,
+            received: None,
+            regulation: None,
+            due: None,
+            extension: None,
+            deadline_unreadable: false,
         };
         match fields.get("objects") {
             None => {
@@ -539,6 +678,7 @@ impl Cx<'_, '_> {
             let v = self.via(n);
             entry.via = self.placed(v, n);
         }
+        self.deadline_fields(&fields, &mut entry);
         named.then_some(entry)
     }
 

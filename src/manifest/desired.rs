@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use crate::deadline::DeadlineSpec;
 use crate::kinds::ObjectRef;
 pub use crate::stripe::models::Mode;
 
@@ -140,6 +141,11 @@ pub struct Entry {
     pub via: Via,
     /// Where the entry's `name` was written.
     pub location: Location,
+    /// When the request was received, under which law, and any extension (empty when the
+    /// entry says nothing about its deadline). Not part of the digest: it changes no
+    /// action.
+    #[serde(default, skip_serializing_if = "DeadlineSpec::is_empty")]
+    pub deadline: DeadlineSpec,
 }
 
 /// Everything the loaded manifests declare. Entries are sorted by name.

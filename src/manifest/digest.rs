@@ -75,6 +75,7 @@ mod tests {
 
     fn entry(line: usize) -> Entry {
         Entry {
+            deadline: Default::default(),
             name: "a".into(),
             ticket: None,
             objects: vec![ObjectRef::new(ObjectKind::Customers, "cus_1")],

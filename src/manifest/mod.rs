@@ -58,16 +58,37 @@ impl std::error::Error for LoadFailure {}
 /// them, and resolves defaults. A file found in a directory that is not a redactctl
 /// manifest (none of its documents has `version`, `account`, `defaults` or `redactions`)
 /// is skipped with a warning; a file named explicitly is always loaded.
+///
+/// Dates in the future (`received:`, `extension.notified:`) are judged against today's
+/// date, or `REDACTCTL_TODAY` when set (see `deadline::clock`).
 pub fn load(paths: &[PathBuf]) -> Result<Loaded, LoadFailure> {
     let mut loader = Loader::new(paths.len());
-    let (inputs, find_errors) = files::find_inputs(paths);
-    for e in find_errors {
-        loader.find_error(e);
+    loader.read_clock();
+    loader.load_paths(paths)
+}
+
+/// `load`, with today's date given instead of read from the clock (`None`: dates in the
+/// future are not judged). For callers that read the clock once for a whole run.
+pub fn load_as_of(
+    paths: &[PathBuf],
+    today: Option<crate::deadline::Date>,
+) -> Result<Loaded, LoadFailure> {
+    let mut loader = Loader::new(paths.len());
+    loader.today = today;
+    loader.load_paths(paths)
+}
+
+impl Loader {
+    fn load_paths(mut self, paths: &[PathBuf]) -> Result<Loaded, LoadFailure> {
+        let (inputs, find_errors) = files::find_inputs(paths);
+        for e in find_errors {
+            self.find_error(e);
+        }
+        for input in &inputs {
+            self.load_file(input);
+        }
+        self.finish(paths)
     }
-    for input in &inputs {
-        loader.load_file(input);
-    }
-    loader.finish(paths)
 }
 
 /// Loads one manifest held in memory exactly as `load` loads a file named `label` holding
@@ -77,6 +98,7 @@ pub fn load(paths: &[PathBuf]) -> Result<Loaded, LoadFailure> {
 /// more than loading it.
 pub fn load_bytes(label: &std::path::Path, bytes: Vec<u8>) -> Result<Loaded, LoadFailure> {
     let mut loader = Loader::new(1);
+    loader.read_clock();
     let input = files::Input {
         path: label.to_path_buf(),
         explicit: true,
@@ -99,6 +121,8 @@ struct Loader {
     /// A path that could not be found, or a file that could not be read or parsed, may
     /// hold the `account`: its absence is then not reported.
     incomplete: bool,
+    /// The date that `received:` and `notified:` may not be after (`None`: not judged).
+    today: Option<crate::deadline::Date>,
 }
 
 impl Loader {
@@ -110,6 +134,20 @@ impl Loader {
             manifests_per_arg: vec![0; args],
             directory_args: vec![false; args],
             incomplete: false,
+            today: None,
+        }
+    }
+
+    /// Takes today's date from `deadline::clock`; a bad `REDACTCTL_TODAY` is an error.
+    fn read_clock(&mut self) {
+        match crate::deadline::clock::today() {
+            Ok(today) => self.today = Some(today),
+            Err(e) => self
+                .diags
+                .push(Diagnostic::error(e.to_string()).with_hint(format!(
+                    "unset {} to use the system clock",
+                    crate::deadline::clock::TODAY_ENV
+                ))),
         }
     }
 
@@ -233,8 +271,13 @@ impl Loader {
                 );
             }
         }
-        let (account, entries) =
-            checks::check(&self.files, self.docs, !self.incomplete, &mut self.diags);
+        let (account, entries) = checks::check(
+            &self.files,
+            self.docs,
+            !self.incomplete,
+            self.today,
+            &mut self.diags,
+        );
         match account {
             Some(account) if !self.diags.iter().any(Diagnostic::is_error) => {
                 let digest = digest::digest(&account, &entries);

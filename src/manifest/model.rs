@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
 use serde::{Deserialize, Serialize};
 
+use crate::deadline::{Date, Regulation};
 use crate::kinds::ObjectKind;
 use crate::manifest::desired::{Behavior, DesiredState, Mode, Via};
 
@@ -30,7 +31,13 @@ pub const TOP_FIELDS: &[&str] = &["version", "account", "defaults", "redactions"
 /// Fields of `account`.
 pub const ACCOUNT_FIELDS: &[&str] = &["mode", "id", "connected_account"];
 /// Fields of `defaults`.
-pub const DEFAULTS_FIELDS: &[&str] = &["validation_behavior", "state", "via"];
+pub const DEFAULTS_FIELDS: &[&str] = &[
+    "validation_behavior",
+    "state",
+    "via",
+    "regulation",
+    "require_received",
+];
 /// Fields of one entry of `redactions`.
 pub const ENTRY_FIELDS: &[&str] = &[
     "name",
@@ -39,7 +46,13 @@ pub const ENTRY_FIELDS: &[&str] = &[
     "validation_behavior",
     "state",
     "via",
+    "received",
+    "regulation",
+    "due",
+    "extension",
 ];
+/// Fields of an entry's `extension`.
+pub const EXTENSION_FIELDS: &[&str] = &["until", "reason", "notified"];
 
 /// One redactctl manifest document: which Stripe objects must be redacted, and how.
 /// Several files (and several `---` documents) are loaded together; `account` and
@@ -92,6 +105,13 @@ pub struct DefaultsDoc {
     /// Which Stripe mechanism redacts entries (default `redaction_job`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub via: Option<Via>,
+    /// The law most requests fall under; it sets each entry's due date from its
+    /// `received:`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub regulation: Option<Regulation>,
+    /// When `true`, every entry must say when its request was received (`received:`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub require_received: Option<bool>,
 }
 
 /// One redaction request: a named set of Stripe objects to redact.
@@ -120,6 +140,32 @@ pub struct RedactionDoc {
     /// `identity_verification_sessions`, and not with `state: validated`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub via: Option<Via>,
+    /// The day the deletion request was received (YYYY-MM-DD); the law's clock starts
+    /// here. Not in the future.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub received: Option<Date>,
+    /// The law the request was made under (overrides `defaults.regulation`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub regulation: Option<Regulation>,
+    /// The due date, only with `regulation: custom`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due: Option<Date>,
+    /// An extension of the due date, within the law's maximum and notified in time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extension: Option<ExtensionDoc>,
+}
+
+/// An extension of a request's due date, as notified to the requester.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExtensionDoc {
+    /// The new due date; at most the law's maximum (GDPR: two further months; CCPA, VCDPA,
+    /// CPA, CTDPA: 45 more days; PIPEDA: 30 more days; LGPD: none).
+    pub until: Date,
+    /// The reason given to the requester.
+    pub reason: String,
+    /// The day the requester was told; within the law's first period.
+    pub notified: Date,
 }
 
 /// Object ids by kind, e.g. `customers: [cus_1]`. Each kind's ids must carry its prefix.
@@ -209,6 +255,7 @@ mod tests {
         assert_eq!(props(&s["$defs"]["AccountDoc"]), set(ACCOUNT_FIELDS));
         assert_eq!(props(&s["$defs"]["DefaultsDoc"]), set(DEFAULTS_FIELDS));
         assert_eq!(props(&s["$defs"]["RedactionDoc"]), set(ENTRY_FIELDS));
+        assert_eq!(props(&s["$defs"]["ExtensionDoc"]), set(EXTENSION_FIELDS));
         let kinds: Vec<&str> = ObjectKind::ALL.iter().map(|k| k.as_str()).collect();
         assert_eq!(props(&s["$defs"]["Objects"]), set(&kinds));
     }

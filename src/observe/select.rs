@@ -53,6 +53,7 @@ mod tests {
 
     fn entry(name: &str, via: Via, objects: Vec<ObjectRef>) -> Entry {
         Entry {
+            deadline: Default::default(),
             name: name.into(),
             ticket: None,
             objects,

@@ -5,6 +5,7 @@
 //! Nothing here does I/O.
 
 mod approval;
+mod deadlines;
 mod file;
 mod fixes;
 mod index;
@@ -15,13 +16,17 @@ mod render;
 mod status;
 
 pub use approval::{approved_actions, check_preconditions};
+pub use deadlines::{alert_lines, annotate_deadlines, deadline_view, is_done, DeadlineView};
 pub use file::{parse_plan_file, plan_schema_json, PlanFileError};
 pub use fixes::{fix_for, fix_of_error};
 pub use keys::KEY_PREFIX;
 pub use model::*;
 pub use planner::plan;
 pub use render::{closing_line, render_human, render_json, render_markdown};
-pub use status::{render_status_human, render_status_json, status_rows, StatusRow};
+pub use status::{
+    failing_rows, render_status_human, render_status_json, status_rows, status_rows_on, FailOn,
+    StatusRow, StuckJob,
+};
 
 #[cfg(test)]
 mod tests;

@@ -243,6 +243,10 @@ pub struct EntryPlan {
     pub blocked: Vec<Blocked>,
     pub warnings: Vec<String>,
     pub outcome: Outcome,
+    /// The request's due date and days left, when the entry declares a deadline (filled
+    /// in by `annotate_deadlines`, as of the day the plan was made).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deadline: Option<super::deadlines::DeadlineView>,
 }
 
 /// A live job as the plan shows it.

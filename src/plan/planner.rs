@@ -767,6 +767,7 @@ impl<'p, 'a> EntryPlanner<'p, 'a> {
                 blocked: self.blocked,
                 warnings: self.warnings,
                 outcome,
+                deadline: None,
             },
             self.actions,
         )

@@ -26,6 +26,7 @@ fn entry(name: &str, objects: &[ObjectRef], state: DesiredState, behavior: Behav
     let mut objects = objects.to_vec();
     objects.sort();
     Entry {
+        deadline: Default::default(),
         name: name.into(),
         ticket: Some(format!("T-{name}")),
         objects,
@@ -1222,5 +1223,89 @@ fn errors_embedded_in_the_job_are_used_when_none_were_listed() {
     assert_eq!(
         e.blocked[0].errors[0].fix.as_deref(),
         Some("void Invoice in_1")
+    );
+}
+
+// ---- deadlines in status ----
+
+#[test]
+fn status_rows_on_a_day_carry_deadlines_and_flag_jobs_stuck_over_30_days() {
+    use crate::deadline::{Date, DeadlineSpec, Regulation, Urgency};
+    let today: Date = "2026-03-10".parse().unwrap();
+    let day = |s: &str| Date::from_unix(0).days_until(s.parse().unwrap()) * 86_400;
+    let with_deadline = |mut e: Entry, received: &str| {
+        e.deadline = DeadlineSpec {
+            regulation: Some(Regulation::Ccpa),
+            received: Some(received.parse().unwrap()),
+            ..DeadlineSpec::default()
+        };
+        e
+    };
+    let d = desired(vec![
+        with_deadline(redacted("a", &[cus("cus_1")]), "2026-01-01"),
+        with_deadline(redacted("b", &[cus("cus_2")]), "2026-01-01"),
+        with_deadline(redacted("c", &[cus("cus_3")]), "2026-03-01"),
+    ]);
+    let l = live(vec![
+        job(
+            "prj_1",
+            day("2026-01-05"),
+            "succeeded",
+            "error",
+            &[cus("cus_1")],
+        ),
+        job(
+            "prj_2",
+            day("2026-02-01"),
+            "validating",
+            "error",
+            &[cus("cus_2")],
+        ),
+        job(
+            "prj_3",
+            day("2026-02-08"),
+            "redacting",
+            "error",
+            &[cus("cus_3")],
+        ),
+    ]);
+    let rows = status_rows_on(&d, &l, today, 7);
+    let urgency: Vec<Option<Urgency>> = rows
+        .iter()
+        .map(|r| r.deadline.as_ref().unwrap().urgency)
+        .collect();
+    // a: converged, so done although its date has passed; b: due 2026-02-15, open.
+    assert_eq!(
+        urgency,
+        vec![None, Some(Urgency::Overdue), Some(Urgency::OnTrack)]
+    );
+    assert_eq!(rows[1].stuck_jobs.len(), 1);
+    assert_eq!(rows[1].stuck_jobs[0].id, "prj_2");
+    assert_eq!(rows[1].stuck_jobs[0].days, 37);
+    // 30 days exactly is within Stripe's limit.
+    assert!(rows[2].stuck_jobs.is_empty());
+    let table = render_status_human(&rows, false);
+    assert!(
+        table.contains("warning: job prj_2 of b has been validating for 37 days"),
+        "{table}"
+    );
+    assert_eq!(failing_rows(&rows, &[FailOn::Overdue]), vec!["b"]);
+    assert!(failing_rows(&rows, &[]).is_empty());
+    // Without a day, no deadlines: the table reads as before.
+    assert!(status_rows(&d, &l).iter().all(|r| r.deadline.is_none()));
+}
+
+#[test]
+fn fail_on_conditions_parse() {
+    assert_eq!("overdue".parse::<FailOn>(), Ok(FailOn::Overdue));
+    assert_eq!("due-within=7d".parse::<FailOn>(), Ok(FailOn::DueWithin(7)));
+    assert_eq!("due-within=0".parse::<FailOn>(), Ok(FailOn::DueWithin(0)));
+    for bad in ["late", "due-within=", "due-within=7w", "due-within=-1d"] {
+        assert!(bad.parse::<FailOn>().is_err(), "{bad}");
+    }
+    assert_eq!(FailOn::window(&[]), 7);
+    assert_eq!(
+        FailOn::window(&[FailOn::Overdue, FailOn::DueWithin(14)]),
+        14
     );
 }

@@ -68,6 +68,7 @@ fn generated_plan(rng: &mut StdRng) -> String {
             continue;
         }
         entries.push(Entry {
+            deadline: Default::default(),
             name: format!("dsr-{e}"),
             ticket: rng.gen_bool(0.5).then(|| format!("DSR-{e}")),
             objects,

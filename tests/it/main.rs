@@ -12,6 +12,7 @@ mod client_permits;
 mod client_scripted;
 mod common;
 mod docs_links;
+mod deadlines;
 mod emulator_cli;
 mod emulator_http;
 mod emulator_ops;

@@ -106,6 +106,7 @@ fn build(s: &Scenario) -> (Desired, Live, Options) {
         }
         let (state, fix) = s.states[e];
         entries.push(Entry {
+            deadline: Default::default(),
             name: format!("e{e}"),
             ticket: None,
             objects,

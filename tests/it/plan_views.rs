@@ -32,6 +32,7 @@ fn entry(
     let mut objects = objects;
     objects.sort();
     Entry {
+        deadline: Default::default(),
         name: name.into(),
         ticket: ticket.map(str::to_string),
         objects,

@@ -8,6 +8,7 @@ use std::fmt::Write as _;
 use anstyle::{AnsiColor, Style};
 use similar::{ChangeTag, TextDiff};
 
+use super::super::deadlines::{alert_lines, DeadlineView};
 use super::super::model::*;
 
 /// Paints text when colour is on.
@@ -131,6 +132,13 @@ pub fn render_human(plan: &Plan, color: bool) -> String {
             p.paint(fg(AnsiColor::Yellow), &format!("warning: {w}"))
         );
     }
+    let alerts = plan_alerts(plan);
+    if !alerts.is_empty() {
+        out.push('\n');
+        for line in &alerts {
+            let _ = writeln!(out, "{}", p.paint(fg(AnsiColor::Red).bold(), line));
+        }
+    }
     let by_entry = actions_by_entry(plan);
     for e in &plan.entries {
         out.push('\n');
@@ -197,6 +205,9 @@ pub(super) fn entry_body(e: &EntryPlan, actions: &[&Action], p: &Painter) -> Vec
         e.redacted.len(),
         e.declared
     ));
+    if let Some(d) = &e.deadline {
+        lines.push(deadline_line(d, p));
+    }
     for j in &e.jobs {
         lines.push(format!(
             "job {}  {}  validation_behavior: {}",
@@ -241,6 +252,30 @@ pub(super) fn entry_body(e: &EntryPlan, actions: &[&Action], p: &Painter) -> Vec
         lines.push(p.paint(fg(AnsiColor::Yellow), &format!("warning: {w}")));
     }
     lines
+}
+
+/// "deadline: gdpr, received 2026-01-31, due 2026-02-28 (9 days overdue)", in red when
+/// overdue and yellow when due soon.
+pub(super) fn deadline_line(d: &DeadlineView, p: &Painter) -> String {
+    let received = d
+        .received
+        .map(|r| format!(", received {r}"))
+        .unwrap_or_default();
+    let text = format!("deadline: {}{received}, {}", d.regulation, d.describe());
+    match d.urgency {
+        Some(crate::deadline::Urgency::Overdue) => p.paint(fg(AnsiColor::Red).bold(), &text),
+        Some(crate::deadline::Urgency::DueSoon) => p.paint(fg(AnsiColor::Yellow), &text),
+        _ => text,
+    }
+}
+
+/// The alert lines of a plan (overdue and due-soon entries), empty when there are none.
+pub(super) fn plan_alerts(plan: &Plan) -> Vec<String> {
+    alert_lines(
+        plan.entries
+            .iter()
+            .filter_map(|e| e.deadline.as_ref().map(|d| (e.name.as_str(), d))),
+    )
 }
 
 fn error_lines(err: &ErrorView, p: &Painter) -> Vec<String> {

@@ -5,13 +5,26 @@ use std::fmt::Write as _;
 
 use super::super::model::*;
 use super::human::{
-    actions_by_entry, closing_line, entry_body, entry_header, scope, symbol, unmanaged_body,
-    Painter, LEGEND,
+    actions_by_entry, closing_line, entry_body, entry_header, plan_alerts, scope, symbol,
+    unmanaged_body, Painter, LEGEND,
 };
 
 /// Escapes a table cell.
 fn cell(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', " ")
+}
+
+/// "2026-03-01 (**9 days overdue**)": bold when overdue or due soon.
+fn due_cell(d: &crate::plan::DeadlineView) -> String {
+    let phrase = match d.urgency {
+        None => "done".to_string(),
+        Some(_) => crate::deadline::days_left_phrase(d.days_left),
+    };
+    if d.is_alert() {
+        format!("{} (**{phrase}**)", d.due)
+    } else {
+        format!("{} ({phrase})", d.due)
+    }
 }
 
 /// Renders a plan as GitHub-flavoured Markdown.
@@ -24,11 +37,38 @@ pub fn render_markdown(plan: &Plan) -> String {
     for w in &plan.warnings {
         let _ = writeln!(out, "> **Warning:** {}\n", w);
     }
+    let alerts = plan_alerts(plan);
+    if let Some(head) = alerts.first() {
+        let _ = writeln!(out, "> [!WARNING]\n> **{head}**");
+        let mut late: Vec<(&str, &crate::plan::DeadlineView)> = plan
+            .entries
+            .iter()
+            .filter_map(|e| e.deadline.as_ref().map(|d| (e.name.as_str(), d)))
+            .filter(|(_, d)| d.is_alert())
+            .collect();
+        late.sort_by_key(|(name, d)| (d.urgency, d.due, *name));
+        for (name, d) in late {
+            let label = match d.urgency {
+                Some(crate::deadline::Urgency::Overdue) => "**overdue**",
+                _ => "due soon",
+            };
+            let _ = writeln!(out, "> - {label}: `{name}` {}", d.describe());
+        }
+        out.push('\n');
+    }
+    // The due column only when some entry has a deadline: plans without deadlines read
+    // as before.
+    let with_due = plan.entries.iter().any(|e| e.deadline.is_some());
+    let (due_head, due_rule) = if with_due {
+        (" due |", " --- |")
+    } else {
+        ("", "")
+    };
     let _ = writeln!(
         out,
-        "| entry | ticket | state | outcome | redacted | actions |"
+        "| entry | ticket | state | outcome | redacted |{due_head} actions |"
     );
-    let _ = writeln!(out, "| --- | --- | --- | --- | --- | --- |");
+    let _ = writeln!(out, "| --- | --- | --- | --- | --- |{due_rule} --- |");
     for e in &plan.entries {
         let actions = by_entry
             .get(e.name.as_str())
@@ -49,9 +89,18 @@ pub fn render_markdown(plan: &Plan) -> String {
         if ops.is_empty() {
             ops.push("—".to_string());
         }
+        let due = if with_due {
+            let text = match &e.deadline {
+                Some(d) => due_cell(d),
+                None => "—".to_string(),
+            };
+            format!(" {} |", cell(&text))
+        } else {
+            String::new()
+        };
         let _ = writeln!(
             out,
-            "| `{}` | {} | {} | {} | {}/{} | {} |",
+            "| `{}` | {} | {} | {} | {}/{} |{due} {} |",
             e.name,
             cell(e.ticket.as_deref().unwrap_or("")),
             e.state.as_str(),
