@@ -6,9 +6,9 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use redactctl::emulator::fixtures::{FixtureJob, Fixtures};
+use redactctl::emulator::kinds::Kind;
 use redactctl::emulator::state::{Behavior, Status};
 use redactctl::emulator::{spawn, Config};
-use redactctl::kinds::ObjectKind;
 
 const JOBS: usize = 100_000;
 const SAMPLES: usize = 500;
@@ -51,7 +51,7 @@ fn main() {
     ];
     let jobs: Vec<FixtureJob> = (0..JOBS)
         .map(|i| FixtureJob {
-            objects: BTreeMap::from([(ObjectKind::Customers, vec![format!("cus_bench{i}")])]),
+            objects: BTreeMap::from([(Kind::Customers, vec![format!("cus_bench{i}")])]),
             status: Some(statuses[i % statuses.len()]),
             validation_behavior: Some(if i % 2 == 0 {
                 Behavior::Error

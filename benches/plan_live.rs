@@ -73,7 +73,7 @@ fn customer(i: usize) -> String {
 
 fn job(customer: String, status: &str, age_minutes: usize) -> FixtureJob {
     FixtureJob {
-        objects: BTreeMap::from([(ObjectKind::Customers, vec![customer])]),
+        objects: BTreeMap::from([(redactctl::emulator::kinds::Kind::Customers, vec![customer])]),
         status: Some(serde_json::from_value(serde_json::json!(status)).expect("status")),
         validation_behavior: None,
         mode: None,

@@ -8,10 +8,10 @@ use serde_json::{json, Value};
 
 use super::form::Node;
 use super::graph::ObjectRecord;
+use super::kinds::Kind;
 use super::state::{
     Behavior, Delays, Job, NsKey, StateError, Status, ValidationError, World, MAX_ROOTS,
 };
-use crate::kinds::ObjectKind;
 
 /// Stripe's error body, with its HTTP status.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -341,7 +341,7 @@ fn cursor_missing(e: StateError, param: &str) -> ApiError {
 }
 
 /// The `objects` of a create request.
-fn objects(params: &Params) -> Result<BTreeMap<ObjectKind, Vec<String>>, ApiError> {
+fn objects(params: &Params) -> Result<BTreeMap<Kind, Vec<String>>, ApiError> {
     let map = match params.get("objects") {
         None => {
             return Err(ApiError::invalid(
@@ -354,10 +354,10 @@ fn objects(params: &Params) -> Result<BTreeMap<ObjectKind, Vec<String>>, ApiErro
         Some(Node::Map(m)) => m,
         Some(_) => return Err(ApiError::invalid("Invalid hash", None, Some("objects"))),
     };
-    let mut out: BTreeMap<ObjectKind, Vec<String>> = BTreeMap::new();
+    let mut out: BTreeMap<Kind, Vec<String>> = BTreeMap::new();
     for (kind_name, node) in map {
         let param = format!("objects[{kind_name}]");
-        let Ok(kind) = kind_name.parse::<ObjectKind>() else {
+        let Ok(kind) = kind_name.parse::<Kind>() else {
             return Err(ApiError::invalid(
                 format!("Received unknown parameter: {param}"),
                 Some("parameter_unknown"),
@@ -377,7 +377,7 @@ fn objects(params: &Params) -> Result<BTreeMap<ObjectKind, Vec<String>>, ApiErro
                 _ => return Err(ApiError::invalid("Invalid string", None, Some(&p))),
             };
             if !kind.accepts_id(id) {
-                let singular = super::graph::type_for_id(kind.prefixes()[0]);
+                let singular = kind.object_type();
                 return Err(ApiError::invalid(
                     format!("No such {singular}: '{id}'"),
                     Some("resource_missing"),
@@ -557,11 +557,11 @@ pub fn render_job(job: &Job, with_objects: bool) -> Value {
     m.insert("created".into(), json!(job.created));
     m.insert("livemode".into(), json!(job.livemode));
     if with_objects {
-        let objects: serde_json::Map<String, Value> = ObjectKind::ALL
+        let objects: serde_json::Map<String, Value> = Kind::ALL
             .iter()
             .map(|k| {
                 let v = job.objects.get(k).map_or(Value::Null, |ids| json!(ids));
-                (k.as_str().to_string(), v)
+                (k.wire_name().to_string(), v)
             })
             .collect();
         m.insert("objects".into(), Value::Object(objects));

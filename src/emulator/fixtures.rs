@@ -10,9 +10,9 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::graph::{ForcedError, ObjectRecord};
+use super::kinds::Kind;
 use super::state::{Behavior, Delays, NsKey, Status, World};
 use super::EmulatorError;
-use crate::kinds::ObjectKind;
 
 /// The fixtures file.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -76,7 +76,7 @@ pub enum FixtureMode {
 #[serde(deny_unknown_fields)]
 pub struct FixtureJob {
     /// Root objects by kind, as in the API.
-    pub objects: BTreeMap<ObjectKind, Vec<String>>,
+    pub objects: BTreeMap<Kind, Vec<String>>,
     /// Default `validating` (it validates as a new job would).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<Status>,

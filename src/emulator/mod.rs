@@ -26,6 +26,7 @@ pub mod clock;
 pub mod fixtures;
 pub mod form;
 pub mod graph;
+pub mod kinds;
 pub mod limits;
 pub mod persist;
 mod server;

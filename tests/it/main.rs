@@ -10,6 +10,7 @@ mod client_permits;
 mod client_scripted;
 mod common;
 mod emulator_cli;
+mod emulator_conformance;
 mod emulator_http;
 mod emulator_ops;
 mod emulator_support;
