@@ -66,12 +66,13 @@ fn main() {
     let fixtures = Fixtures {
         objects: Vec::new(),
         jobs,
+        accounts: Vec::new(),
     };
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     rt.block_on(async {
         let seed_start = Instant::now();
         let emu = spawn(
-            Config { fixtures: Some(fixtures), ..Config::default() },
+            Config { fixtures: Some(fixtures), unknown_objects: redactctl::emulator::UnknownObjects::Exist, ..Config::default() },
             "127.0.0.1:0".parse().expect("addr"),
         )
         .await

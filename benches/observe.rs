@@ -47,7 +47,11 @@ fn fixtures() -> Fixtures {
             age: Some(format!("{}m", JOBS - i)),
         });
     }
-    Fixtures { objects, jobs }
+    Fixtures {
+        objects,
+        jobs,
+        accounts: Vec::new(),
+    }
 }
 
 fn object(id: &str, state: Option<&str>, related: Vec<String>) -> FixtureObject {
@@ -119,6 +123,8 @@ fn main() {
             Config {
                 fixtures: Some(fixtures()),
                 clock: Clock::manual(1_800_000_000),
+                // Not about existence: every id exists.
+                unknown_objects: redactctl::emulator::UnknownObjects::Exist,
                 ..Config::default()
             },
             "127.0.0.1:0".parse().expect("addr"),

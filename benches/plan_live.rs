@@ -141,7 +141,11 @@ fn fixtures(scenario: Scenario) -> Fixtures {
             }
         }
     }
-    Fixtures { objects, jobs }
+    Fixtures {
+        objects,
+        jobs,
+        accounts: Vec::new(),
+    }
 }
 
 fn desired(scenario: Scenario) -> Desired {
@@ -314,6 +318,8 @@ fn bench(rt: &tokio::runtime::Runtime, scenario: Scenario, title: &str) {
                 cancel_delay: Duration::from_secs(3600),
                 rate_limit: 25,
                 endpoint_rate_limit: 25,
+                // Not about existence: every id exists.
+                unknown_objects: redactctl::emulator::UnknownObjects::Exist,
                 ..Config::default()
             },
             "127.0.0.1:0".parse().expect("addr"),

@@ -267,6 +267,23 @@ pub struct EmulatorServeArgs {
     /// The account id every key belongs to (default: derived from the key).
     #[arg(long, value_name = "ACCT")]
     pub account_id: Option<String>,
+    /// Whether ids the fixtures do not describe exist: `missing` (as on Stripe) or
+    /// `exist` (redactable, nothing related: for benchmarks and quick trials).
+    #[arg(long, value_enum, value_name = "MODE", default_value_t = UnknownObjectsArg::Missing)]
+    pub unknown_objects: UnknownObjectsArg,
+    /// A job reaching more objects than this (roots and related) fails validation with
+    /// `too_many_objects`.
+    #[arg(long, value_name = "N", default_value_t = crate::emulator::state::DEFAULT_MAX_RELATED_OBJECTS)]
+    pub max_related_objects: usize,
+}
+
+/// `emulator serve --unknown-objects`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum UnknownObjectsArg {
+    /// Ids no fixture describes do not exist.
+    Missing,
+    /// Every well-formed id exists.
+    Exist,
 }
 
 #[derive(Debug, Args)]

@@ -1,9 +1,9 @@
 //! `redactctl emulator serve`: runs the Stripe-compatible emulator until Ctrl-C or
 //! SIGTERM, then stops cleanly and writes the state file one last time.
 
-use super::args::{EmulatorCommand, EmulatorServeArgs};
+use super::args::{EmulatorCommand, EmulatorServeArgs, UnknownObjectsArg};
 use super::Exit;
-use crate::emulator::{spawn, Clock, Config, Fixtures, WebhookTarget};
+use crate::emulator::{spawn, Clock, Config, Fixtures, UnknownObjects, WebhookTarget};
 
 /// Runs an `emulator` subcommand.
 pub fn run(cmd: EmulatorCommand) -> Exit {
@@ -79,6 +79,11 @@ pub fn config_from_args(
         webhook,
         account_id: args.account_id.clone(),
         clock: Clock::system(),
+        unknown_objects: match args.unknown_objects {
+            UnknownObjectsArg::Missing => UnknownObjects::Missing,
+            UnknownObjectsArg::Exist => UnknownObjects::Exist,
+        },
+        max_related_objects: args.max_related_objects,
     })
 }
 
@@ -161,6 +166,9 @@ mod tests {
             "9",
             "--account-id",
             "acct_X",
+            "--unknown-objects=exist",
+            "--max-related-objects",
+            "50",
         ]);
         let c = config_from_args(&a, None).unwrap();
         assert_eq!(c.validation_delay, std::time::Duration::from_secs(3));
@@ -171,6 +179,10 @@ mod tests {
         assert_eq!((c.rate_limit, c.endpoint_rate_limit), (25, 20));
         assert_eq!((c.fail_rate, c.drop_rate, c.seed), (0.1, 0.05, 9));
         assert_eq!(c.account_id.as_deref(), Some("acct_X"));
+        assert_eq!(c.unknown_objects, UnknownObjects::Exist);
+        assert_eq!(c.max_related_objects, 50);
+        let strict = config_from_args(&serve_args(&[]), None).unwrap();
+        assert_eq!(strict.unknown_objects, UnknownObjects::Missing);
     }
 
     #[test]

@@ -9,8 +9,10 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use super::auth::{check_key, mask, Directory};
 use super::graph::{ForcedError, ObjectRecord};
 use super::kinds::Kind;
+use super::state::sessions::{SESSION_STATUSES, SESSION_TYPE};
 use super::state::{Behavior, Delays, NsKey, Status, World};
 use super::EmulatorError;
 
@@ -24,6 +26,24 @@ pub struct Fixtures {
     /// Jobs that exist at start.
     #[serde(default)]
     pub jobs: Vec<FixtureJob>,
+    /// Accounts: which keys belong to them and which accounts are connected to them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub accounts: Vec<FixtureAccount>,
+}
+
+/// One account. A key no account declares belongs to an account of its own (the
+/// `--account-id`, or one derived from the key).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FixtureAccount {
+    /// `acct_…`.
+    pub id: String,
+    /// Keys of this account (`sk_test_…`, `rk_test_…`): they see the same jobs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub keys: Vec<String>,
+    /// Accounts connected to this one: the only ones its keys may name in `Stripe-Account`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub connected: Vec<String>,
 }
 
 /// One object.
@@ -120,11 +140,52 @@ impl Fixtures {
         Ok(fixtures)
     }
 
+    /// The keys and connected accounts the fixtures declare.
+    pub fn directory(&self) -> Directory {
+        let mut d = Directory::default();
+        for a in &self.accounts {
+            for k in &a.keys {
+                d.add_key(k, &a.id);
+            }
+            for c in &a.connected {
+                d.connect(&a.id, c);
+            }
+        }
+        d
+    }
+
     /// Checks what serde cannot: ages parse, jobs are well-formed.
     pub fn check(&self) -> Result<(), String> {
+        for a in &self.accounts {
+            if !a.id.starts_with("acct_") {
+                return Err(format!(
+                    "account `{}`: an account id starts with acct_",
+                    a.id
+                ));
+            }
+            if let Some(bad) = a.keys.iter().find(|k| check_key(k, None).is_err()) {
+                return Err(format!(
+                    "account {}: `{}` is not a secret or restricted key",
+                    a.id,
+                    mask(bad)
+                ));
+            }
+        }
         for o in &self.objects {
             if o.id.is_empty() {
                 return Err("an object has an empty id".into());
+            }
+            let record = o.record(0);
+            if record.object_type == SESSION_TYPE {
+                if let Some(state) = &o.state {
+                    if !SESSION_STATUSES.contains(&state.as_str()) {
+                        return Err(format!(
+                            "object {}: `{state}` is not a verification session status ({})",
+                            o.id,
+                            SESSION_STATUSES.join(", ")
+                        ));
+                    }
+                }
             }
             if let Some(a) = &o.age {
                 parse_age(a).map_err(|e| format!("object {}: {e}", o.id))?;

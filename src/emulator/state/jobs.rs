@@ -187,6 +187,18 @@ pub struct Job {
     /// Every object the job reaches (roots and their related objects): what it locks.
     #[serde(default)]
     pub reached: Vec<String>,
+    /// Whether it holds `reached` while active. A job whose validation found an object
+    /// held by an earlier active job holds nothing: only the earlier job holds.
+    #[serde(default = "yes")]
+    pub holds: bool,
+    /// The fixable problems a `fix` validation passed over: applied when the job runs
+    /// under `fix`. A `ready` job lists no validation errors; these are not errors.
+    #[serde(default)]
+    pub fixes: Vec<ValidationError>,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl Job {
@@ -227,9 +239,16 @@ pub enum StateError {
     #[error("A redaction job must name at least one object.")]
     /// No root at all.
     NoObjects,
-    #[error("This redaction job cannot be run: its validation found {0} problem(s) that only `validation_behavior: fix` resolves, and its validation_behavior is now `error`. Set validation_behavior to `fix`, or cancel the job.")]
-    /// Fixable problems left and the behaviour is `error`.
-    UnresolvedErrors(usize),
+    #[error("No such {}: '{id}'", kind.object_type())]
+    /// A root object that does not exist.
+    NoSuchObject {
+        /// Its kind.
+        kind: Kind,
+        /// Its position in `objects[kind]`.
+        index: usize,
+        /// The id given.
+        id: String,
+    },
     #[error("This VerificationSession cannot be redacted because its status is `{0}`; only sessions with status `requires_input`, `verified` or `requires_action` can be redacted.")]
     /// The session's status does not allow redaction.
     SessionWrongStatus(String),
@@ -252,6 +271,17 @@ impl World {
         now_ms: i64,
         delays: &Delays,
     ) -> Result<Job, StateError> {
+        for (kind, ids) in &objects {
+            for (index, id) in ids.iter().enumerate() {
+                if !self.object_exists(key, id) {
+                    return Err(StateError::NoSuchObject {
+                        kind: *kind,
+                        index,
+                        id: id.clone(),
+                    });
+                }
+            }
+        }
         self.seed_job(key, objects, behavior, Status::Validating, now_ms, delays)
     }
 
@@ -281,11 +311,13 @@ impl World {
         }
         let (id, seq) = self.mint("prj_");
         let roots: Vec<String> = objects.values().flatten().cloned().collect();
-        let (reached, errors) = self.validate_roots(key, &id, &roots, now_ms);
-        let (pending, errors) = match status {
-            Status::Created | Status::Validating => (errors, Vec::new()),
-            Status::Ready | Status::Failed => (Vec::new(), errors),
-            _ => (Vec::new(), Vec::new()),
+        let found = self.validate_roots(key, &id, &roots, now_ms);
+        let (reached, holds, errors) = (found.reached, found.holds, found.errors);
+        let (pending, errors, fixes) = match status {
+            Status::Created | Status::Validating => (errors, Vec::new(), Vec::new()),
+            Status::Failed => (Vec::new(), errors, Vec::new()),
+            Status::Ready => (Vec::new(), Vec::new(), errors),
+            _ => (Vec::new(), Vec::new(), Vec::new()),
         };
         let job = Job {
             id: id.clone(),
@@ -299,6 +331,8 @@ impl World {
             pending,
             errors,
             reached,
+            holds,
+            fixes,
         };
         let ns = self.ns_mut(key);
         if status == Status::Succeeded {
@@ -382,13 +416,17 @@ impl World {
         let old_reached = std::mem::take(&mut job.reached);
         let ns = self.ns_mut(key);
         ns.release(id, &old_reached);
-        let (reached, errors) = self.validate_roots(key, id, &roots, now_ms);
+        let found = self.validate_roots(key, id, &roots, now_ms);
         let ns = self.ns_mut(key);
-        ns.hold(id, &reached);
+        if found.holds {
+            ns.hold(id, &found.reached);
+        }
         let job = ns.job_mut(id)?;
-        job.reached = reached;
-        job.pending = errors;
+        job.reached = found.reached;
+        job.holds = found.holds;
+        job.pending = found.errors;
         job.errors = Vec::new();
+        job.fixes = Vec::new();
         job.status = Status::Validating;
         job.since_ms = now_ms;
         let out = job.clone();
@@ -415,13 +453,14 @@ impl World {
                 allowed: ALLOWED,
             });
         }
-        if job.behavior == Behavior::Error && !job.errors.is_empty() {
-            return Err(StateError::UnresolvedErrors(job.errors.len()));
-        }
+        // An update changes the configuration only: a job that passed validation under
+        // `fix` and was switched back to `error` still runs, without the fixes (Stripe:
+        // "if the job's validation_behavior is set to fix, the automatic fixes will be
+        // applied to objects at this step").
         job.status = Status::Redacting;
         job.since_ms = now_ms;
         let fixes: Vec<(String, String)> = if job.behavior == Behavior::Fix {
-            job.errors
+            job.fixes
                 .iter()
                 .filter_map(|e| Some((e.object_id.clone()?, e.fix_state.clone()?)))
                 .collect()
@@ -507,6 +546,7 @@ impl Namespace {
                         job.status = Status::Failed;
                         EventKind::JobValidationError
                     } else {
+                        job.fixes = std::mem::take(&mut job.errors);
                         job.status = Status::Ready;
                         EventKind::JobReady
                     }

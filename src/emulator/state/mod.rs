@@ -27,7 +27,7 @@ pub mod idempotency;
 pub mod jobs;
 mod objects;
 mod rules;
-mod sessions;
+pub mod sessions;
 #[cfg(test)]
 mod tests;
 
@@ -137,7 +137,7 @@ impl<'de> Deserialize<'de> for NsKey {
 }
 
 /// Everything in one namespace.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Namespace {
     /// Jobs by (created, seq): iterating backwards is newest first.
     jobs: BTreeMap<(i64, u64), Job>,
@@ -226,6 +226,34 @@ pub struct World {
     /// Events not yet taken by [`World::drain_events`].
     #[serde(skip)]
     events: Vec<Event>,
+    /// Rules set by the configuration, not persisted (a restart may change them).
+    #[serde(skip)]
+    policy: Policy,
+}
+
+/// A job reaching more related objects than this fails with `too_many_objects` (Stripe
+/// documents the code but not the number: an invented default, configurable).
+pub const DEFAULT_MAX_RELATED_OBJECTS: usize = 1_000;
+
+/// The configurable rules of the world.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Policy {
+    /// `true`: ids that no fixture describes exist (redactable, nothing related), the
+    /// forgiving mode for benchmarks and quick trials. `false` (Stripe's behaviour): they
+    /// do not exist.
+    pub unknown_objects_exist: bool,
+    /// Above this many reached objects (roots and related), validation fails with
+    /// `too_many_objects`.
+    pub max_related_objects: usize,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            unknown_objects_exist: false,
+            max_related_objects: DEFAULT_MAX_RELATED_OBJECTS,
+        }
+    }
 }
 
 /// The persisted format's version.
@@ -241,7 +269,24 @@ impl World {
             template: template.into_iter().map(ObjectRecord::normalized).collect(),
             namespaces: BTreeMap::new(),
             events: Vec::new(),
+            policy: Policy::default(),
         }
+    }
+
+    /// Sets the configurable rules (after a load too: they are not persisted).
+    pub fn set_policy(&mut self, policy: Policy) {
+        self.policy = policy;
+    }
+
+    /// The configurable rules.
+    pub fn policy(&self) -> Policy {
+        self.policy
+    }
+
+    /// Whether object `id` exists in namespace `key` (described by the fixtures, touched
+    /// by a job, or any id when the policy says unknown objects exist).
+    pub fn object_exists(&mut self, key: &NsKey, id: &str) -> bool {
+        self.policy.unknown_objects_exist || self.ns_mut(key).object(id).is_some()
     }
 
     fn mint(&mut self, prefix: &str) -> (String, u64) {
@@ -265,15 +310,33 @@ impl World {
         self.mint(prefix).0
     }
 
-    /// The namespace, created (from the fixture template) on first use.
+    /// The namespace, created on first use. An account's namespace starts as a copy of
+    /// the mode's template namespace (account `None`: what the fixtures seed for every
+    /// account, objects and jobs), or with the template objects when there is none.
     pub fn ns_mut(&mut self, key: &NsKey) -> &mut Namespace {
-        let template = &self.template;
-        self.namespaces
-            .entry(key.clone())
-            .or_insert_with(|| Namespace {
-                objects: template.iter().map(|o| (o.id.clone(), o.clone())).collect(),
-                ..Namespace::default()
-            })
+        if !self.namespaces.contains_key(key) {
+            let base = NsKey {
+                livemode: key.livemode,
+                account: None,
+            };
+            let seed = match self.namespaces.get(&base) {
+                Some(t) if key.account.is_some() => {
+                    let mut ns = t.clone();
+                    ns.idempotency.clear();
+                    ns
+                }
+                _ => Namespace {
+                    objects: self
+                        .template
+                        .iter()
+                        .map(|o| (o.id.clone(), o.clone()))
+                        .collect(),
+                    ..Namespace::default()
+                },
+            };
+            self.namespaces.insert(key.clone(), seed);
+        }
+        self.namespaces.entry(key.clone()).or_default()
     }
 
     /// The namespace, if it exists (read-only callers should [`World::advance`] first).

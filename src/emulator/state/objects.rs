@@ -17,7 +17,7 @@ impl Namespace {
         if job.status.is_transient() {
             self.transient.insert(key);
         }
-        if job.status.is_active() {
+        if job.status.is_active() && job.holds {
             for o in &job.reached {
                 self.holders
                     .entry(o.clone())
@@ -93,12 +93,12 @@ impl Namespace {
     }
 
     /// Roots plus everything related, breadth first, each once.
-    pub(super) fn reach(&self, roots: &[String]) -> Vec<String> {
+    pub(super) fn reach(&self, roots: &[String], cap: usize) -> Vec<String> {
         let mut seen: HashSet<String> = HashSet::new();
         let mut out = Vec::new();
         let mut queue: VecDeque<String> = roots.iter().cloned().collect();
         while let Some(id) = queue.pop_front() {
-            if out.len() >= MAX_REACHED {
+            if out.len() >= MAX_REACHED.min(cap) {
                 break;
             }
             if !seen.insert(id.clone()) {
