@@ -78,7 +78,10 @@ pub fn config_from_args(
         state_file: args.state.clone(),
         webhook,
         account_id: args.account_id.clone(),
-        clock: Clock::system(),
+        clock: match args.now {
+            Some(t) => Clock::starting_at(t),
+            None => Clock::system(),
+        },
         unknown_objects: match args.unknown_objects {
             UnknownObjectsArg::Missing => UnknownObjects::Missing,
             UnknownObjectsArg::Exist => UnknownObjects::Exist,
@@ -169,6 +172,8 @@ mod tests {
             "--unknown-objects=exist",
             "--max-related-objects",
             "50",
+            "--now",
+            "2026-01-01T00:00:00Z",
         ]);
         let c = config_from_args(&a, None).unwrap();
         assert_eq!(c.validation_delay, std::time::Duration::from_secs(3));
@@ -181,6 +186,7 @@ mod tests {
         assert_eq!(c.account_id.as_deref(), Some("acct_X"));
         assert_eq!(c.unknown_objects, UnknownObjects::Exist);
         assert_eq!(c.max_related_objects, 50);
+        assert!((c.clock.now() - 1_767_225_600).abs() < 60);
         let strict = config_from_args(&serve_args(&[]), None).unwrap();
         assert_eq!(strict.unknown_objects, UnknownObjects::Missing);
     }

@@ -20,6 +20,8 @@ pub struct KeyInfo {
     pub account_id: String,
     /// The key as Stripe shows it in messages (`sk_test_****abcd`).
     pub masked: String,
+    /// A restricted key the fixtures declare read-only: writes are refused (403).
+    pub read_only: bool,
 }
 
 /// Which account each declared key belongs to, and which accounts are connected to which
@@ -30,12 +32,20 @@ pub struct Directory {
     keys: HashMap<String, String>,
     /// Platform account → accounts connected to it.
     connected: HashMap<String, BTreeSet<String>>,
+    /// Hashes of read-only restricted keys.
+    read_only: BTreeSet<String>,
 }
 
 impl Directory {
     /// Declares that `key` belongs to `account`.
     pub fn add_key(&mut self, key: &str, account: &str) {
         self.keys.insert(key_hash(key), account.to_string());
+    }
+
+    /// Declares a read-only restricted key of `account`.
+    pub fn add_read_only_key(&mut self, key: &str, account: &str) {
+        self.add_key(key, account);
+        self.read_only.insert(key_hash(key));
     }
 
     /// Declares `connected` as a connected account of `platform`.
@@ -124,6 +134,7 @@ pub fn check_key_in(
     if let Some(a) = directory.account_of(&info.key_hash) {
         info.account_id = a.to_string();
     }
+    info.read_only = directory.read_only.contains(&info.key_hash);
     Ok(info)
 }
 
@@ -158,6 +169,7 @@ pub fn check_key(key: &str, fixed_account: Option<&str>) -> Result<KeyInfo, Auth
         key_hash: key_hash(key),
         account_id,
         masked: mask(key),
+        read_only: false,
     })
 }
 
@@ -166,6 +178,14 @@ pub fn check_key(key: &str, fixed_account: Option<&str>) -> Result<KeyInfo, Auth
 pub fn derived_account_id(secret: &str) -> String {
     let digest = Sha256::digest(format!("redactctl-emulator-account:{secret}").as_bytes());
     format!("acct_{}", hex::encode(&digest[..8]))
+}
+
+/// Stripe's refusal of a write with a read-only restricted key (sent as a 403).
+pub fn read_only_message(key: &KeyInfo) -> String {
+    format!(
+        "The provided key '{}' does not have the required permissions for this endpoint on account '{}'. Having the 'rak_privacy_redaction_job_write' permission would allow this request to continue.",
+        key.masked, key.account_id
+    )
 }
 
 /// The namespace of a request: the key's mode and the account it acts on — the key's own

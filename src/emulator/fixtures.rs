@@ -41,6 +41,10 @@ pub struct FixtureAccount {
     /// Keys of this account (`sk_test_…`, `rk_test_…`): they see the same jobs.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub keys: Vec<String>,
+    /// Restricted keys (`rk_test_…`) of this account that may only read: a write answers
+    /// 403, as Stripe does for a key without the write permission.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub read_only_keys: Vec<String>,
     /// Accounts connected to this one: the only ones its keys may name in `Stripe-Account`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub connected: Vec<String>,
@@ -147,6 +151,9 @@ impl Fixtures {
             for k in &a.keys {
                 d.add_key(k, &a.id);
             }
+            for k in &a.read_only_keys {
+                d.add_read_only_key(k, &a.id);
+            }
             for c in &a.connected {
                 d.connect(&a.id, c);
             }
@@ -163,7 +170,19 @@ impl Fixtures {
                     a.id
                 ));
             }
-            if let Some(bad) = a.keys.iter().find(|k| check_key(k, None).is_err()) {
+            if let Some(bad) = a.read_only_keys.iter().find(|k| !k.starts_with("rk_")) {
+                return Err(format!(
+                    "account {}: `{}` is not a restricted key (rk_…): only those can be read-only",
+                    a.id,
+                    mask(bad)
+                ));
+            }
+            if let Some(bad) = a
+                .keys
+                .iter()
+                .chain(&a.read_only_keys)
+                .find(|k| check_key(k, None).is_err())
+            {
                 return Err(format!(
                     "account {}: `{}` is not a secret or restricted key",
                     a.id,

@@ -193,7 +193,13 @@ pub(crate) async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> R
     let method = req.method().as_str().to_string();
     let path = req.uri().path().to_string();
     if path == "/_emulator" || path.starts_with("/_emulator/") {
-        return admin(&shared, &method, &path, &request_id);
+        return admin(
+            &shared,
+            &method,
+            &path,
+            req.uri().query().unwrap_or(""),
+            &request_id,
+        );
     }
     let route = Route::parse(&method, &path);
     let template = route.template(&method);
@@ -415,6 +421,15 @@ async fn process(
         }
         Err(e) => return Outcome::error(&ApiError::unauthorized(e.to_string())),
     };
+    if info.read_only && method == "POST" && *route != Route::Unknown {
+        return Outcome::error(&ApiError {
+            status: 403,
+            kind: "invalid_request_error",
+            code: None,
+            param: None,
+            message: auth::read_only_message(&info),
+        });
+    }
     let version = headers
         .get("stripe-version")
         .map(|v| v.to_str().unwrap_or("\u{fffd}"));
@@ -572,9 +587,48 @@ fn should_retry_replayed(status: u16) -> Option<bool> {
     (status >= 400).then_some(false)
 }
 
+fn json_string(v: &Value) -> String {
+    v.to_string()
+}
+
+/// The `seconds` of `/_emulator/clock/advance?seconds=N`.
+fn advance_seconds(query: &str) -> Option<u64> {
+    form::parse(query.as_bytes())
+        .ok()?
+        .get("seconds")?
+        .as_str()?
+        .parse()
+        .ok()
+}
+
 /// `/_emulator/*`: no key, not counted.
-fn admin(shared: &Shared, method: &str, path: &str, request_id: &str) -> Response {
+fn admin(shared: &Shared, method: &str, path: &str, query: &str, request_id: &str) -> Response {
+    let clock = |shared: &Shared| {
+        json_string(&serde_json::json!({
+            "now": shared.clock.now(),
+            "manual": shared.clock.is_manual(),
+        }))
+    };
     let (status, body) = match (method, path.trim_end_matches('/')) {
+        ("GET", "/_emulator/clock") => (200, clock(shared)),
+        // `?seconds=N`: moves the emulator's clock N seconds ahead (jobs, sessions and
+        // the 90-day rule all read it).
+        ("POST", "/_emulator/clock/advance") => match advance_seconds(query) {
+            Some(n) => {
+                shared.clock.advance(Duration::from_secs(n));
+                (200, clock(shared))
+            }
+            None => (
+                400,
+                ApiError::invalid(
+                    "Pass the number of seconds to advance as ?seconds=N (a non-negative integer).",
+                    Some("parameter_missing"),
+                    Some("seconds"),
+                )
+                .body()
+                .to_string(),
+            ),
+        },
         ("GET", "/_emulator/stats") => (
             200,
             serde_json::to_string(&*lock(&shared.stats)).unwrap_or_default(),

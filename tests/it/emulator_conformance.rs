@@ -384,7 +384,7 @@ async fn a_fix_job_that_became_ready_lists_no_errors_and_runs_after_switching_ba
     .id();
     let got = api.job(&job).await;
     assert_eq!(got.body["status"], "ready");
-    assert_eq!(got.body["validation_errors"], Value::Null);
+    assert_eq!(got.body["validation_errors"]["data"], serde_json::json!([]));
     let errors = api.get(&format!("{JOBS}/{job}/validation_errors")).await;
     assert_eq!(errors.body["data"], serde_json::json!([]));
     // An update changes the configuration only: run is still allowed.
@@ -522,5 +522,60 @@ async fn every_response_names_the_emulator() {
     let stats = Api::send(api.client.get(format!("{}/_emulator/stats", api.base))).await;
     assert_eq!(stats.header("redactctl-emulator"), Some(version));
     let _ = KEY;
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_clock_can_be_advanced_and_the_ninety_day_rule_reads_it() {
+    let emu = start(config(
+        "objects:\n  - id: cus_young\n    related: [ch_young]\n  - id: ch_young\n    state: succeeded\n    age: 89d\n",
+    ))
+    .await;
+    let api = Api::new(&emu);
+    let admin = |path: &str| format!("{}/_emulator/{path}", api.base);
+    let job = create(&api, "objects[customers][]=cus_young").await.id();
+    let got = api.job(&job).await;
+    assert_eq!(got.body["status"], "failed");
+    let msg = got.body["validation_errors"]["data"][0]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(msg.contains("89 days ago"), "{msg}");
+    let clock = Api::send(api.client.get(admin("clock"))).await;
+    assert_eq!(clock.body["now"], T0);
+    let bad = Api::send(api.client.post(admin("clock/advance?seconds=soon"))).await;
+    assert_eq!(bad.status, 400);
+    let moved = Api::send(api.client.post(admin("clock/advance?seconds=172800"))).await;
+    assert_eq!(moved.status, 200);
+    assert_eq!(moved.body["now"], T0 + 172_800);
+    // 91 days old now: the same job validates.
+    assert_eq!(api.action(&job, "validate").await.status, 200);
+    assert_eq!(status_of(&api, &job).await, "ready");
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_read_only_restricted_key_cannot_write() {
+    let emu = start(config(
+        "accounts:\n  - id: acct_1Platform\n    keys: [sk_test_platformOne]\n    read_only_keys: [rk_test_readOnlyKey]\nobjects:\n  - id: cus_clean\n",
+    ))
+    .await;
+    let secret = Api::new(&emu).with_key("sk_test_platformOne");
+    let restricted = secret.with_key("rk_test_readOnlyKey");
+    let job = create(&secret, "objects[customers][]=cus_clean").await.id();
+    assert_eq!(restricted.job(&job).await.status, 200, "reads are allowed");
+    let w = create(&restricted, "objects[customers][]=cus_clean").await;
+    assert_eq!(w.status, 403);
+    let msg = w.body["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        msg.contains("does not have the required permissions"),
+        "{msg}"
+    );
+    assert!(msg.contains("rk_test_****"), "the key is masked: {msg}");
+    assert!(!msg.contains("readOnlyKey"));
+    assert_eq!(restricted.action(&job, "cancel").await.status, 403);
+    assert_eq!(status_of(&secret, &job).await, "ready");
+    let listed = secret.get(JOBS).await;
+    assert_eq!(listed.body["data"].as_array().map(Vec::len), Some(1));
     emu.shutdown().await;
 }
