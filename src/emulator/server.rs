@@ -587,10 +587,6 @@ fn should_retry_replayed(status: u16) -> Option<bool> {
     (status >= 400).then_some(false)
 }
 
-fn json_string(v: &Value) -> String {
-    v.to_string()
-}
-
 /// The `seconds` of `/_emulator/clock/advance?seconds=N`.
 fn advance_seconds(query: &str) -> Option<u64> {
     form::parse(query.as_bytes())
@@ -604,10 +600,11 @@ fn advance_seconds(query: &str) -> Option<u64> {
 /// `/_emulator/*`: no key, not counted.
 fn admin(shared: &Shared, method: &str, path: &str, query: &str, request_id: &str) -> Response {
     let clock = |shared: &Shared| {
-        json_string(&serde_json::json!({
+        serde_json::json!({
             "now": shared.clock.now(),
             "manual": shared.clock.is_manual(),
-        }))
+        })
+        .to_string()
     };
     let (status, body) = match (method, path.trim_end_matches('/')) {
         ("GET", "/_emulator/clock") => (200, clock(shared)),

@@ -360,8 +360,12 @@ impl World {
     /// Materializes every namespace (the webhook ticker).
     pub fn advance_all(&mut self, now_ms: i64, delays: &Delays) {
         let mut events = std::mem::take(&mut self.events);
+        // Templates (account `None`) are not an account: their jobs' events would be
+        // duplicates of the events of each account's copy.
         for (key, ns) in self.namespaces.iter_mut() {
-            ns.advance(key, now_ms, delays, &mut events);
+            if key.account.is_some() {
+                ns.advance(key, now_ms, delays, &mut events);
+            }
         }
         self.events = events;
     }
