@@ -2,8 +2,10 @@
 //! `--local` backend and the benchmark target. It must behave like Stripe on the wire, so
 //! it shares no wire code with the project's client (`crate::stripe`).
 //!
-//! Layout: [`state`] is the pure state machine (jobs, locks, validation, sessions) over the
-//! object graph of [`graph`]; [`api`] maps requests to it and renders Stripe's JSON;
+//! Layout: [`kinds`] is the emulator's own table of object kinds and wire names (never
+//! the client's: an oracle must not share what it checks); [`state`] is the pure state
+//! machine (jobs, locks, validation, idempotency, sessions) over the object graph of
+//! [`graph`]; [`api`] maps requests to it and renders Stripe's JSON;
 //! `server` is the HTTP edge (auth, rate limits, faults, idempotency); [`persist`],
 //! [`fixtures`] and [`webhook`] are the operations around it.
 //!
