@@ -177,6 +177,8 @@ fn main() {
                 rate_limit: 100,
                 endpoint_rate_limit: 25,
                 latency: Duration::from_millis(50),
+                // Not about existence: every id exists.
+                unknown_objects: redactctl::emulator::UnknownObjects::Exist,
                 ..Config::default()
             },
             "127.0.0.1:0".parse().expect("addr"),

@@ -6,9 +6,9 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use redactctl::emulator::fixtures::{FixtureJob, Fixtures};
+use redactctl::emulator::kinds::Kind;
 use redactctl::emulator::state::{Behavior, Status};
 use redactctl::emulator::{spawn, Config};
-use redactctl::kinds::ObjectKind;
 
 const JOBS: usize = 100_000;
 const SAMPLES: usize = 500;
@@ -51,7 +51,7 @@ fn main() {
     ];
     let jobs: Vec<FixtureJob> = (0..JOBS)
         .map(|i| FixtureJob {
-            objects: BTreeMap::from([(ObjectKind::Customers, vec![format!("cus_bench{i}")])]),
+            objects: BTreeMap::from([(Kind::Customers, vec![format!("cus_bench{i}")])]),
             status: Some(statuses[i % statuses.len()]),
             validation_behavior: Some(if i % 2 == 0 {
                 Behavior::Error
@@ -66,12 +66,13 @@ fn main() {
     let fixtures = Fixtures {
         objects: Vec::new(),
         jobs,
+        accounts: Vec::new(),
     };
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     rt.block_on(async {
         let seed_start = Instant::now();
         let emu = spawn(
-            Config { fixtures: Some(fixtures), ..Config::default() },
+            Config { fixtures: Some(fixtures), unknown_objects: redactctl::emulator::UnknownObjects::Exist, ..Config::default() },
             "127.0.0.1:0".parse().expect("addr"),
         )
         .await

@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use redactctl::emulator::fixtures::{FixtureJob, FixtureObject};
+use redactctl::emulator::kinds::Kind;
 use redactctl::emulator::{spawn, Clock, Config, EmulatorHandle, Fixtures};
-use redactctl::kinds::ObjectKind;
 use redactctl::manifest::desired::{AccountSpec, Desired, Mode};
 use redactctl::observe::{observe, ObserveOptions};
 use redactctl::stripe::models::JobStatus;
@@ -38,7 +38,7 @@ fn fixtures() -> Fixtures {
             ));
         }
         jobs.push(FixtureJob {
-            objects: BTreeMap::from([(ObjectKind::Customers, vec![customer])]),
+            objects: BTreeMap::from([(Kind::Customers, vec![customer])]),
             status: Some(serde_json::from_value(serde_json::json!(status)).expect("status")),
             validation_behavior: None,
             mode: None,
@@ -47,7 +47,11 @@ fn fixtures() -> Fixtures {
             age: Some(format!("{}m", JOBS - i)),
         });
     }
-    Fixtures { objects, jobs }
+    Fixtures {
+        objects,
+        jobs,
+        accounts: Vec::new(),
+    }
 }
 
 fn object(id: &str, state: Option<&str>, related: Vec<String>) -> FixtureObject {
@@ -119,6 +123,8 @@ fn main() {
             Config {
                 fixtures: Some(fixtures()),
                 clock: Clock::manual(1_800_000_000),
+                // Not about existence: every id exists.
+                unknown_objects: redactctl::emulator::UnknownObjects::Exist,
                 ..Config::default()
             },
             "127.0.0.1:0".parse().expect("addr"),

@@ -73,7 +73,7 @@ fn customer(i: usize) -> String {
 
 fn job(customer: String, status: &str, age_minutes: usize) -> FixtureJob {
     FixtureJob {
-        objects: BTreeMap::from([(ObjectKind::Customers, vec![customer])]),
+        objects: BTreeMap::from([(redactctl::emulator::kinds::Kind::Customers, vec![customer])]),
         status: Some(serde_json::from_value(serde_json::json!(status)).expect("status")),
         validation_behavior: None,
         mode: None,
@@ -141,7 +141,11 @@ fn fixtures(scenario: Scenario) -> Fixtures {
             }
         }
     }
-    Fixtures { objects, jobs }
+    Fixtures {
+        objects,
+        jobs,
+        accounts: Vec::new(),
+    }
 }
 
 fn desired(scenario: Scenario) -> Desired {
@@ -315,6 +319,8 @@ fn bench(rt: &tokio::runtime::Runtime, scenario: Scenario, title: &str) {
                 cancel_delay: Duration::from_secs(3600),
                 rate_limit: 25,
                 endpoint_rate_limit: 25,
+                // Not about existence: every id exists.
+                unknown_objects: redactctl::emulator::UnknownObjects::Exist,
                 ..Config::default()
             },
             "127.0.0.1:0".parse().expect("addr"),

@@ -271,6 +271,27 @@ pub struct EmulatorServeArgs {
     /// The account id every key belongs to (default: derived from the key).
     #[arg(long, value_name = "ACCT")]
     pub account_id: Option<String>,
+    /// Whether ids the fixtures do not describe exist: `missing` (as on Stripe) or
+    /// `exist` (redactable, nothing related: for benchmarks and quick trials).
+    #[arg(long, value_enum, value_name = "MODE", default_value_t = UnknownObjectsArg::Missing)]
+    pub unknown_objects: UnknownObjectsArg,
+    /// Start the emulator's clock at this time (unix seconds or RFC 3339, e.g.
+    /// 2026-01-01T00:00:00Z); it runs from there. Default: the system time.
+    #[arg(long, value_name = "TIME", value_parser = parse_unix_time)]
+    pub now: Option<i64>,
+    /// A job reaching more objects than this (roots and related) fails validation with
+    /// `too_many_objects`.
+    #[arg(long, value_name = "N", default_value_t = crate::emulator::state::DEFAULT_MAX_RELATED_OBJECTS)]
+    pub max_related_objects: usize,
+}
+
+/// `emulator serve --unknown-objects`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum UnknownObjectsArg {
+    /// Ids no fixture describes do not exist.
+    Missing,
+    /// Every well-formed id exists.
+    Exist,
 }
 
 #[derive(Debug, Args)]
@@ -313,6 +334,21 @@ pub struct CompletionsArgs {
     /// The shell.
     #[arg(value_enum)]
     pub shell: clap_complete::Shell,
+}
+
+/// Parses a time: unix seconds, or RFC 3339 (`2026-01-01T00:00:00Z`).
+pub fn parse_unix_time(s: &str) -> Result<i64, String> {
+    if let Ok(n) = s.parse::<i64>() {
+        return Ok(n);
+    }
+    let t = humantime::parse_rfc3339_weak(s).map_err(|e| {
+        format!("`{s}` is not a time ({e}); try unix seconds or 2026-01-01T00:00:00Z")
+    })?;
+    let secs = t
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_err(|_| format!("`{s}` is before 1970"))?
+        .as_secs();
+    i64::try_from(secs).map_err(|_| format!("`{s}` is too far in the future"))
 }
 
 /// Parses durations such as `90s`, `15m`, `1h 30m`.

@@ -90,6 +90,8 @@ async fn start_local(dir: &Path, account_id: Option<String>) -> Result<EmulatorH
         session_redaction_delay: Duration::from_secs(2),
         state_file: Some(dir.join(LOCAL_STATE)),
         account_id,
+        // No fixtures locally: every id exists, so the quickstart converges.
+        unknown_objects: emulator::UnknownObjects::Exist,
         ..emulator::Config::default()
     };
     emulator::spawn(config, ([127, 0, 0, 1], 0).into())

@@ -1,9 +1,9 @@
 //! `redactctl emulator serve`: runs the Stripe-compatible emulator until Ctrl-C or
 //! SIGTERM, then stops cleanly and writes the state file one last time.
 
-use super::args::{EmulatorCommand, EmulatorServeArgs};
+use super::args::{EmulatorCommand, EmulatorServeArgs, UnknownObjectsArg};
 use super::Exit;
-use crate::emulator::{spawn, Clock, Config, Fixtures, WebhookTarget};
+use crate::emulator::{spawn, Clock, Config, Fixtures, UnknownObjects, WebhookTarget};
 
 /// Runs an `emulator` subcommand.
 pub fn run(cmd: EmulatorCommand) -> Exit {
@@ -78,7 +78,15 @@ pub fn config_from_args(
         state_file: args.state.clone(),
         webhook,
         account_id: args.account_id.clone(),
-        clock: Clock::system(),
+        clock: match args.now {
+            Some(t) => Clock::starting_at(t),
+            None => Clock::system(),
+        },
+        unknown_objects: match args.unknown_objects {
+            UnknownObjectsArg::Missing => UnknownObjects::Missing,
+            UnknownObjectsArg::Exist => UnknownObjects::Exist,
+        },
+        max_related_objects: args.max_related_objects,
     })
 }
 
@@ -161,6 +169,11 @@ mod tests {
             "9",
             "--account-id",
             "acct_X",
+            "--unknown-objects=exist",
+            "--max-related-objects",
+            "50",
+            "--now",
+            "2026-01-01T00:00:00Z",
         ]);
         let c = config_from_args(&a, None).unwrap();
         assert_eq!(c.validation_delay, std::time::Duration::from_secs(3));
@@ -171,6 +184,11 @@ mod tests {
         assert_eq!((c.rate_limit, c.endpoint_rate_limit), (25, 20));
         assert_eq!((c.fail_rate, c.drop_rate, c.seed), (0.1, 0.05, 9));
         assert_eq!(c.account_id.as_deref(), Some("acct_X"));
+        assert_eq!(c.unknown_objects, UnknownObjects::Exist);
+        assert_eq!(c.max_related_objects, 50);
+        assert!((c.clock.now() - 1_767_225_600).abs() < 60);
+        let strict = config_from_args(&serve_args(&[]), None).unwrap();
+        assert_eq!(strict.unknown_objects, UnknownObjects::Missing);
     }
 
     #[test]

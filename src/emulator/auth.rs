@@ -3,6 +3,8 @@
 //! a bad key is masked in the 401 message, and which account a key belongs to.
 //! The key itself is never stored: only a hash is kept (for rate limiting).
 
+use std::collections::{BTreeSet, HashMap};
+
 use sha2::{Digest, Sha256};
 
 use super::state::NsKey;
@@ -16,6 +18,59 @@ pub struct KeyInfo {
     pub key_hash: String,
     /// The account the key belongs to (`acct_…`).
     pub account_id: String,
+    /// The key as Stripe shows it in messages (`sk_test_****abcd`).
+    pub masked: String,
+    /// A restricted key the fixtures declare read-only: writes are refused (403).
+    pub read_only: bool,
+}
+
+/// Which account each declared key belongs to, and which accounts are connected to which
+/// platform (from the fixtures). Keys are kept as hashes only.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Directory {
+    /// Key hash → account id.
+    keys: HashMap<String, String>,
+    /// Platform account → accounts connected to it.
+    connected: HashMap<String, BTreeSet<String>>,
+    /// Hashes of read-only restricted keys.
+    read_only: BTreeSet<String>,
+}
+
+impl Directory {
+    /// Declares that `key` belongs to `account`.
+    pub fn add_key(&mut self, key: &str, account: &str) {
+        self.keys.insert(key_hash(key), account.to_string());
+    }
+
+    /// Declares a read-only restricted key of `account`.
+    pub fn add_read_only_key(&mut self, key: &str, account: &str) {
+        self.add_key(key, account);
+        self.read_only.insert(key_hash(key));
+    }
+
+    /// Declares `connected` as a connected account of `platform`.
+    pub fn connect(&mut self, platform: &str, connected: &str) {
+        self.connected
+            .entry(platform.to_string())
+            .or_default()
+            .insert(connected.to_string());
+    }
+
+    /// The account a declared key belongs to.
+    pub fn account_of(&self, key_hash: &str) -> Option<&str> {
+        self.keys.get(key_hash).map(String::as_str)
+    }
+
+    /// Whether `connected` is connected to `platform`.
+    pub fn is_connected(&self, platform: &str, connected: &str) -> bool {
+        self.connected
+            .get(platform)
+            .is_some_and(|s| s.contains(connected))
+    }
+}
+
+fn key_hash(key: &str) -> String {
+    hex::encode(&Sha256::digest(key.as_bytes())[..12])
 }
 
 /// Why authentication failed; the message is Stripe's.
@@ -30,6 +85,14 @@ pub enum AuthError {
     #[error("Invalid Stripe-Account header: '{0}' is not an account id (acct_…).")]
     /// A `Stripe-Account` header that is not an account id.
     BadAccount(String),
+    #[error("The provided key '{key}' does not have access to account '{account}' (or that account does not exist). Application access may have been revoked.")]
+    /// A `Stripe-Account` that is not connected to the key's account (403).
+    NotConnected {
+        /// The masked key.
+        key: String,
+        /// The account asked for.
+        account: String,
+    },
 }
 
 /// The key from an `Authorization` header value.
@@ -57,6 +120,22 @@ pub fn key_from_header(value: Option<&[u8]>) -> Result<String, AuthError> {
         return Err(AuthError::Missing);
     }
     Ok(key)
+}
+
+/// Checks a key and derives its mode and account: the account the directory declares for
+/// it, else `fixed_account` (the configured account id), else one derived from the key's
+/// secret part.
+pub fn check_key_in(
+    key: &str,
+    fixed_account: Option<&str>,
+    directory: &Directory,
+) -> Result<KeyInfo, AuthError> {
+    let mut info = check_key(key, fixed_account)?;
+    if let Some(a) = directory.account_of(&info.key_hash) {
+        info.account_id = a.to_string();
+    }
+    info.read_only = directory.read_only.contains(&info.key_hash);
+    Ok(info)
 }
 
 /// Checks a key and derives its mode and account. `fixed_account`: the configured
@@ -87,8 +166,10 @@ pub fn check_key(key: &str, fixed_account: Option<&str>) -> Result<KeyInfo, Auth
     };
     Ok(KeyInfo {
         livemode,
-        key_hash: hex::encode(&Sha256::digest(key.as_bytes())[..12]),
+        key_hash: key_hash(key),
         account_id,
+        masked: mask(key),
+        read_only: false,
     })
 }
 
@@ -99,10 +180,23 @@ pub fn derived_account_id(secret: &str) -> String {
     format!("acct_{}", hex::encode(&digest[..8]))
 }
 
-/// The namespace of a request: the key's mode and the `Stripe-Account` header.
-pub fn namespace(key: &KeyInfo, stripe_account: Option<&[u8]>) -> Result<NsKey, AuthError> {
+/// Stripe's refusal of a write with a read-only restricted key (sent as a 403).
+pub fn read_only_message(key: &KeyInfo) -> String {
+    format!(
+        "The provided key '{}' does not have the required permissions for this endpoint on account '{}'. Having the 'rak_privacy_redaction_job_write' permission would allow this request to continue.",
+        key.masked, key.account_id
+    )
+}
+
+/// The namespace of a request: the key's mode and the account it acts on — the key's own
+/// account, or the `Stripe-Account` header's when that account is connected to it.
+pub fn namespace(
+    key: &KeyInfo,
+    stripe_account: Option<&[u8]>,
+    directory: &Directory,
+) -> Result<NsKey, AuthError> {
     let account = match stripe_account {
-        None => None,
+        None => key.account_id.clone(),
         Some(raw) => {
             let text = std::str::from_utf8(raw).unwrap_or("").trim();
             let valid = text
@@ -112,12 +206,18 @@ pub fn namespace(key: &KeyInfo, stripe_account: Option<&[u8]>) -> Result<NsKey, 
                 let shown: String = text.chars().take(40).collect();
                 return Err(AuthError::BadAccount(shown));
             }
-            Some(text.to_string())
+            if text != key.account_id && !directory.is_connected(&key.account_id, text) {
+                return Err(AuthError::NotConnected {
+                    key: key.masked.clone(),
+                    account: text.to_string(),
+                });
+            }
+            text.to_string()
         }
     };
     Ok(NsKey {
         livemode: key.livemode,
-        account,
+        account: Some(account),
     })
 }
 
@@ -227,11 +327,22 @@ mod tests {
     #[test]
     fn stripe_account_header_selects_the_namespace() {
         let k = check_key("sk_live_abc", None).unwrap();
-        let ns = namespace(&k, Some(b"acct_123")).unwrap();
+        let mut dir = Directory::default();
+        assert!(matches!(
+            namespace(&k, Some(b"acct_123"), &dir),
+            Err(AuthError::NotConnected { .. })
+        ));
+        dir.connect(&k.account_id, "acct_123");
+        let ns = namespace(&k, Some(b"acct_123"), &dir).unwrap();
         assert!(ns.livemode);
         assert_eq!(ns.account.as_deref(), Some("acct_123"));
-        assert!(namespace(&k, Some(b"cus_123")).is_err());
-        assert_eq!(namespace(&k, None).unwrap().account, None);
+        assert!(namespace(&k, Some(b"cus_123"), &dir).is_err());
+        assert_eq!(
+            namespace(&k, None, &dir).unwrap().account.as_deref(),
+            Some(k.account_id.as_str())
+        );
+        let own = k.account_id.clone();
+        assert!(namespace(&k, Some(own.as_bytes()), &Directory::default()).is_ok());
     }
 
     #[test]

@@ -48,6 +48,19 @@ impl Clock {
         }
     }
 
+    /// Follows the system clock, but starts at `start_unix` seconds (`emulator serve
+    /// --now`): time runs from there, and [`Clock::advance`] jumps ahead.
+    pub fn starting_at(start_unix: i64) -> Clock {
+        let clock = Clock::system();
+        clock.inner.offset_ms.store(
+            start_unix
+                .saturating_mul(1000)
+                .saturating_sub(system_now_ms()),
+            Ordering::SeqCst,
+        );
+        clock
+    }
+
     /// Moves time forward by `d` (on a system clock, adds a skew).
     pub fn advance(&self, d: Duration) {
         let ms = i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
@@ -95,6 +108,15 @@ mod tests {
         c2.advance(Duration::from_millis(1_500));
         assert_eq!(c.now(), 1_001);
         assert_eq!(c.now_ms(), 1_001_500);
+    }
+
+    #[test]
+    fn a_clock_starting_at_a_time_runs_from_it() {
+        let c = Clock::starting_at(1_000_000);
+        assert!(!c.is_manual());
+        assert!((c.now() - 1_000_000).abs() <= 5);
+        c.advance(Duration::from_secs(86_400));
+        assert!((c.now() - 1_086_400).abs() <= 5);
     }
 
     #[test]

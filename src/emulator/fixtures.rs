@@ -9,10 +9,12 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use super::auth::{check_key, mask, Directory};
 use super::graph::{ForcedError, ObjectRecord};
+use super::kinds::Kind;
+use super::state::sessions::{SESSION_STATUSES, SESSION_TYPE};
 use super::state::{Behavior, Delays, NsKey, Status, World};
 use super::EmulatorError;
-use crate::kinds::ObjectKind;
 
 /// The fixtures file.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -24,6 +26,28 @@ pub struct Fixtures {
     /// Jobs that exist at start.
     #[serde(default)]
     pub jobs: Vec<FixtureJob>,
+    /// Accounts: which keys belong to them and which accounts are connected to them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub accounts: Vec<FixtureAccount>,
+}
+
+/// One account. A key no account declares belongs to an account of its own (the
+/// `--account-id`, or one derived from the key).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FixtureAccount {
+    /// `acct_…`.
+    pub id: String,
+    /// Keys of this account (`sk_test_…`, `rk_test_…`): they see the same jobs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub keys: Vec<String>,
+    /// Restricted keys (`rk_test_…`) of this account that may only read: a write answers
+    /// 403, as Stripe does for a key without the write permission.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub read_only_keys: Vec<String>,
+    /// Accounts connected to this one: the only ones its keys may name in `Stripe-Account`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub connected: Vec<String>,
 }
 
 /// One object.
@@ -76,7 +100,7 @@ pub enum FixtureMode {
 #[serde(deny_unknown_fields)]
 pub struct FixtureJob {
     /// Root objects by kind, as in the API.
-    pub objects: BTreeMap<ObjectKind, Vec<String>>,
+    pub objects: BTreeMap<Kind, Vec<String>>,
     /// Default `validating` (it validates as a new job would).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<Status>,
@@ -120,11 +144,67 @@ impl Fixtures {
         Ok(fixtures)
     }
 
+    /// The keys and connected accounts the fixtures declare.
+    pub fn directory(&self) -> Directory {
+        let mut d = Directory::default();
+        for a in &self.accounts {
+            for k in &a.keys {
+                d.add_key(k, &a.id);
+            }
+            for k in &a.read_only_keys {
+                d.add_read_only_key(k, &a.id);
+            }
+            for c in &a.connected {
+                d.connect(&a.id, c);
+            }
+        }
+        d
+    }
+
     /// Checks what serde cannot: ages parse, jobs are well-formed.
     pub fn check(&self) -> Result<(), String> {
+        for a in &self.accounts {
+            if !a.id.starts_with("acct_") {
+                return Err(format!(
+                    "account `{}`: an account id starts with acct_",
+                    a.id
+                ));
+            }
+            if let Some(bad) = a.read_only_keys.iter().find(|k| !k.starts_with("rk_")) {
+                return Err(format!(
+                    "account {}: `{}` is not a restricted key (rk_…): only those can be read-only",
+                    a.id,
+                    mask(bad)
+                ));
+            }
+            if let Some(bad) = a
+                .keys
+                .iter()
+                .chain(&a.read_only_keys)
+                .find(|k| check_key(k, None).is_err())
+            {
+                return Err(format!(
+                    "account {}: `{}` is not a secret or restricted key",
+                    a.id,
+                    mask(bad)
+                ));
+            }
+        }
         for o in &self.objects {
             if o.id.is_empty() {
                 return Err("an object has an empty id".into());
+            }
+            let record = o.record(0);
+            if record.object_type == SESSION_TYPE {
+                if let Some(state) = &o.state {
+                    if !SESSION_STATUSES.contains(&state.as_str()) {
+                        return Err(format!(
+                            "object {}: `{state}` is not a verification session status ({})",
+                            o.id,
+                            SESSION_STATUSES.join(", ")
+                        ));
+                    }
+                }
             }
             if let Some(a) = &o.age {
                 parse_age(a).map_err(|e| format!("object {}: {e}", o.id))?;

@@ -8,8 +8,9 @@ use serde::{Deserialize, Serialize};
 /// Transactions (charges, payment intents) become redactable this long after creation.
 pub const TRANSACTION_HOLD_SECS: i64 = 90 * 24 * 3600;
 
-/// One Stripe object known to the emulator. Ids the emulator has never seen are treated as
-/// existing, redactable objects with nothing related (see [`ObjectRecord::unknown`]).
+/// One Stripe object known to the emulator. Ids the emulator has never seen do not exist,
+/// unless `unknown_objects: exist` is configured: then they are redactable objects with
+/// nothing related (see [`ObjectRecord::unknown`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ObjectRecord {
     /// The Stripe id.

@@ -2,8 +2,10 @@
 //! `--local` backend and the benchmark target. It must behave like Stripe on the wire, so
 //! it shares no wire code with the project's client (`crate::stripe`).
 //!
-//! Layout: [`state`] is the pure state machine (jobs, locks, validation, sessions) over the
-//! object graph of [`graph`]; [`api`] maps requests to it and renders Stripe's JSON;
+//! Layout: [`kinds`] is the emulator's own table of object kinds and wire names (never
+//! the client's: an oracle must not share what it checks); [`state`] is the pure state
+//! machine (jobs, locks, validation, idempotency, sessions) over the object graph of
+//! [`graph`]; [`api`] maps requests to it and renders Stripe's JSON;
 //! `server` is the HTTP edge (auth, rate limits, faults, idempotency); [`persist`],
 //! [`fixtures`] and [`webhook`] are the operations around it.
 //!
@@ -26,6 +28,7 @@ pub mod clock;
 pub mod fixtures;
 pub mod form;
 pub mod graph;
+pub mod kinds;
 pub mod limits;
 pub mod persist;
 mod server;
@@ -54,8 +57,12 @@ use state::{Delays, World};
 /// The API version the emulator reports when the client sends none.
 pub const API_VERSION: &str = "2026-09-30.preview";
 
+/// The emulator's version, sent in the `Redactctl-Emulator` header of every response so
+/// that a client can tell the emulator from Stripe.
+pub const EMULATOR_VERSION: &str = env!("CARGO_PKG_VERSION");
+
 /// How the emulator behaves. `Config::default()`: no delays, no latency, no limits, no
-/// faults, no fixtures, in memory, system clock.
+/// faults, no fixtures (so no object exists), in memory, system clock.
 #[derive(Debug, Clone)]
 pub struct Config {
     /// `validating` → `ready`/`failed` after this long.
@@ -90,6 +97,22 @@ pub struct Config {
     pub account_id: Option<String>,
     /// The clock transitions are computed from (`Clock::manual` in tests).
     pub clock: Clock,
+    /// Whether ids that no fixture describes exist (`emulator serve --unknown-objects`).
+    pub unknown_objects: UnknownObjects,
+    /// A job reaching more objects than this (roots and related) fails validation with
+    /// `too_many_objects`.
+    pub max_related_objects: usize,
+}
+
+/// What the emulator does with an object id no fixture describes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum UnknownObjects {
+    /// It does not exist, as on Stripe: create answers 400 `resource_missing`, a session
+    /// read answers 404.
+    #[default]
+    Missing,
+    /// It exists: redactable, nothing related (benchmarks, quick trials, `--local`).
+    Exist,
 }
 
 impl Default for Config {
@@ -110,6 +133,8 @@ impl Default for Config {
             webhook: None,
             account_id: None,
             clock: Clock::system(),
+            unknown_objects: UnknownObjects::Missing,
+            max_related_objects: state::DEFAULT_MAX_RELATED_OBJECTS,
         }
     }
 }
@@ -179,7 +204,7 @@ pub async fn spawn(config: Config, addr: SocketAddr) -> Result<EmulatorHandle, E
         Some(p) => persist::load(p)?,
         None => None,
     };
-    let world = match loaded {
+    let mut world = match loaded {
         Some(w) => w,
         None => {
             let fixtures = config.fixtures.clone().unwrap_or_default();
@@ -191,6 +216,10 @@ pub async fn spawn(config: Config, addr: SocketAddr) -> Result<EmulatorHandle, E
             w
         }
     };
+    world.set_policy(state::Policy {
+        unknown_objects_exist: config.unknown_objects == UnknownObjects::Exist,
+        max_related_objects: config.max_related_objects,
+    });
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|source| EmulatorError::Bind { addr, source })?;
@@ -210,6 +239,11 @@ pub async fn spawn(config: Config, addr: SocketAddr) -> Result<EmulatorHandle, E
         delays,
         latency: config.latency,
         account_id: config.account_id.clone(),
+        directory: config
+            .fixtures
+            .as_ref()
+            .map(Fixtures::directory)
+            .unwrap_or_default(),
         clock: config.clock.clone(),
         faults: Mutex::new(Faults::new(config.fail_rate, config.drop_rate, config.seed)),
         limiter: Mutex::new(RateLimiter::new(

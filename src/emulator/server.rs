@@ -17,11 +17,12 @@ use serde_json::Value;
 use tokio::sync::{mpsc, Notify};
 
 use super::api::{self, ApiError, Ctx, Route};
-use super::auth::{self, AuthError};
+use super::auth::{self, AuthError, Directory};
 use super::clock::{system_now_ms, Clock};
 use super::form;
 use super::limits::{Fault, Faults, RateLimiter};
 use super::persist;
+use super::state::idempotency::Replay;
 use super::state::{Delays, Event, EventKind, IdempotentResult, World};
 use super::stats::Stats;
 use super::webhook;
@@ -35,6 +36,8 @@ pub(crate) struct Shared {
     pub delays: Delays,
     pub latency: Duration,
     pub account_id: Option<String>,
+    /// Keys and connected accounts declared by the fixtures.
+    pub directory: Directory,
     pub clock: Clock,
     pub faults: Mutex<Faults>,
     pub limiter: Mutex<RateLimiter>,
@@ -78,11 +81,14 @@ impl Shared {
         for e in events {
             let object = match e.kind {
                 EventKind::SessionRedacted => {
-                    let rec = world.session(&e.ns, &e.subject, e.at_ms, &self.delays);
-                    api::render_session(&rec, e.ns.livemode)
+                    match world.session(&e.ns, &e.subject, e.at_ms, &self.delays) {
+                        Ok(rec) => api::render_session(&rec, e.ns.livemode),
+                        Err(_) => continue,
+                    }
                 }
+                // Events carry the object as a retrieve without `expand` shows it.
                 _ => match world.ns(&e.ns).and_then(|n| n.job(&e.subject)) {
-                    Some(job) => api::render_job(job, true),
+                    Some(job) => api::render_job(job, false),
                     None => continue,
                 },
             };
@@ -159,18 +165,24 @@ enum Outcome {
     Reply {
         status: u16,
         body: String,
-        replayed: bool,
+        /// `Some(original request id)` when this is an idempotent replay.
+        replayed: Option<String>,
+        /// `Stripe-Should-Retry`, when the answer says.
+        should_retry: Option<bool>,
     },
     /// Close the connection with no answer.
     Drop,
 }
 
 impl Outcome {
+    /// An error answer; 5xx, 409 and 429 say a retry may succeed (nothing was saved).
     fn error(e: &ApiError) -> Outcome {
+        let retry = e.status >= 500 || e.status == 409 || e.status == 429;
         Outcome::Reply {
             status: e.status,
             body: e.body().to_string(),
-            replayed: false,
+            replayed: None,
+            should_retry: retry.then_some(true),
         }
     }
 }
@@ -181,7 +193,13 @@ pub(crate) async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> R
     let method = req.method().as_str().to_string();
     let path = req.uri().path().to_string();
     if path == "/_emulator" || path.starts_with("/_emulator/") {
-        return admin(&shared, &method, &path, &request_id);
+        return admin(
+            &shared,
+            &method,
+            &path,
+            req.uri().query().unwrap_or(""),
+            &request_id,
+        );
     }
     let route = Route::parse(&method, &path);
     let template = route.template(&method);
@@ -200,7 +218,17 @@ pub(crate) async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> R
         .get("stripe-version")
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
-    let outcome = process(&shared, req, &method, &path, &route, &template, second).await;
+    let outcome = process(
+        &shared,
+        req,
+        &method,
+        &path,
+        &route,
+        &template,
+        second,
+        &request_id,
+    )
+    .await;
     match outcome {
         Outcome::Drop => {
             lock(&shared.stats).record_status(0);
@@ -210,8 +238,16 @@ pub(crate) async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> R
             status,
             body,
             replayed,
+            should_retry,
         } => {
             lock(&shared.stats).record_status(status);
+            // Stripe's error bodies link to the request's log; a replay keeps the first
+            // request's link, as the stored body does.
+            let body = if status >= 400 && replayed.is_none() {
+                with_log_url(&body, &request_id)
+            } else {
+                body
+            };
             let mut resp = Response::new(Body::from(body));
             *resp.status_mut() =
                 StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
@@ -231,16 +267,98 @@ pub(crate) async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> R
                     insert(h, "idempotency-key", k);
                 }
             }
-            if replayed {
+            if let Some(original) = &replayed {
                 insert(h, "idempotent-replayed", "true");
+                insert(h, "original-request", original);
             }
-            if status >= 500 {
-                insert(h, "stripe-should-retry", "true");
+            if let Some(retry) = should_retry {
+                insert(
+                    h,
+                    "stripe-should-retry",
+                    if retry { "true" } else { "false" },
+                );
             }
+            insert(h, "redactctl-emulator", super::EMULATOR_VERSION);
             resp
         }
     }
 }
+
+/// Adds `request_log_url` to an error body (unchanged if it is not one).
+fn with_log_url(body: &str, request_id: &str) -> String {
+    let Ok(mut v) = serde_json::from_str::<Value>(body) else {
+        return body.to_string();
+    };
+    match v.get_mut("error").and_then(Value::as_object_mut) {
+        Some(e) => {
+            e.insert(
+                "request_log_url".into(),
+                Value::String(format!(
+                    "https://dashboard.stripe.com/test/logs/{request_id}"
+                )),
+            );
+            v.to_string()
+        }
+        None => body.to_string(),
+    }
+}
+
+/// Checks `Stripe-Version`: absent is the account's default (the preview version); a
+/// malformed or unknown version is refused everywhere; a GA version cannot reach the
+/// redaction-job resource, which only preview versions have.
+fn check_version(version: Option<&str>, route: &Route) -> Result<(), ApiError> {
+    let Some(v) = version else {
+        return Ok(());
+    };
+    let (date, release) = match v.split_once('.') {
+        Some((d, r)) => (d, Some(r)),
+        None => (v, None),
+    };
+    let well_formed = is_date(date)
+        && date >= FIRST_VERSION
+        && release.is_none_or(|r| !r.is_empty() && r.bytes().all(|b| b.is_ascii_lowercase()));
+    if !well_formed {
+        return Err(ApiError::invalid(
+            format!("Invalid Stripe API version: {v}"),
+            Some("invalid_api_version"),
+            None,
+        ));
+    }
+    let preview = release == Some("preview");
+    let preview_only = !matches!(
+        route,
+        Route::Account | Route::GetSession(_) | Route::RedactSession(_) | Route::Unknown
+    );
+    if preview_only && !preview {
+        return Err(ApiError::invalid(
+            format!("Redaction jobs are in public preview and need a preview API version (such as {}); Stripe-Version {v} is not one.", super::API_VERSION),
+            Some("invalid_api_version"),
+            None,
+        ));
+    }
+    Ok(())
+}
+
+/// `YYYY-MM-DD` with a plausible month and day.
+fn is_date(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('-').collect();
+    let num = |p: &str, len: usize| {
+        (p.len() == len && p.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| p.parse::<u32>().ok())
+            .flatten()
+    };
+    match parts.as_slice() {
+        [y, m, d] => {
+            num(y, 4).is_some()
+                && num(m, 2).is_some_and(|m| (1..=12).contains(&m))
+                && num(d, 2).is_some_and(|d| (1..=31).contains(&d))
+        }
+        _ => false,
+    }
+}
+
+/// The oldest API version Stripe has (older dates are not versions).
+const FIRST_VERSION: &str = "2011-01-01";
 
 fn insert(h: &mut HeaderMap, name: &'static str, value: &str) {
     if let Ok(v) = HeaderValue::from_str(value) {
@@ -257,6 +375,7 @@ fn dropped() -> Response {
     Response::new(Body::from_stream(stream))
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn process(
     shared: &Shared,
     req: Request,
@@ -265,6 +384,7 @@ async fn process(
     route: &Route,
     template: &str,
     second: i64,
+    request_id: &str,
 ) -> Outcome {
     let headers = req.headers();
     let key = match auth::key_from_header(headers.get(header::AUTHORIZATION).map(|v| v.as_bytes()))
@@ -272,12 +392,16 @@ async fn process(
         Ok(k) => k,
         Err(e) => return Outcome::error(&ApiError::unauthorized(e.to_string())),
     };
-    let info = match auth::check_key(&key, shared.account_id.as_deref()) {
+    let info = match auth::check_key_in(&key, shared.account_id.as_deref(), &shared.directory) {
         Ok(i) => i,
         Err(e) => return Outcome::error(&ApiError::unauthorized(e.to_string())),
     };
     drop(key);
-    let ns = match auth::namespace(&info, headers.get("stripe-account").map(|v| v.as_bytes())) {
+    let ns = match auth::namespace(
+        &info,
+        headers.get("stripe-account").map(|v| v.as_bytes()),
+        &shared.directory,
+    ) {
         Ok(ns) => ns,
         Err(e @ AuthError::BadAccount(_)) => {
             return Outcome::error(&ApiError::invalid(
@@ -286,9 +410,34 @@ async fn process(
                 None,
             ))
         }
+        Err(e @ AuthError::NotConnected { .. }) => {
+            return Outcome::error(&ApiError {
+                status: 403,
+                kind: "invalid_request_error",
+                code: Some("account_invalid"),
+                param: None,
+                message: e.to_string(),
+            })
+        }
         Err(e) => return Outcome::error(&ApiError::unauthorized(e.to_string())),
     };
-    if !lock(&shared.limiter).admit(&info.key_hash, template, second) {
+    if info.read_only && method == "POST" && *route != Route::Unknown {
+        return Outcome::error(&ApiError {
+            status: 403,
+            kind: "invalid_request_error",
+            code: None,
+            param: None,
+            message: auth::read_only_message(&info),
+        });
+    }
+    let version = headers
+        .get("stripe-version")
+        .map(|v| v.to_str().unwrap_or("\u{fffd}"));
+    if let Err(e) = check_version(version, route) {
+        return Outcome::error(&e);
+    }
+    // Stripe's limits are per account, whichever of its keys sends the request.
+    if !lock(&shared.limiter).admit(&info.account_id, template, second) {
         return Outcome::error(&ApiError::rate_limited());
     }
     let fault = lock(&shared.faults).roll();
@@ -344,17 +493,22 @@ async fn process(
     let mut world = lock(&shared.world);
     let now_ms = shared.clock.now_ms();
     if let Some(k) = &idem_key {
-        if let Some(prev) = world.ns_mut(&ns).idempotency.get(k) {
-            if now_ms.saturating_sub(prev.at_ms) < super::state::IDEMPOTENCY_TTL_MS {
-                if prev.fingerprint != fingerprint {
-                    return Outcome::error(&ApiError::idempotency(k));
-                }
+        match world.ns_mut(&ns).idempotent_result(k, &fingerprint, now_ms) {
+            Replay::Fresh => {}
+            Replay::Mismatch => return Outcome::error(&ApiError::idempotency(k)),
+            Replay::Stored(prev) => {
                 let out = Outcome::Reply {
                     status: prev.status,
-                    body: prev.body.clone(),
-                    replayed: true,
+                    should_retry: should_retry_replayed(prev.status),
+                    body: prev.body,
+                    replayed: Some(prev.request_id),
                 };
-                return after_fault(fault, out);
+                // A replay changes nothing, so a fault "after the change" is only a
+                // lost answer.
+                return match fault {
+                    Fault::DropAfter => Outcome::Drop,
+                    _ => out,
+                };
             }
         }
     }
@@ -363,27 +517,43 @@ async fn process(
         account_id: &info.account_id,
         now_ms,
         delays: &shared.delays,
+        method,
+        path,
     };
-    let (status, body): (u16, Value) = match api::dispatch(&mut world, &ctx, route, &params) {
+    // Parameters that fail validation: nothing is saved, a retry with the same key runs.
+    let call = match api::parse_call(&ctx, route, &params) {
+        Ok(c) => c,
+        Err(e) => return Outcome::error(&e),
+    };
+    let (mut status, body): (u16, Value) = match api::execute(&mut world, &ctx, &call) {
         Ok(x) => x,
         Err(e) => (e.status, e.body()),
     };
-    let body = body.to_string();
+    let mut body = body.to_string();
+    // "500 after the write": the change is made and the 500 is what Stripe saves.
+    if fault == Fault::FailAfter {
+        let e = ApiError::internal();
+        status = e.status;
+        body = e.body().to_string();
+    }
+    if (400..600).contains(&status) {
+        body = with_log_url(&body, request_id);
+    }
+    let keyed = idem_key.is_some();
     if let Some(k) = idem_key {
-        if (200..300).contains(&status) {
-            let ns_state = world.ns_mut(&ns);
-            ns_state.idempotency.insert(
-                k,
-                IdempotentResult {
-                    fingerprint,
-                    status,
-                    body: body.clone(),
-                    at_ms: now_ms,
-                },
-            );
-            if ns_state.idempotency.len() % 1024 == 0 {
-                world.expire_idempotency(now_ms);
-            }
+        let ns_state = world.ns_mut(&ns);
+        ns_state.save_idempotent(
+            k,
+            IdempotentResult {
+                fingerprint,
+                status,
+                body: body.clone(),
+                at_ms: now_ms,
+                request_id: request_id.to_string(),
+            },
+        );
+        if ns_state.idempotency.len() % 1024 == 0 {
+            world.expire_idempotency(now_ms);
         }
     }
     let events = world.drain_events();
@@ -393,28 +563,69 @@ async fn process(
     if changed {
         shared.mark_changed();
     }
-    after_fault(
-        fault,
-        Outcome::Reply {
-            status,
-            body,
-            replayed: false,
-        },
-    )
-}
-
-/// Applies an "after the change" fault to a finished request.
-fn after_fault(fault: Fault, out: Outcome) -> Outcome {
     match fault {
-        Fault::FailAfter => Outcome::error(&ApiError::internal()),
         Fault::DropAfter => Outcome::Drop,
-        _ => out,
+        _ => Outcome::Reply {
+            status,
+            should_retry: if status >= 500 {
+                // Saved under the key (when there is one): a retry with that key gets
+                // the same 500, which is what Stripe says with `false`.
+                Some(!keyed)
+            } else if status == 409 || status == 429 {
+                Some(true)
+            } else {
+                None
+            },
+            body,
+            replayed: None,
+        },
     }
 }
 
+/// `Stripe-Should-Retry` of a replayed answer: a replayed error would be replayed again.
+fn should_retry_replayed(status: u16) -> Option<bool> {
+    (status >= 400).then_some(false)
+}
+
+/// The `seconds` of `/_emulator/clock/advance?seconds=N`.
+fn advance_seconds(query: &str) -> Option<u64> {
+    form::parse(query.as_bytes())
+        .ok()?
+        .get("seconds")?
+        .as_str()?
+        .parse()
+        .ok()
+}
+
 /// `/_emulator/*`: no key, not counted.
-fn admin(shared: &Shared, method: &str, path: &str, request_id: &str) -> Response {
+fn admin(shared: &Shared, method: &str, path: &str, query: &str, request_id: &str) -> Response {
+    let clock = |shared: &Shared| {
+        serde_json::json!({
+            "now": shared.clock.now(),
+            "manual": shared.clock.is_manual(),
+        })
+        .to_string()
+    };
     let (status, body) = match (method, path.trim_end_matches('/')) {
+        ("GET", "/_emulator/clock") => (200, clock(shared)),
+        // `?seconds=N`: moves the emulator's clock N seconds ahead (jobs, sessions and
+        // the 90-day rule all read it).
+        ("POST", "/_emulator/clock/advance") => match advance_seconds(query) {
+            Some(n) => {
+                shared.clock.advance(Duration::from_secs(n));
+                (200, clock(shared))
+            }
+            None => (
+                400,
+                ApiError::invalid(
+                    "Pass the number of seconds to advance as ?seconds=N (a non-negative integer).",
+                    Some("parameter_missing"),
+                    Some("seconds"),
+                )
+                .body()
+                .to_string(),
+            ),
+        },
         ("GET", "/_emulator/stats") => (
             200,
             serde_json::to_string(&*lock(&shared.stats)).unwrap_or_default(),
@@ -447,5 +658,6 @@ fn admin(shared: &Shared, method: &str, path: &str, request_id: &str) -> Respons
         HeaderValue::from_static("application/json"),
     );
     insert(h, "request-id", request_id);
+    insert(h, "redactctl-emulator", super::EMULATOR_VERSION);
     resp
 }

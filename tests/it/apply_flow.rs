@@ -1,5 +1,6 @@
 //! End-to-end: `apply` against the emulator, driven only by manifests, as a user would.
 
+use crate::common::every_id_exists;
 use std::time::Duration;
 
 use crate::common::{manifest, text, Emu, Workdir, TEST_KEY};
@@ -266,7 +267,7 @@ fn max_irreversible_caps_the_plan() {
 fn wait_running_out_exits_4() {
     let emu = Emu::start(Config {
         redaction_delay: Duration::from_secs(3600),
-        ..Config::default()
+        ..every_id_exists()
     });
     let wd = Workdir::new();
     wd.write(

@@ -4,6 +4,7 @@
 //! interest globally, so a thread-scoped subscriber can miss events that other test threads
 //! registered first.
 
+use crate::common::every_id_exists;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -63,7 +64,7 @@ async fn the_key_never_appears_in_any_trace_line() {
             fail_rate: 0.3,
             drop_rate: 0.1,
             clock: Clock::manual(1_800_000_000),
-            ..Config::default()
+            ..every_id_exists()
         },
         "127.0.0.1:0".parse().unwrap(),
     )
@@ -73,9 +74,9 @@ async fn the_key_never_appears_in_any_trace_line() {
     tracing::debug!(client = ?c, key = ?ApiKey::parse(KEY).unwrap(), "built");
     for i in 0..5 {
         let objects = [ObjectRef::new(ObjectKind::Customers, format!("cus_{i}"))];
-        c.create_job(&objects, None, &format!("k-{i}"))
-            .await
-            .unwrap();
+        // A 500 saved after the write is replayed, not retried: a create may end in it.
+        // This test is about what the log says, not about the outcome.
+        let _ = c.create_job(&objects, None, &format!("k-{i}")).await;
     }
     c.list_jobs(None).await.unwrap();
     // Another key (live mode), then a server that is not there.

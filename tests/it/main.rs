@@ -14,6 +14,7 @@ mod common;
 mod deadlines;
 mod docs_links;
 mod emulator_cli;
+mod emulator_conformance;
 mod emulator_http;
 mod emulator_ops;
 mod emulator_support;

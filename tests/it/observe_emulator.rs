@@ -1,6 +1,7 @@
 //! `observe` against the emulator: a small account with jobs in every interesting state,
 //! and the requests it costs.
 
+use crate::common::every_id_exists;
 use std::time::Duration;
 
 use redactctl::emulator::{spawn, Clock, Config, Fixtures};
@@ -77,7 +78,7 @@ async fn observe_reads_the_emulators_account_in_few_requests() {
         Config {
             fixtures: Some(fixtures()),
             clock: Clock::manual(1_800_000_000),
-            ..Config::default()
+            ..every_id_exists()
         },
         "127.0.0.1:0".parse().unwrap(),
     )

@@ -1,6 +1,7 @@
 //! The reconcile loop: several passes against the emulator with delays, a manifest edited
 //! between passes, webhook triggers (genuine, forged, replayed, stale), and SIGTERM.
 
+use crate::common::every_id_exists;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
@@ -70,7 +71,7 @@ fn passes_converge_a_manifest_edited_between_them() {
     let emu = Emu::start(Config {
         validation_delay: Duration::from_millis(300),
         redaction_delay: Duration::from_millis(300),
-        ..Config::default()
+        ..every_id_exists()
     });
     let wd = Workdir::new();
     wd.write(
@@ -122,7 +123,7 @@ fn signed_webhooks_trigger_a_pass_and_bad_ones_are_rejected() {
             url: format!("http://127.0.0.1:{port}/webhooks"),
             secret: SECRET.to_string(),
         }),
-        ..Config::default()
+        ..every_id_exists()
     });
     let wd = Workdir::new();
     wd.write(

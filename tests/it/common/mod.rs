@@ -7,8 +7,18 @@ pub mod fuzz;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use redactctl::emulator::{self, Config, EmulatorHandle, Stats};
+use redactctl::emulator::{self, Config, EmulatorHandle, Stats, UnknownObjects};
 use serde_json::Value;
+
+/// The configuration for tests that are not about whether objects exist: every
+/// well-formed id exists (`unknown_objects: exist`), as arbitrary ids in their manifests
+/// assume. Tests about existence use fixtures and the default (`missing`).
+pub fn every_id_exists() -> Config {
+    Config {
+        unknown_objects: UnknownObjects::Exist,
+        ..Config::default()
+    }
+}
 
 /// A test key; tests assert it never shows up anywhere.
 pub const TEST_KEY: &str = "sk_test_e2eSECRETmarker0123456789";
@@ -38,9 +48,10 @@ impl Emu {
         }
     }
 
-    /// Zero delays: validation and redaction finish at once.
+    /// Zero delays: validation and redaction finish at once; every id exists (for the
+    /// many tests whose manifests name arbitrary ids and are not about existence).
     pub fn instant() -> Emu {
-        Emu::start(Config::default())
+        Emu::start(every_id_exists())
     }
 
     pub fn handle(&self) -> &EmulatorHandle {
