@@ -16,6 +16,8 @@ mod emulator_support;
 mod fuzz_emulator_form;
 mod fuzz_manifest;
 mod fuzz_plan_file;
+mod hostile_network;
+mod hostile_workspace;
 mod manifest_load;
 mod manifest_props;
 mod manifest_schema;
