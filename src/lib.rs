@@ -8,6 +8,7 @@
 pub mod apply;
 pub mod cli;
 pub mod emulator;
+pub mod io_limits;
 pub mod kinds;
 pub mod manifest;
 pub mod observe;

@@ -96,3 +96,70 @@ fn an_edited_cache_is_discarded_and_the_entry_is_not_converged() {
         .unwrap()
         .contains("prj_POISON"));
 }
+
+/// `validate` on a path whose metadata says 0 bytes but that never ends: it stops with a
+/// clear error at once instead of reading until the kernel kills it.
+#[cfg(unix)]
+#[test]
+fn validate_dev_zero_ends_with_an_error_at_once() {
+    let wd = Workdir::new();
+    let started = std::time::Instant::now();
+    let out = assert_cmd::Command::cargo_bin("redactctl")
+        .unwrap()
+        .current_dir(wd.path())
+        .env("NO_COLOR", "1")
+        .args(["validate", "/dev/zero"])
+        .timeout(std::time::Duration::from_secs(20))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("/dev/zero"), "{stderr}");
+    assert!(stderr.contains("binary file"), "{stderr}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+}
+
+/// A FIFO fed without end (`yes`-like writer) and a FIFO nobody writes to: both end with a
+/// clear error, the first at the size cap (bounded memory), the second after the open
+/// deadline.
+#[cfg(unix)]
+#[test]
+fn validate_a_fifo_ends_with_an_error() {
+    use std::io::Write;
+    let wd = Workdir::new();
+    let fifo = wd.path().join("m.yaml");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+    if !made.is_ok_and(|s| s.success()) {
+        return;
+    }
+    let validate = || {
+        assert_cmd::Command::cargo_bin("redactctl")
+            .unwrap()
+            .current_dir(wd.path())
+            .env("NO_COLOR", "1")
+            .args(["validate", "m.yaml"])
+            .timeout(std::time::Duration::from_secs(60))
+            .output()
+            .unwrap()
+    };
+    // Nobody writes.
+    let out = validate();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("FIFO"), "{}", text(&out.stderr));
+
+    // Endless YAML comments: only the cap stops it.
+    let writer_path = fifo.clone();
+    let writer = std::thread::spawn(move || {
+        let Ok(mut f) = std::fs::OpenOptions::new().write(true).open(&writer_path) else {
+            return;
+        };
+        let line = b"# padding padding padding padding padding padding padding padding\n";
+        let block: Vec<u8> = line.repeat(1024);
+        while f.write_all(&block).is_ok() {}
+    });
+    let out = validate();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("larger than"), "{stderr}");
+    writer.join().unwrap();
+}
