@@ -16,6 +16,7 @@ mod emulator_support;
 mod fuzz_emulator_form;
 mod fuzz_manifest;
 mod fuzz_plan_file;
+mod hostile_keys;
 mod hostile_network;
 mod hostile_workspace;
 mod manifest_load;
