@@ -163,3 +163,27 @@ fn validate_a_fifo_ends_with_an_error() {
     assert!(stderr.contains("larger than"), "{stderr}");
     writer.join().unwrap();
 }
+
+/// Ids a reviewer cannot see: a right-to-left override, a zero-width space and a
+/// byte-order mark inside ids are `validate` errors with file and line that name each
+/// character by its code point.
+#[test]
+fn invisible_characters_in_ids_are_named_by_code_point() {
+    let wd = Workdir::new();
+    wd.write(
+        "m.yaml",
+        "version: 1\naccount:\n  mode: test\nredactions:\n  - name: dsr-1\n    objects:\n      customers: [\"cus_1\u{202E}2\", \"cus_\u{200B}3\"]\n      payment_intents:\n        - \"pi_\u{FEFF}4\"\n        - pi_5-6\n",
+    );
+    let out = assert_cmd::Command::cargo_bin("redactctl")
+        .unwrap()
+        .current_dir(wd.path())
+        .args(["--color=never", "validate", "m.yaml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    for code in ["U+202E", "U+200B", "U+FEFF", "U+002D"] {
+        assert!(stderr.contains(code), "{code}: {stderr}");
+    }
+    insta::assert_snapshot!(stderr);
+}
