@@ -17,6 +17,7 @@ mod fuzz_emulator_form;
 mod fuzz_manifest;
 mod fuzz_plan_file;
 mod hostile_keys;
+mod hostile_listener;
 mod hostile_network;
 mod hostile_workspace;
 mod manifest_load;
