@@ -261,7 +261,7 @@ impl JobCache {
 
 /// Checks a cache against a fresh listing before it is used: the pages of recent jobs
 /// (newest first, `recent`, which reached the end of the list when `recent_complete`) must
-/// hold every cached job created at or after the oldest job they show, and every job both
+/// hold every cached job created after the oldest job they show, and every job both
 /// hold must agree (a terminal job never changes: same status, same objects). A cache that
 /// a fresh, empty server contradicts, or whose terminal jobs were edited, fails here.
 pub fn check_against_listing(

@@ -187,3 +187,38 @@ fn invisible_characters_in_ids_are_named_by_code_point() {
     }
     insta::assert_snapshot!(stderr);
 }
+
+/// What `report` calls before certifying a job: Stripe's word in this run. A job id taken
+/// from a file (a cache, a log) that Stripe does not know is `None`, never certified.
+#[test]
+fn confirming_jobs_with_stripe_rejects_jobs_it_does_not_know() {
+    use redactctl::observe::confirm::confirm_jobs;
+    use redactctl::stripe::{ApiKey, Client, ClientConfig};
+    let emu = Emu::instant();
+    let wd = Workdir::new();
+    wd.write(
+        "m.yaml",
+        &manifest("dsr-1", "      customers: [cus_conf1]\n", ""),
+    );
+    wd.apply_wait(&emu).assert().success();
+    let real = emu.jobs()[0]["id"].as_str().unwrap().to_string();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let client = Client::new(ClientConfig::new(
+        &emu.base,
+        ApiKey::parse(crate::common::TEST_KEY).unwrap(),
+    ))
+    .unwrap();
+    let confirmed = rt
+        .block_on(confirm_jobs(
+            &client,
+            [real.clone(), "prj_POISON".to_string(), real.clone()],
+            4,
+        ))
+        .unwrap();
+    assert_eq!(confirmed.len(), 2);
+    assert_eq!(
+        confirmed[&real].as_ref().map(|j| j.status.as_str()),
+        Some("succeeded")
+    );
+    assert!(confirmed["prj_POISON"].is_none());
+}
