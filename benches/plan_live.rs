@@ -23,7 +23,7 @@ use redactctl::emulator::fixtures::{FixtureJob, FixtureObject};
 use redactctl::emulator::{spawn, Clock, Config, Fixtures};
 use redactctl::kinds::{ObjectKind, ObjectRef};
 use redactctl::manifest::{AccountSpec, Behavior, Desired, DesiredState, Entry, Location, Via};
-use redactctl::observe::cache::JobCache;
+use redactctl::observe::cache::{Binding, JobCache, MAC_PURPOSE};
 use redactctl::observe::{observe, ObserveOptions};
 use redactctl::plan::{self, Options};
 use redactctl::stripe::models::Mode;
@@ -214,7 +214,7 @@ fn child(spec: &str) {
     let p = plan::plan(&desired, &live, &Options::default());
     let text = plan::render_human(&p, false);
     let wall = t0.elapsed();
-    let (load, store) = cache_costs(&opts, &live);
+    let (load, store) = cache_costs(&client, &opts, &live);
     println!(
         "jobs={} actions={} rendered_bytes={} client_requests={} observe_ms={:.1} wall_ms={:.1} cache_load_ms={load:.1} cache_store_ms={store:.1} vmhwm_kib={}",
         live.jobs.len(),
@@ -229,19 +229,29 @@ fn child(spec: &str) {
 
 /// After the measured run, times what the observation did with the terminal-job cache:
 /// loading the file, and storing it again (to a scratch path), in milliseconds.
-fn cache_costs(opts: &ObserveOptions, live: &redactctl::observe::Live) -> (f64, f64) {
+fn cache_costs(
+    client: &Client,
+    opts: &ObserveOptions,
+    live: &redactctl::observe::Live,
+) -> (f64, f64) {
     let (Some(dir), Some(account)) = (&opts.cache_dir, &live.account) else {
         return (f64::NAN, f64::NAN);
     };
     let path = JobCache::path(dir, &account.id, Mode::Test);
     let t = Instant::now();
-    let Some(cache) = JobCache::load(&path, &account.id, Mode::Test) else {
+    let binding = Binding {
+        api_base: client.api_base(),
+        account: &account.id,
+        mode: Mode::Test,
+    };
+    let mac_key = client.derived_key(MAC_PURPOSE);
+    let Some(cache) = JobCache::load(&path, &binding, &mac_key) else {
         return (f64::NAN, f64::NAN);
     };
     let load = t.elapsed().as_secs_f64() * 1e3;
     let scratch = dir.join("scratch").join("cache.json");
     let t = Instant::now();
-    let stored = cache.store(&scratch);
+    let stored = cache.store(&scratch, &mac_key);
     let store = t.elapsed().as_secs_f64() * 1e3;
     let _ = std::fs::remove_dir_all(dir.join("scratch"));
     (load, if stored.is_ok() { store } else { f64::NAN })

@@ -47,7 +47,11 @@ pub struct Receipt {
 /// Builds receipts from what the manifests declare, what Stripe holds and what was done.
 pub fn receipts(desired: &Desired, live: &Live, audit: &[AuditRecord]) -> Vec<Receipt> {
     let mut steps_by_target: BTreeMap<&str, Vec<ReceiptStep>> = BTreeMap::new();
-    for r in audit {
+    // A write's intent line precedes its outcome line; the receipt shows what came of it.
+    for r in audit
+        .iter()
+        .filter(|r| r.outcome != crate::apply::audit::INTENT)
+    {
         if let Some(job) = r.job.as_deref() {
             steps_by_target.entry(job).or_default().push(ReceiptStep {
                 action: r.action.clone(),

@@ -1,9 +1,17 @@
-//! The audit log: one JSON line per write request, appended and flushed (and synced)
-//! before the next request, so that an auditor can account for every job even after a
-//! crash. It never holds the API key: lines are built from typed fields only.
+//! The audit log, written ahead: for each write request one JSON line recording the intent
+//! (action, entry, idempotency key; outcome `intent`) is appended and synced *before* the
+//! request is sent, and one recording the outcome after it, so that a crash or a full disk
+//! never leaves a write without a record. The log is probed when opened: a log that cannot
+//! be written stops apply before its first request. It never holds the API key: lines are
+//! built from typed fields only.
+//!
+//! The log also remembers which idempotency keys ended in an error Stripe answered: Stripe
+//! replays such an error for 24 hours to any request with the same key, so the next attempt
+//! of that action must use a fresh key ([`AuditLog::fresh_key`]).
 
+use std::collections::HashSet;
 use std::fs::{File, OpenOptions};
-use std::io::Write;
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -31,13 +39,40 @@ pub struct AuditRecord {
     /// HTTP status of the final attempt; absent when no answer came back.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub http_status: Option<u16>,
-    /// `ok`, `replayed` (Stripe answered from its idempotency store) or `error: …`.
+    /// `intent` (written before the request is sent), then `ok`, `replayed` (Stripe
+    /// answered from its idempotency store) or `error: …`.
     pub outcome: String,
+    /// Which attempt of the action this key is (0: the first; one more after each attempt
+    /// that ended in an error Stripe answered).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub attempt: u32,
     /// `test` or `live`.
     pub mode: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account: Option<String>,
 }
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+/// The outcome of the record written before a request is sent.
+pub const INTENT: &str = "intent";
+
+impl AuditRecord {
+    /// Whether this records an error that Stripe answered (an HTTP status that is not 2xx):
+    /// Stripe saved it under the key and would replay it.
+    pub fn is_answered_error(&self) -> bool {
+        self.outcome.starts_with("error")
+            && self.http_status.is_some_and(|s| !(200..300).contains(&s))
+    }
+}
+
+/// Attempts tried per action at most when looking for a fresh key.
+const MAX_ATTEMPTS: u32 = 10_000;
+
+/// The longest line read back when indexing an existing log; longer lines are skipped.
+const MAX_LINE_BYTES: u64 = 1024 * 1024;
 
 /// Errors writing the audit log: fatal for apply, which must not write to Stripe what it
 /// cannot record.
@@ -60,10 +95,16 @@ pub enum AuditError {
 pub struct AuditLog {
     path: PathBuf,
     file: File,
+    /// Idempotency keys that ended in an error Stripe answered (read from the log at open,
+    /// then kept up to date).
+    errored: HashSet<String>,
 }
 
 impl AuditLog {
-    /// Opens (creating it and its directory when needed) the log for appending.
+    /// Opens (creating it and its directory when needed) the log for appending, indexes
+    /// the keys that ended in errors, and probes it with a write: a log that cannot be
+    /// written (a full disk, `/dev/full`, a read-only file) is an error here, before any
+    /// request is sent.
     pub fn open(path: &Path) -> Result<AuditLog, AuditError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|source| AuditError::Open {
@@ -79,10 +120,41 @@ impl AuditLog {
                 path: path.to_path_buf(),
                 source,
             })?;
-        Ok(AuditLog {
+        let mut log = AuditLog {
             path: path.to_path_buf(),
             file,
+            errored: errored_keys(path),
+        };
+        log.probe()?;
+        Ok(log)
+    }
+
+    /// Writes an empty line (which readers skip) and syncs it: proves the log can take a
+    /// record before anything is sent.
+    fn probe(&mut self) -> Result<(), AuditError> {
+        let write = |file: &mut File| -> std::io::Result<()> {
+            file.write_all(b"\n")?;
+            file.flush()?;
+            sync(file)
+        };
+        write(&mut self.file).map_err(|source| AuditError::Write {
+            path: self.path.clone(),
+            source,
         })
+    }
+
+    /// The first attempt number whose key (`key_of(n)`) has not ended in an error Stripe
+    /// answered, with that key. A crash-retry finds the same attempt (nothing recorded an
+    /// error) and so the same key; an attempt that ended in an error is never reused.
+    pub fn fresh_key(&self, key_of: impl Fn(u32) -> String) -> (u32, String) {
+        let mut attempt = 0;
+        loop {
+            let key = key_of(attempt);
+            if attempt >= MAX_ATTEMPTS || !self.errored.contains(&key) {
+                return (attempt, key);
+            }
+            attempt += 1;
+        }
     }
 
     /// Appends one record and makes it durable before returning.
@@ -95,16 +167,67 @@ impl AuditLog {
         let write = |file: &mut File| -> std::io::Result<()> {
             file.write_all(line.as_bytes())?;
             file.flush()?;
-            file.sync_data()
+            sync(file)
         };
         write(&mut self.file).map_err(|source| AuditError::Write {
             path: self.path.clone(),
             source,
-        })
+        })?;
+        if record.is_answered_error() {
+            self.errored.insert(record.idempotency_key.clone());
+        }
+        Ok(())
     }
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+}
+
+/// Makes written data durable. A log that is not a regular file (a pipe, `/dev/stderr`)
+/// cannot be synced, and need not be: the write itself reached its reader.
+fn sync(file: &File) -> std::io::Result<()> {
+    match file.sync_data() {
+        Err(e) if e.kind() == std::io::ErrorKind::InvalidInput => Ok(()),
+        other => other,
+    }
+}
+
+/// The keys of every record of an existing log that ended in an error Stripe answered.
+/// Only a regular file is read (a device such as `/dev/full` would read without end), line
+/// by line, skipping lines that do not parse or are too long.
+fn errored_keys(path: &Path) -> HashSet<String> {
+    let mut out = HashSet::new();
+    let Ok(file) = crate::io_limits::open_checked(path, crate::io_limits::Special::Refuse) else {
+        return out;
+    };
+    let mut reader = BufReader::new(file);
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        match (&mut reader)
+            .take(MAX_LINE_BYTES)
+            .read_until(b'\n', &mut line)
+        {
+            Ok(0) | Err(_) => return out,
+            Ok(_) => {}
+        }
+        if !line.ends_with(b"\n") && line.len() as u64 >= MAX_LINE_BYTES {
+            // Skip the rest of an overlong line.
+            let mut rest = Vec::new();
+            if reader.read_until(b'\n', &mut rest).is_err() {
+                return out;
+            }
+            continue;
+        }
+        if !line.windows(6).any(|w| w == b"\"error") {
+            continue;
+        }
+        if let Ok(r) = serde_json::from_slice::<AuditRecord>(&line) {
+            if r.is_answered_error() {
+                out.insert(r.idempotency_key);
+            }
+        }
     }
 }
 
@@ -151,9 +274,49 @@ mod tests {
             request_id: Some("req_1".into()),
             http_status: Some(200),
             outcome: "ok".into(),
+            attempt: 0,
             mode: "test".into(),
             account: None,
         }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_log_that_cannot_be_written_is_refused_at_open() {
+        if !Path::new("/dev/full").exists() {
+            return;
+        }
+        let err = AuditLog::open(Path::new("/dev/full")).unwrap_err();
+        assert!(matches!(err, AuditError::Write { .. }), "{err}");
+    }
+
+    #[test]
+    fn keys_that_ended_in_an_answered_error_are_never_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.jsonl");
+        let key = |n: u32| format!("k{n}");
+        let mut log = AuditLog::open(&path).unwrap();
+        assert_eq!(log.fresh_key(key), (0, "k0".to_string()));
+        // An intent alone (a crash before the outcome): the same key again.
+        let mut r = record("run");
+        r.idempotency_key = "k0".into();
+        r.outcome = INTENT.into();
+        r.http_status = None;
+        log.append(&r).unwrap();
+        assert_eq!(log.fresh_key(key), (0, "k0".to_string()));
+        // A network error (no answer): the same key, Stripe may not have seen it.
+        r.outcome = "error: cannot reach Stripe".into();
+        log.append(&r).unwrap();
+        assert_eq!(log.fresh_key(key), (0, "k0".to_string()));
+        // An answered 400: the next attempt.
+        r.outcome = "error: Stripe error (HTTP 400)".into();
+        r.http_status = Some(400);
+        log.append(&r).unwrap();
+        assert_eq!(log.fresh_key(key), (1, "k1".to_string()));
+        drop(log);
+        // Remembered across runs, read back from the file.
+        let log = AuditLog::open(&path).unwrap();
+        assert_eq!(log.fresh_key(key), (1, "k1".to_string()));
     }
 
     #[test]
@@ -167,7 +330,8 @@ mod tests {
         let mut log = AuditLog::open(&path).unwrap();
         log.append(&record("cancel")).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
-        assert_eq!(text.lines().count(), 3);
+        // Each open probes the log with an empty line, which readers skip.
+        assert_eq!(text.lines().filter(|l| !l.is_empty()).count(), 3);
         let (records, bad) = read_log(&path).unwrap();
         assert!(bad.is_empty());
         let actions: Vec<_> = records.iter().map(|r| r.action.as_str()).collect();
@@ -188,6 +352,13 @@ mod tests {
             .unwrap();
         let (records, bad) = read_log(&path).unwrap();
         assert_eq!(records.len(), 1);
-        assert_eq!(bad, vec![2]);
+        // Line 1 is the probe of the open.
+        assert_eq!(bad, vec![3]);
+        // The next open's probe ends the torn line: later records stay readable.
+        let mut log = AuditLog::open(&path).unwrap();
+        log.append(&record("run")).unwrap();
+        let (records, bad) = read_log(&path).unwrap();
+        assert_eq!(records.len(), 2);
+        assert_eq!(bad, vec![3]);
     }
 }

@@ -64,6 +64,10 @@ struct Book<'a> {
     in_flight: HashSet<String>,
     queued: HashSet<String>,
     completed_at: HashMap<String, Instant>,
+    /// When an action last failed: an observation begun before that cannot show what the
+    /// failed request may have done (a 500 after the write), and the retry would use a
+    /// fresh idempotency key.
+    failed_at: HashMap<String, Instant>,
     failures: HashMap<String, usize>,
     /// Results by the approved plan's action ids (for dependencies).
     results: BTreeMap<String, ActionResult>,
@@ -87,6 +91,7 @@ impl<'a> Book<'a> {
             in_flight: HashSet::new(),
             queued: HashSet::new(),
             completed_at: HashMap::new(),
+            failed_at: HashMap::new(),
             failures: HashMap::new(),
             results: BTreeMap::new(),
             performed: Vec::new(),
@@ -180,7 +185,10 @@ impl<'a> Book<'a> {
             ActionResult::Done { .. } => {
                 self.completed_at.insert(key, Instant::now());
             }
-            ActionResult::Failed(_) => *self.failures.entry(key).or_insert(0) += 1,
+            ActionResult::Failed(_) => {
+                self.failed_at.insert(key.clone(), Instant::now());
+                *self.failures.entry(key).or_insert(0) += 1
+            }
             ActionResult::Skipped(_) => {}
         }
         if action.op == Op::Create {
@@ -243,10 +251,9 @@ impl<'a> Book<'a> {
                 continue;
             }
             let key = attempt_key(&action);
-            if self
-                .completed_at
-                .get(&key)
-                .is_some_and(|done| *done >= observed_at)
+            let since_observed = |at: Option<&Instant>| at.is_some_and(|t| *t >= observed_at);
+            if since_observed(self.completed_at.get(&key))
+                || since_observed(self.failed_at.get(&key))
             {
                 continue;
             }

@@ -1,9 +1,10 @@
-//! Performs one action: the request with the action's deterministic idempotency key, then
-//! one audit line. It decides nothing: what to do comes from the planner.
+//! Performs one action: an audit line of intent, the request with the action's
+//! deterministic idempotency key, then an audit line of outcome. It decides nothing: what
+//! to do comes from the planner.
 
 use std::sync::Mutex;
 
-use super::audit::{now_rfc3339, AuditLog, AuditRecord};
+use super::audit::{now_rfc3339, AuditLog, AuditRecord, INTENT};
 use crate::plan::{Action, Op};
 use crate::stripe::client::{Client, Sent};
 use crate::stripe::models::{Mode, ValidationBehavior};
@@ -31,53 +32,83 @@ pub struct Target {
     pub mode: Mode,
 }
 
-/// Sends one action's request and records it.
+/// The request an action makes, decided before anything is recorded or sent.
+enum Request<'a> {
+    Create(Option<ValidationBehavior>),
+    Update(&'a str, ValidationBehavior),
+    Validate(&'a str),
+    Run(&'a str),
+    Cancel(&'a str),
+    Redact(&'a str),
+}
+
+/// Sends one action's request, written ahead: the intent (action, entry, idempotency key)
+/// is recorded and synced before the request is sent, the outcome after. If the intent
+/// cannot be recorded, nothing is sent.
+///
+/// The key is the action's key for its first attempt whose key has not ended in an error
+/// Stripe answered (see [`AuditLog::fresh_key`]): Stripe would replay that error for 24
+/// hours, so after one the next attempt must use a fresh key; a crash-retry, which recorded
+/// no error, reuses the key and Stripe replays instead of acting twice.
 pub async fn perform(
     client: &Client,
     target: &Target,
     action: &Action,
     audit: &Mutex<AuditLog>,
 ) -> Result<ActionResult, super::ApplyError> {
-    let key = action.idempotency_key(&target.account, target.mode);
     let behavior = action
         .validation_behavior
         .map(|b| ValidationBehavior::from(b.as_str()));
-    let job = action.job.as_deref();
-    let outcome: Result<Sent<(String, String)>, StripeError> = match (action.op, job) {
-        (Op::Create, _) => client
-            .create_job(&action.objects, behavior.as_ref(), &key)
-            .await
-            .map(job_fields),
-        (Op::Update, Some(id)) => match &behavior {
-            Some(b) => client.update_job(id, b, &key).await.map(job_fields),
+    let request = match (action.op, action.job.as_deref()) {
+        (Op::Create, _) => Request::Create(behavior),
+        (Op::Update, Some(id)) => match behavior {
+            Some(b) => Request::Update(id, b),
             None => return Ok(ActionResult::Skipped("update without a behaviour".into())),
         },
-        (Op::Validate, Some(id)) => client.validate_job(id, &key).await.map(job_fields),
-        (Op::Run, Some(id)) => client.run_job(id, &key).await.map(job_fields),
-        (Op::Cancel, Some(id)) => client.cancel_job(id, &key).await.map(job_fields),
+        (Op::Validate, Some(id)) => Request::Validate(id),
+        (Op::Run, Some(id)) => Request::Run(id),
+        (Op::Cancel, Some(id)) => Request::Cancel(id),
         (Op::Redact, _) => match action.session.as_deref() {
-            Some(session) => client
-                .redact_session(session, &key)
-                .await
-                .map(|s| map_sent(s, |v| (v.id, v.status.to_string()))),
+            Some(session) => Request::Redact(session),
             None => return Ok(ActionResult::Skipped("redact without a session".into())),
         },
         (Op::Wait, _) => return Ok(ActionResult::Skipped("waits".into())),
         (_, None) => return Ok(ActionResult::Skipped("its job does not exist yet".into())),
     };
+    let lock = || audit.lock().ok();
+    let (attempt, key) = lock()
+        .ok_or_else(poisoned)?
+        .fresh_key(|n| action.idempotency_key_attempt(&target.account, target.mode, n));
     let mut record = AuditRecord {
         time: now_rfc3339(),
         action: action.op.as_str().into(),
         entry: action.entry.clone(),
         job: action.job.clone().or_else(|| action.session.clone()),
         objects: action.objects.clone(),
-        idempotency_key: key,
+        idempotency_key: key.clone(),
         request_id: None,
         http_status: None,
-        outcome: String::new(),
+        outcome: INTENT.into(),
+        attempt,
         mode: target.mode.as_str().into(),
         account: Some(target.account.clone()).filter(|a| !a.is_empty()),
     };
+    lock().ok_or_else(poisoned)?.append(&record)?;
+    let outcome: Result<Sent<(String, String)>, StripeError> = match request {
+        Request::Create(b) => client
+            .create_job(&action.objects, b.as_ref(), &key)
+            .await
+            .map(job_fields),
+        Request::Update(id, b) => client.update_job(id, &b, &key).await.map(job_fields),
+        Request::Validate(id) => client.validate_job(id, &key).await.map(job_fields),
+        Request::Run(id) => client.run_job(id, &key).await.map(job_fields),
+        Request::Cancel(id) => client.cancel_job(id, &key).await.map(job_fields),
+        Request::Redact(session) => client
+            .redact_session(session, &key)
+            .await
+            .map(|s| map_sent(s, |v| (v.id, v.status.to_string()))),
+    };
+    record.time = now_rfc3339();
     let result = match outcome {
         Ok(sent) => {
             record.request_id = sent.request_id.clone();
@@ -97,11 +128,12 @@ pub async fn perform(
             ActionResult::Failed(err.to_string())
         }
     };
-    audit
-        .lock()
-        .map_err(|_| super::ApplyError::Internal("audit log lock poisoned".into()))?
-        .append(&record)?;
+    lock().ok_or_else(poisoned)?.append(&record)?;
     Ok(result)
+}
+
+fn poisoned() -> super::ApplyError {
+    super::ApplyError::Internal("audit log lock poisoned".into())
 }
 
 fn job_fields(sent: Sent<crate::stripe::models::RedactionJob>) -> Sent<(String, String)> {

@@ -5,13 +5,16 @@
 
 use std::collections::HashSet;
 use std::fs;
-use std::io;
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
 use thiserror::Error;
 
+use crate::io_limits::{self, LimitedReadError, Special};
+
 /// Files larger than this are refused: a 100,000-entry manifest is about 10 MiB, and the
-/// loader keeps a file's text in memory.
+/// loader keeps a file's text in memory. Counted as bytes are read (never from metadata,
+/// which says 0 for devices, FIFOs and process substitution).
 pub const MAX_FILE_BYTES: u64 = 256 * 1024 * 1024;
 
 /// One file to load.
@@ -147,14 +150,56 @@ pub fn is_yaml(path: &Path) -> bool {
         .is_some_and(|e| e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml"))
 }
 
-/// Reads a file as UTF-8 text (a leading byte-order mark is dropped).
+/// Reads a file as UTF-8 text (a leading byte-order mark is dropped). Only regular files:
+/// see [`read_input`] for paths named on the command line.
 pub fn read_text(path: &Path) -> Result<String, ReadError> {
-    let io_err = |e: io::Error| ReadError::Io(path.to_path_buf(), e.to_string());
-    let meta = fs::metadata(path).map_err(io_err)?;
-    if meta.len() > MAX_FILE_BYTES {
-        return Err(ReadError::TooLarge(path.to_path_buf()));
+    read_text_bounded(path, Special::Refuse)
+}
+
+/// Reads one input: a file named explicitly may be a pipe or a device (`<(…)`), read within
+/// the same limit; a file found in a directory must be a regular file.
+pub fn read_input(input: &Input) -> Result<String, ReadError> {
+    let special = if input.explicit {
+        Special::Allow
+    } else {
+        Special::Refuse
+    };
+    read_text_bounded(&input.path, special)
+}
+
+/// Reads up to [`MAX_FILE_BYTES`], counting bytes as they come, and stops early at the
+/// first NUL byte (the file is binary: `/dev/zero` ends at once, not after 256 MiB).
+fn read_text_bounded(path: &Path, special: Special) -> Result<String, ReadError> {
+    let limited = |e: LimitedReadError| match e {
+        LimitedReadError::TooLarge { .. } => ReadError::TooLarge(path.to_path_buf()),
+        LimitedReadError::Io { message, .. } => ReadError::Io(path.to_path_buf(), message),
+        LimitedReadError::NotRegular { kind, .. } => ReadError::Io(
+            path.to_path_buf(),
+            format!("it is a {kind}, not a regular file"),
+        ),
+        LimitedReadError::NoWriter { .. } => ReadError::Io(
+            path.to_path_buf(),
+            "it is a FIFO that nothing writes to".to_string(),
+        ),
+    };
+    let mut file = io_limits::open_checked(path, special).map_err(limited)?;
+    let mut bytes = Vec::new();
+    let mut chunk = vec![0u8; 64 * 1024];
+    loop {
+        let n = match file.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(ReadError::Io(path.to_path_buf(), e.to_string())),
+        };
+        if bytes.len() as u64 + n as u64 > MAX_FILE_BYTES {
+            return Err(ReadError::TooLarge(path.to_path_buf()));
+        }
+        bytes.extend_from_slice(&chunk[..n]);
+        if chunk[..n].contains(&0) {
+            break;
+        }
     }
-    let bytes = fs::read(path).map_err(io_err)?;
     decode(path, bytes)
 }
 

@@ -16,6 +16,13 @@ pub enum IdProblem {
     Newline(usize),
     /// Another control character.
     Control(usize),
+    /// A character Stripe never writes in an id: ids are ASCII letters, digits and `_`.
+    /// Invisible ones (U+202E, U+200B, U+FEFF…) are named by code point, so a reviewer can
+    /// see what the diff hides.
+    NotIdChar {
+        index: usize,
+        ch: char,
+    },
     /// Longer than `ID_MAX` characters (the length).
     TooLong(usize),
     /// The prefix is not this kind's; `belongs_to` is the kind whose prefix it has, if any.
@@ -33,11 +40,14 @@ pub fn check_id(kind: ObjectKind, id: &str) -> Result<(), IdProblem> {
         if c == '\n' || c == '\r' {
             return Err(IdProblem::Newline(i));
         }
-        if c.is_whitespace() {
+        if c == ' ' || c == '\t' {
             return Err(IdProblem::Whitespace(i));
         }
-        if c.is_control() {
+        if c.is_ascii_control() {
             return Err(IdProblem::Control(i));
+        }
+        if !(c.is_ascii_alphanumeric() || c == '_') {
+            return Err(IdProblem::NotIdChar { index: i, ch: c });
         }
     }
     let len = id.chars().count();
@@ -60,6 +70,58 @@ pub fn owner_of_prefix(id: &str) -> Option<ObjectKind> {
         .filter(|(_, p)| id.starts_with(p))
         .max_by_key(|(_, p)| p.len())
         .map(|(k, _)| k)
+}
+
+/// The Unicode name of a character that shows as nothing (or nearly nothing) in an editor
+/// or a diff; `None` for a character that can be seen.
+pub fn invisible_name(c: char) -> Option<&'static str> {
+    Some(match c {
+        '\u{00A0}' => "NO-BREAK SPACE",
+        '\u{00AD}' => "SOFT HYPHEN",
+        '\u{034F}' => "COMBINING GRAPHEME JOINER",
+        '\u{061C}' => "ARABIC LETTER MARK",
+        '\u{115F}' => "HANGUL CHOSEONG FILLER",
+        '\u{1160}' => "HANGUL JUNGSEONG FILLER",
+        '\u{180E}' => "MONGOLIAN VOWEL SEPARATOR",
+        '\u{2000}'..='\u{200A}' => "SPACE",
+        '\u{200B}' => "ZERO WIDTH SPACE",
+        '\u{200C}' => "ZERO WIDTH NON-JOINER",
+        '\u{200D}' => "ZERO WIDTH JOINER",
+        '\u{200E}' => "LEFT-TO-RIGHT MARK",
+        '\u{200F}' => "RIGHT-TO-LEFT MARK",
+        '\u{2028}' => "LINE SEPARATOR",
+        '\u{2029}' => "PARAGRAPH SEPARATOR",
+        '\u{202A}' => "LEFT-TO-RIGHT EMBEDDING",
+        '\u{202B}' => "RIGHT-TO-LEFT EMBEDDING",
+        '\u{202C}' => "POP DIRECTIONAL FORMATTING",
+        '\u{202D}' => "LEFT-TO-RIGHT OVERRIDE",
+        '\u{202E}' => "RIGHT-TO-LEFT OVERRIDE",
+        '\u{202F}' => "NARROW NO-BREAK SPACE",
+        '\u{205F}' => "MEDIUM MATHEMATICAL SPACE",
+        '\u{2060}' => "WORD JOINER",
+        '\u{2061}'..='\u{2064}' => "INVISIBLE OPERATOR",
+        '\u{2066}' => "LEFT-TO-RIGHT ISOLATE",
+        '\u{2067}' => "RIGHT-TO-LEFT ISOLATE",
+        '\u{2068}' => "FIRST STRONG ISOLATE",
+        '\u{2069}' => "POP DIRECTIONAL ISOLATE",
+        '\u{3000}' => "IDEOGRAPHIC SPACE",
+        '\u{3164}' => "HANGUL FILLER",
+        '\u{FE00}'..='\u{FE0F}' => "VARIATION SELECTOR",
+        '\u{FEFF}' => "ZERO WIDTH NO-BREAK SPACE",
+        '\u{FFA0}' => "HALFWIDTH HANGUL FILLER",
+        '\u{E0000}'..='\u{E007F}' => "TAG CHARACTER",
+        _ => return None,
+    })
+}
+
+/// `U+202E RIGHT-TO-LEFT OVERRIDE (invisible)` or `` `é` (U+00E9) ``.
+fn name_char(c: char) -> String {
+    let code = format!("U+{:04X}", c as u32);
+    match invisible_name(c) {
+        Some(name) => format!("{code} {name} (invisible)"),
+        None if c.is_control() || c.is_whitespace() => format!("{code} (invisible)"),
+        None => format!("`{c}` ({code})"),
+    }
 }
 
 /// "`cus_`" or "`ch_` or `py_`".
@@ -90,6 +152,15 @@ pub fn describe(kind: ObjectKind, id: &str, problem: &IdProblem) -> (String, Str
         IdProblem::Control(_) => (
             format!("id `{shown}` contains a control character"),
             "retype the id; it holds an invisible character".into(),
+        ),
+        IdProblem::NotIdChar { index, ch } => (
+            format!(
+                "id `{shown}` contains {} at character {}",
+                name_char(*ch),
+                index + 1
+            ),
+            "Stripe ids hold only ASCII letters, digits and `_`; retype the id rather than pasting it"
+                .into(),
         ),
         IdProblem::TooLong(n) => (
             format!("id in `{kind}` is {n} characters long (at most {ID_MAX})"),
@@ -184,6 +255,45 @@ mod tests {
         assert_eq!(check_id(k, "cus_\u{7}"), Err(IdProblem::Control(4)));
         let long = format!("cus_{}", "a".repeat(300));
         assert_eq!(check_id(k, &long), Err(IdProblem::TooLong(304)));
+    }
+
+    #[test]
+    fn ids_are_ascii_letters_digits_and_underscores_and_invisibles_are_named() {
+        let k = ObjectKind::Customers;
+        assert_eq!(check_id(k, "cus_AbC_123"), Ok(()));
+        assert_eq!(
+            check_id(ObjectKind::CheckoutSessions, "cs_test_a1B2"),
+            Ok(())
+        );
+        for (id, index, ch) in [
+            ("cus_1\u{202E}2", 5, '\u{202E}'),
+            ("cus_\u{200B}1", 4, '\u{200B}'),
+            ("\u{FEFF}cus_1", 0, '\u{FEFF}'),
+            ("cus_1\u{00A0}", 5, '\u{00A0}'),
+            ("cus_é", 4, 'é'),
+            ("cus_1-2", 5, '-'),
+        ] {
+            assert_eq!(
+                check_id(k, id),
+                Err(IdProblem::NotIdChar { index, ch }),
+                "{id:?}"
+            );
+        }
+        let (msg, hint) = describe(
+            k,
+            "cus_1\u{202E}2",
+            &IdProblem::NotIdChar {
+                index: 5,
+                ch: '\u{202E}',
+            },
+        );
+        assert_eq!(
+            msg,
+            "id `cus_1\\u{202e}2` contains U+202E RIGHT-TO-LEFT OVERRIDE (invisible) at character 6"
+        );
+        assert!(hint.contains("ASCII letters, digits and `_`"));
+        let (msg, _) = describe(k, "cus_é", &IdProblem::NotIdChar { index: 4, ch: 'é' });
+        assert_eq!(msg, "id `cus_é` contains `é` (U+00E9) at character 5");
     }
 
     #[test]

@@ -170,7 +170,7 @@ impl Loader {
         if !input.explicit {
             self.directory_args[input.arg] = true;
         }
-        self.load_decoded(input, files::read_text(&input.path));
+        self.load_decoded(input, files::read_input(input));
     }
 
     /// Parses and converts one file's text, or reports why it could not be read.

@@ -1,24 +1,43 @@
-//! The terminal-job cache (issue 7, item 7): jobs in `succeeded` or `canceled` never change
-//! again, so an account with 100,000 historical jobs need not list them all on every run.
+//! The terminal-job cache: jobs in `succeeded` or `canceled` never change again, so an
+//! account with 100,000 historical jobs need not list them all on every run.
 //!
 //! One file per account and mode under the cache directory. It holds the terminal jobs (with
 //! their objects), the ids of the jobs that were still active, and the newest creation time
 //! seen. An observation with a cache lists only the jobs created since (with a safety
 //! margin), the active jobs by status, and retrieves one by one any previously active job
-//! that none of those lists returned. Deleting or corrupting the file only makes the next
-//! observation a full one; it never makes it wrong.
+//! that none of those lists returned.
+//!
+//! The cache must never be able to lie: "converged" and every receipt rest on it. So it is
+//! bound to the API base, account and mode it was read from, and authenticated with an
+//! HMAC-SHA256 whose key is derived from the API key (the key itself is never stored):
+//! only a holder of the key can have written a cache that passes the check. A file that
+//! fails the check, names another API base, account or mode, or disagrees with what the
+//! listing shows (see [`check_against_listing`]) is discarded with a warning and every job
+//! is listed. Deleting the file is therefore always safe: it only makes the next
+//! observation a full one.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
+use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
+use sha2::Sha256;
 use tracing::warn;
 
 use crate::stripe::models::{JobStatus, Mode, RedactionJob};
 
 /// Bumped when the file's meaning changes; another version is ignored (full observation).
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
+
+/// The first word of a cache file's first line; the MAC follows it in hex.
+const MAGIC: &str = "redactctl-job-cache-v2";
+
+/// What the MAC key is derived for (see [`crate::stripe::Client::derived_key`]).
+pub const MAC_PURPOSE: &str = "redactctl job cache v2";
+
+/// A cache file larger than this is not read (it is discarded, as a damaged one is).
+pub const MAX_CACHE_BYTES: u64 = 512 * 1024 * 1024;
 
 /// Jobs created up to this many seconds before the newest cached one are listed again, so
 /// that jobs created in the same second (listed in an arbitrary order) or stamped by a
@@ -37,10 +56,23 @@ pub fn active_statuses() -> [JobStatus; 6] {
     ]
 }
 
+/// What a cache is bound to: it is used only where all three match.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Binding<'a> {
+    /// The API base URL the jobs were read from.
+    pub api_base: &'a str,
+    /// The account id (`GET /v1/account`).
+    pub account: &'a str,
+    pub mode: Mode,
+}
+
 /// The cache file's content.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct JobCache {
     pub format_version: u32,
+    /// The API base the jobs were read from.
+    #[serde(default)]
+    pub api_base: String,
     /// The account id (`GET /v1/account`) the jobs belong to.
     pub account: String,
     pub mode: Mode,
@@ -52,9 +84,38 @@ pub struct JobCache {
     pub active_ids: BTreeSet<String>,
 }
 
+/// Why a cache was not used (each reason is logged as a warning, then every job is listed).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Discard {
+    #[error("cannot read it: {0}")]
+    Unreadable(String),
+    #[error("it is larger than {} MiB", MAX_CACHE_BYTES / 1024 / 1024)]
+    TooLarge,
+    #[error("it was not written by this version of redactctl")]
+    OtherFormat,
+    #[error("its authentication check fails: it was edited, or written with another API key")]
+    BadMac,
+    #[error("it is damaged: {0}")]
+    Damaged(String),
+    #[error("it belongs to another API base, account or mode")]
+    OtherBinding,
+    #[error("it disagrees with Stripe: {0}")]
+    Disagrees(String),
+}
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// The MAC of `body` under `mac_key`; `None` only if the MAC refused the key, which
+/// HMAC (keys of any length) never does.
+fn mac_of(mac_key: &[u8], body: &[u8]) -> Option<HmacSha256> {
+    let mut mac = <HmacSha256 as Mac>::new_from_slice(mac_key).ok()?;
+    mac.update(body);
+    Some(mac)
+}
+
 impl JobCache {
     /// The cache of everything in `jobs` (a complete observation of the account).
-    pub fn from_jobs(account: &str, mode: Mode, jobs: &[RedactionJob]) -> JobCache {
+    pub fn from_jobs(binding: &Binding<'_>, jobs: &[RedactionJob]) -> JobCache {
         let mut terminal: Vec<RedactionJob> = jobs
             .iter()
             .filter(|j| j.status.is_terminal() && j.objects.is_some())
@@ -63,8 +124,9 @@ impl JobCache {
         terminal.sort_by(|a, b| (a.created, &a.id).cmp(&(b.created, &b.id)));
         JobCache {
             format_version: FORMAT_VERSION,
-            account: account.to_string(),
-            mode,
+            api_base: binding.api_base.to_string(),
+            account: binding.account.to_string(),
+            mode: binding.mode,
             newest_created: jobs.iter().map(|j| j.created).max().unwrap_or(0),
             active_ids: jobs
                 .iter()
@@ -78,6 +140,13 @@ impl JobCache {
     /// Jobs created at or after this time must be listed again.
     pub fn relist_from(&self) -> i64 {
         self.newest_created.saturating_sub(OVERLAP_SECONDS)
+    }
+
+    fn matches(&self, binding: &Binding<'_>) -> bool {
+        self.format_version == FORMAT_VERSION
+            && self.api_base == binding.api_base
+            && self.account == binding.account
+            && self.mode == binding.mode
     }
 
     /// The file for `account` in `mode` under `dir`.
@@ -95,29 +164,81 @@ impl JobCache {
         dir.join(format!("jobs-{safe}-{}.json", mode.as_str()))
     }
 
-    /// Reads a cache; `None` (after a warning) when it is missing, unreadable, of another
-    /// format or of another account: the caller then observes everything.
-    pub fn load(path: &Path, account: &str, mode: Mode) -> Option<JobCache> {
-        let bytes = match std::fs::read(path) {
-            Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
-            Err(e) => {
-                warn!(path = %path.display(), error = %e, "cannot read the job cache; listing every job");
-                return None;
-            }
+    /// Reads and authenticates a cache. `Ok(None)`: there is none. `Err`: there is one,
+    /// and it must not be trusted (the caller warns and lists every job).
+    pub fn read(
+        path: &Path,
+        binding: &Binding<'_>,
+        mac_key: &[u8],
+    ) -> Result<Option<JobCache>, Discard> {
+        let file = match std::fs::File::open(path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(Discard::Unreadable(e.to_string())),
         };
-        match serde_json::from_slice::<JobCache>(&bytes) {
-            Ok(c)
-                if c.format_version == FORMAT_VERSION && c.account == account && c.mode == mode =>
-            {
-                Some(c)
-            }
-            Ok(_) => {
-                warn!(path = %path.display(), "the job cache is for another account, mode or version; listing every job");
-                None
-            }
-            Err(e) => {
-                warn!(path = %path.display(), error = %e, "the job cache is damaged; listing every job");
+        let mut bytes = Vec::new();
+        file.take(MAX_CACHE_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| Discard::Unreadable(e.to_string()))?;
+        if bytes.len() as u64 > MAX_CACHE_BYTES {
+            return Err(Discard::TooLarge);
+        }
+        Self::decode(&bytes, binding, mac_key).map(Some)
+    }
+
+    /// The pure half of [`JobCache::read`]: header, MAC, JSON, binding, in that order (the
+    /// JSON of a file that fails the MAC is never parsed).
+    pub fn decode(
+        bytes: &[u8],
+        binding: &Binding<'_>,
+        mac_key: &[u8],
+    ) -> Result<JobCache, Discard> {
+        let newline = bytes
+            .iter()
+            .position(|b| *b == b'\n')
+            .ok_or(Discard::OtherFormat)?;
+        let (header, body) = (&bytes[..newline], &bytes[newline + 1..]);
+        let header = std::str::from_utf8(header).map_err(|_| Discard::OtherFormat)?;
+        let tag = header
+            .strip_prefix(MAGIC)
+            .and_then(|rest| rest.strip_prefix(' '))
+            .ok_or(Discard::OtherFormat)?;
+        let tag = hex::decode(tag.trim()).map_err(|_| Discard::BadMac)?;
+        // Constant-time comparison.
+        mac_of(mac_key, body)
+            .ok_or(Discard::BadMac)?
+            .verify_slice(&tag)
+            .map_err(|_| Discard::BadMac)?;
+        let cache: JobCache =
+            serde_json::from_slice(body).map_err(|e| Discard::Damaged(e.to_string()))?;
+        if !cache.matches(binding) {
+            return Err(Discard::OtherBinding);
+        }
+        Ok(cache)
+    }
+
+    /// The file's bytes: the header line with the MAC over the JSON body, then the body.
+    pub fn encode(&self, mac_key: &[u8]) -> std::io::Result<Vec<u8>> {
+        let body = serde_json::to_vec(self).map_err(std::io::Error::other)?;
+        let mac = mac_of(mac_key, &body)
+            .ok_or_else(|| std::io::Error::other("the cache's MAC key was refused"))?;
+        let tag = hex::encode(mac.finalize().into_bytes());
+        let mut out = Vec::with_capacity(body.len() + MAGIC.len() + tag.len() + 2);
+        out.extend_from_slice(MAGIC.as_bytes());
+        out.push(b' ');
+        out.extend_from_slice(tag.as_bytes());
+        out.push(b'\n');
+        out.extend_from_slice(&body);
+        Ok(out)
+    }
+
+    /// Reads a cache; `None` (after a warning when a file was there) when it is missing or
+    /// must not be trusted: the caller then observes everything.
+    pub fn load(path: &Path, binding: &Binding<'_>, mac_key: &[u8]) -> Option<JobCache> {
+        match Self::read(path, binding, mac_key) {
+            Ok(c) => c,
+            Err(why) => {
+                warn!(path = %path.display(), reason = %why, "job cache discarded; listing every job");
                 None
             }
         }
@@ -125,19 +246,62 @@ impl JobCache {
 
     /// Writes the cache atomically: a temporary file in the same directory, flushed, then
     /// renamed over the old one, so a crash never leaves half a file.
-    pub fn store(&self, path: &Path) -> std::io::Result<()> {
+    pub fn store(&self, path: &Path, mac_key: &[u8]) -> std::io::Result<()> {
         let dir = path.parent().unwrap_or(Path::new("."));
         std::fs::create_dir_all(dir)?;
+        let bytes = self.encode(mac_key)?;
         let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-        // Buffered: serde_json writes token by token, one syscall each without it.
-        let mut out = std::io::BufWriter::new(&mut tmp);
-        serde_json::to_writer(&mut out, self)?;
-        out.flush()?;
-        drop(out);
+        tmp.write_all(&bytes)?;
+        tmp.flush()?;
         tmp.as_file().sync_all()?;
         tmp.persist(path).map_err(|e| e.error)?;
         Ok(())
     }
+}
+
+/// Checks a cache against a fresh listing before it is used: the pages of recent jobs
+/// (newest first, `recent`, which reached the end of the list when `recent_complete`) must
+/// hold every cached job created after the oldest job they show, and every job both
+/// hold must agree (a terminal job never changes: same status, same objects). A cache that
+/// a fresh, empty server contradicts, or whose terminal jobs were edited, fails here.
+pub fn check_against_listing(
+    cache: &JobCache,
+    recent: &[RedactionJob],
+    recent_complete: bool,
+) -> Result<(), Discard> {
+    let listed: BTreeMap<&str, &RedactionJob> = recent.iter().map(|j| (j.id.as_str(), j)).collect();
+    let floor = if recent_complete {
+        i64::MIN
+    } else {
+        // The pages stop somewhere: only jobs at least as new as the oldest shown must be
+        // there (strictly newer, since jobs of one second come in any order).
+        recent
+            .iter()
+            .map(|j| j.created)
+            .min()
+            .map_or(i64::MAX, |m| m.saturating_add(1))
+    };
+    for cached in &cache.terminal {
+        match listed.get(cached.id.as_str()) {
+            Some(fresh)
+                if fresh.status != cached.status
+                    || (fresh.objects.is_some() && fresh.objects != cached.objects) =>
+            {
+                return Err(Discard::Disagrees(format!(
+                    "job {} reads differently from what was cached",
+                    cached.id
+                )));
+            }
+            None if cached.created >= floor => {
+                return Err(Discard::Disagrees(format!(
+                    "job {} is missing from the list that should hold it",
+                    cached.id
+                )));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// Merges a cached observation: cached terminal jobs, then the fresh jobs (which win).
@@ -166,6 +330,16 @@ pub fn merge(cache: &JobCache, fresh: Vec<RedactionJob>) -> (Vec<RedactionJob>, 
 mod tests {
     use super::*;
 
+    const KEY: &[u8] = b"derived-mac-key-for-tests-0123456";
+
+    fn binding() -> Binding<'static> {
+        Binding {
+            api_base: "http://127.0.0.1:1",
+            account: "acct_1",
+            mode: Mode::Test,
+        }
+    }
+
     fn job(id: &str, created: i64, status: &str) -> RedactionJob {
         RedactionJob {
             id: id.into(),
@@ -190,7 +364,7 @@ mod tests {
             job("c", 20, "canceled"),
             job("d", 25, "quarantined"),
         ];
-        let c = JobCache::from_jobs("acct_1", Mode::Test, &jobs);
+        let c = JobCache::from_jobs(&binding(), &jobs);
         let ids: Vec<&str> = c.terminal.iter().map(|j| j.id.as_str()).collect();
         assert_eq!(ids, vec!["a", "c"]);
         assert_eq!(
@@ -204,8 +378,7 @@ mod tests {
     #[test]
     fn merge_prefers_fresh_jobs_and_reports_unaccounted_active_ones() {
         let c = JobCache::from_jobs(
-            "acct_1",
-            Mode::Test,
+            &binding(),
             &[
                 job("a", 10, "succeeded"),
                 job("b", 20, "ready"),
@@ -226,21 +399,99 @@ mod tests {
     }
 
     #[test]
-    fn store_then_load_round_trips_and_rejects_other_accounts_and_damage() {
+    fn store_then_load_round_trips_and_rejects_other_bindings_and_damage() {
         let dir = tempfile::tempdir().unwrap();
         let path = JobCache::path(dir.path(), "acct_1", Mode::Test);
         assert!(path.ends_with("jobs-acct_1-test.json"));
-        assert_eq!(JobCache::load(&path, "acct_1", Mode::Test), None);
-        let c = JobCache::from_jobs("acct_1", Mode::Test, &[job("a", 1, "succeeded")]);
-        c.store(&path).unwrap();
-        assert_eq!(JobCache::load(&path, "acct_1", Mode::Test), Some(c.clone()));
-        assert_eq!(JobCache::load(&path, "acct_2", Mode::Test), None);
-        assert_eq!(JobCache::load(&path, "acct_1", Mode::Live), None);
+        assert_eq!(JobCache::read(&path, &binding(), KEY), Ok(None));
+        let c = JobCache::from_jobs(&binding(), &[job("a", 1, "succeeded")]);
+        c.store(&path, KEY).unwrap();
+        assert_eq!(JobCache::load(&path, &binding(), KEY), Some(c.clone()));
+        for other in [
+            Binding {
+                account: "acct_2",
+                ..binding()
+            },
+            Binding {
+                mode: Mode::Live,
+                ..binding()
+            },
+            Binding {
+                api_base: "http://127.0.0.1:2",
+                ..binding()
+            },
+        ] {
+            assert_eq!(
+                JobCache::read(&path, &other, KEY),
+                Err(Discard::OtherBinding)
+            );
+        }
         std::fs::write(&path, b"{\"format_version\":1,").unwrap();
-        assert_eq!(JobCache::load(&path, "acct_1", Mode::Test), None);
+        assert_eq!(
+            JobCache::read(&path, &binding(), KEY),
+            Err(Discard::OtherFormat)
+        );
         // No temporary files are left behind.
-        c.store(&path).unwrap();
+        c.store(&path, KEY).unwrap();
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    /// Anyone who can write the workspace can append a fake `succeeded` job; without the
+    /// API key they cannot produce the MAC, so the edited file is refused.
+    #[test]
+    fn an_edited_cache_or_one_written_with_another_key_is_refused() {
+        let c = JobCache::from_jobs(&binding(), &[job("a", 1, "succeeded")]);
+        let bytes = c.encode(KEY).unwrap();
+        assert_eq!(JobCache::decode(&bytes, &binding(), KEY), Ok(c.clone()));
+        let text = String::from_utf8(bytes.clone()).unwrap();
+        let poisoned = text.replacen(
+            "\"terminal\":[",
+            "\"terminal\":[{\"id\":\"prj_POISON\",\"object\":\"privacy.redaction_job\",\"created\":1,\"livemode\":false,\"objects\":{\"customers\":[\"cus_x\"]},\"status\":\"succeeded\"},",
+            1,
+        );
+        assert_ne!(poisoned, text);
+        assert_eq!(
+            JobCache::decode(poisoned.as_bytes(), &binding(), KEY),
+            Err(Discard::BadMac)
+        );
+        assert_eq!(
+            JobCache::decode(&bytes, &binding(), b"another key"),
+            Err(Discard::BadMac)
+        );
+        let no_header = text.split_once('\n').unwrap().1;
+        assert_eq!(
+            JobCache::decode(no_header.as_bytes(), &binding(), KEY),
+            Err(Discard::OtherFormat)
+        );
+    }
+
+    #[test]
+    fn a_cache_the_listing_contradicts_is_refused() {
+        let c = JobCache::from_jobs(
+            &binding(),
+            &[
+                job("a", 100, "succeeded"),
+                job("b", 200, "canceled"),
+                job("c", 300, "ready"),
+            ],
+        );
+        // The listing agrees (and reached the end of the list).
+        let listed = vec![job("c", 300, "ready"), job("b", 200, "canceled")];
+        assert_eq!(check_against_listing(&c, &listed, false), Ok(()));
+        // A fresh, empty server: the jobs the pages should hold are not there.
+        assert!(matches!(
+            check_against_listing(&c, &[], true),
+            Err(Discard::Disagrees(_))
+        ));
+        // A terminal job that reads differently.
+        let changed = vec![job("c", 300, "ready"), job("b", 200, "succeeded")];
+        assert!(matches!(
+            check_against_listing(&c, &changed, false),
+            Err(Discard::Disagrees(_))
+        ));
+        // Older cached jobs below the pages' floor are not expected in them.
+        let newest_only = vec![job("c", 300, "ready"), job("b", 200, "canceled")];
+        assert_eq!(check_against_listing(&c, &newest_only, false), Ok(()));
     }
 
     #[test]

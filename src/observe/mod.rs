@@ -6,6 +6,7 @@
 //! keep the total within Stripe's limits.
 
 pub mod cache;
+pub mod confirm;
 pub mod live;
 pub mod select;
 
@@ -101,7 +102,9 @@ pub async fn observe(
 }
 
 /// Every job of the account, reading the terminal ones from the cache in `dir` when it has
-/// them, then refreshing the cache (a failure to write it is only a warning).
+/// an authentic one that the listing confirms, then refreshing the cache (a failure to
+/// write it is only a warning). A cache that fails any check is discarded with a warning
+/// and every job is listed: the cache may save requests, never change the answer.
 async fn cached_jobs(
     client: &Client,
     dir: &Path,
@@ -109,60 +112,100 @@ async fn cached_jobs(
     concurrency: usize,
 ) -> Result<Vec<RedactionJob>, StripeError> {
     let mode = client.mode();
-    let path = cache::JobCache::path(dir, &account.id, mode);
-    let jobs = match cache::JobCache::load(&path, &account.id, mode) {
-        None => client.list_jobs(None).await?,
-        Some(cached) => {
-            let recent = recent_jobs(client, cached.relist_from());
-            let active = stream::iter(cache::active_statuses())
-                .map(|status| async move { client.list_jobs(Some(&status)).await })
-                .buffer_unordered(concurrency)
-                .try_concat();
-            let (mut fresh, active) = futures::try_join!(recent, active)?;
-            fresh.extend(active);
-            let (mut jobs, missing) = cache::merge(&cached, fresh);
-            debug!(
-                cached = cached.terminal.len(),
-                retrieve = missing.len(),
-                "job cache used"
-            );
-            let retrieved: Vec<Option<RedactionJob>> = stream::iter(missing)
-                .map(|id| async move {
-                    match client.retrieve_job(&id).await {
-                        Ok(sent) => Ok(Some(sent.value)),
-                        Err(e) if e.is_not_found() => Ok(None),
-                        Err(e) => Err(e),
-                    }
-                })
-                .buffer_unordered(concurrency)
-                .try_collect()
-                .await?;
-            jobs.extend(retrieved.into_iter().flatten());
-            jobs
-        }
+    let binding = cache::Binding {
+        api_base: client.api_base(),
+        account: &account.id,
+        mode,
     };
-    if let Err(e) = cache::JobCache::from_jobs(&account.id, mode, &jobs).store(&path) {
+    let mac_key = client.derived_key(cache::MAC_PURPOSE);
+    let path = cache::JobCache::path(dir, &account.id, mode);
+    let jobs = match cache::JobCache::load(&path, &binding, &mac_key) {
+        None => client.list_jobs(None).await?,
+        Some(cached) => match jobs_with_cache(client, &cached, concurrency).await? {
+            Ok(jobs) => jobs,
+            Err(why) => {
+                warn!(path = %path.display(), reason = %why, "job cache discarded; listing every job");
+                client.list_jobs(None).await?
+            }
+        },
+    };
+    if let Err(e) = cache::JobCache::from_jobs(&binding, &jobs).store(&path, &mac_key) {
         warn!(path = %path.display(), error = %e, "cannot write the job cache");
     }
     Ok(jobs)
 }
 
-/// Jobs newest first, page by page, until a page reaches jobs created before `from`.
-async fn recent_jobs(client: &Client, from: i64) -> Result<Vec<RedactionJob>, StripeError> {
+/// The jobs from an authentic cache plus what changed since; `Ok(Err(_))` when Stripe
+/// contradicts the cache (then nothing of it may be used).
+async fn jobs_with_cache(
+    client: &Client,
+    cached: &cache::JobCache,
+    concurrency: usize,
+) -> Result<Result<Vec<RedactionJob>, cache::Discard>, StripeError> {
+    let recent = recent_jobs(client, cached.relist_from());
+    let active = stream::iter(cache::active_statuses())
+        .map(|status| async move { client.list_jobs(Some(&status)).await })
+        .buffer_unordered(concurrency)
+        .try_concat();
+    let ((recent, complete), active) = futures::try_join!(recent, active)?;
+    if let Err(why) = cache::check_against_listing(cached, &recent, complete) {
+        return Ok(Err(why));
+    }
+    let mut fresh = recent;
+    fresh.extend(active);
+    let (mut jobs, missing) = cache::merge(cached, fresh);
+    debug!(
+        cached = cached.terminal.len(),
+        retrieve = missing.len(),
+        "job cache used"
+    );
+    let retrieved: Vec<Result<RedactionJob, String>> = stream::iter(missing)
+        .map(|id| async move {
+            match client.retrieve_job(&id).await {
+                Ok(sent) => Ok(Ok(sent.value)),
+                // Stripe never deletes a job: one the cache knew and Stripe does not is a
+                // sign that the cache describes another account or server.
+                Err(e) if e.is_not_found() => Ok(Err(id)),
+                Err(e) => Err(e),
+            }
+        })
+        .buffer_unordered(concurrency)
+        .try_collect()
+        .await?;
+    for r in retrieved {
+        match r {
+            Ok(job) => jobs.push(job),
+            Err(id) => {
+                return Ok(Err(cache::Discard::Disagrees(format!(
+                    "job {id} is unknown to Stripe"
+                ))))
+            }
+        }
+    }
+    Ok(Ok(jobs))
+}
+
+/// Jobs newest first, page by page, until a page reaches jobs created before `from`; and
+/// whether the pages reached the end of the list.
+async fn recent_jobs(client: &Client, from: i64) -> Result<(Vec<RedactionJob>, bool), StripeError> {
     let mut q = ListQuery {
         limit: Some(PAGE_SIZE),
         expand_objects: true,
         ..ListQuery::default()
     };
     let mut out = Vec::new();
+    let mut cursor = crate::stripe::paging::Cursor::new("/v1/privacy/redaction_jobs");
     loop {
         let page = client.list_jobs_page(&q).await?.value;
+        cursor.check_page(page.data.iter().map(|j| j.id.as_str()))?;
+        cursor.check_more(page.data.is_empty(), page.has_more)?;
         let reached_old = page.data.iter().any(|j| j.created < from);
         let next = page.data.last().map(|j| j.id.clone());
         out.extend(page.data);
         match next {
             Some(last) if page.has_more && !reached_old => q.starting_after = Some(last),
-            _ => return Ok(out),
+            Some(_) if page.has_more => return Ok((out, false)),
+            _ => return Ok((out, true)),
         }
     }
 }

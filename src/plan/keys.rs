@@ -1,6 +1,18 @@
 //! What identifies an action: its reviewer-facing [`Signature`] (independent of the job
 //! ids Stripe assigns, so an approval survives a re-plan) and its idempotency key
 //! (deterministic, so a rerun after a crash replays a request instead of repeating it).
+//!
+//! Key rules:
+//! - A key derives from what the request *is* — account, mode, operation, sorted objects,
+//!   behaviour, the job or session acted on, and the context that makes a legitimate repeat
+//!   distinct — never from the entry's name: the same objects declared under two names
+//!   (a rename racing a scheduled apply) make the same create, which Stripe then runs once.
+//! - Stripe replays the saved result of a keyed request for 24 hours, errors included: a
+//!   key that once ended in an error would return that error for a day. So each key has an
+//!   attempt number; after a keyed write ended in an error, the next attempt of the same
+//!   action uses the next number (the audit log records which keys ended in an error, see
+//!   `apply::audit`). A crash between sending and recording leaves no error recorded, so
+//!   the retry reuses the same key and Stripe replays instead of doing it twice.
 
 use sha2::{Digest, Sha256};
 
@@ -28,12 +40,20 @@ impl Action {
         }
     }
 
-    /// The `Idempotency-Key` for this action's request: `redactctl-` + hex SHA-256 over
-    /// account, mode, op, entry, sorted objects, behaviour, job id (job actions), session
-    /// and [`Action::key_context`]. The context makes legitimate repeats distinct: a
-    /// re-create after a cancel, a new validation attempt. 74 characters, well under
-    /// Stripe's 255.
+    /// The `Idempotency-Key` for this action's first attempt: `redactctl-` + hex SHA-256
+    /// over account, mode, op, sorted objects, behaviour, job id (job actions), session and
+    /// [`Action::key_context`] — not the entry's name. The context makes legitimate repeats
+    /// distinct: a re-create after a cancel, a new validation attempt. 74 characters, well
+    /// under Stripe's 255.
     pub fn idempotency_key(&self, account: &str, mode: Mode) -> String {
+        self.idempotency_key_attempt(account, mode, 0)
+    }
+
+    /// The key for attempt `attempt` of this action (0: the first). Attempt 0 is
+    /// [`Action::idempotency_key`]; each later attempt's key differs, so that a request
+    /// whose earlier attempt Stripe answered with an error (and would replay for 24 hours)
+    /// is sent afresh.
+    pub fn idempotency_key_attempt(&self, account: &str, mode: Mode, attempt: u32) -> String {
         let mut h = Sha256::new();
         let mut field = |label: &str, value: &str| {
             // Length-prefixed so that no two different inputs hash the same bytes.
@@ -44,7 +64,6 @@ impl Action {
         field("account", account);
         field("mode", mode.as_str());
         field("op", self.op.as_str());
-        field("entry", self.entry.as_deref().unwrap_or(""));
         let mut objects = self.objects.clone();
         objects.sort();
         objects.dedup();
@@ -64,6 +83,9 @@ impl Action {
         context.dedup();
         for c in &context {
             field("context", c);
+        }
+        if attempt > 0 {
+            field("attempt", &attempt.to_string());
         }
         format!("{KEY_PREFIX}{}", hex::encode(h.finalize()))
     }

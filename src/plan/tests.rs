@@ -1005,9 +1005,19 @@ fn idempotency_keys_are_deterministic_and_distinguish_what_matters() {
     let mut fix = create.clone();
     fix.validation_behavior = Some(Behavior::Fix);
     assert_ne!(k, fix.idempotency_key("acct_1", Mode::Test));
+    // The entry's name is not part of the key: the same objects declared under another
+    // name (a rename racing an apply) make the same request, which Stripe runs once.
     let mut other_entry = create.clone();
     other_entry.entry = Some("b".into());
-    assert_ne!(k, other_entry.idempotency_key("acct_1", Mode::Test));
+    assert_eq!(k, other_entry.idempotency_key("acct_1", Mode::Test));
+    // Each attempt after an error has its own key; attempt 0 is the plain key.
+    assert_eq!(k, create.idempotency_key_attempt("acct_1", Mode::Test, 0));
+    let retry = create.idempotency_key_attempt("acct_1", Mode::Test, 1);
+    assert_ne!(k, retry);
+    assert_ne!(
+        retry,
+        create.idempotency_key_attempt("acct_1", Mode::Test, 2)
+    );
     // The action id is not part of the key: a re-plan may renumber.
     let mut renumbered = create.clone();
     renumbered.id = "a/create-7".into();

@@ -26,6 +26,7 @@ use super::models::{
     Account, ErrorBody, JobStatus, JobValidationError, List, Mode, RedactionJob,
     ValidationBehavior, VerificationSession,
 };
+use super::paging::Cursor;
 use super::retry::{is_retryable, parse_should_retry, RetryPolicy};
 use super::DEFAULT_STRIPE_VERSION;
 
@@ -35,6 +36,10 @@ pub const MAX_OBJECTS_PER_JOB: usize = 10;
 pub const MAX_IDEMPOTENCY_KEY_LEN: usize = 255;
 /// The page size used by auto-paging (Stripe's maximum).
 pub const PAGE_SIZE: u32 = 100;
+/// The largest response body read, by default: a page of 100 jobs with their objects and
+/// embedded validation errors is a few hundred KiB, so 8 MiB leaves room and still bounds
+/// what a broken or hostile server can make the client hold.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
 
 /// Everything the client needs; [`ClientConfig::new`] fills in the defaults.
 #[derive(Debug, Clone)]
@@ -58,6 +63,11 @@ pub struct ClientConfig {
     pub retry: RetryPolicy,
     /// Time allowed for one attempt (connect, send, read the whole body).
     pub timeout: Duration,
+    /// Time allowed to connect, and then between two reads of the response (headers or
+    /// body): a server that stops sending is given up on well before `timeout`.
+    pub idle_timeout: Duration,
+    /// The largest response body read; a longer one ends the request with an error.
+    pub max_body_bytes: usize,
 }
 
 impl ClientConfig {
@@ -75,6 +85,8 @@ impl ClientConfig {
             max_concurrency: 8,
             retry: RetryPolicy::default(),
             timeout: Duration::from_secs(80),
+            idle_timeout: Duration::from_secs(30),
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
         }
     }
 
@@ -119,6 +131,7 @@ struct Inner {
     limiter: RateLimiter,
     in_flight: Semaphore,
     sent: AtomicU64,
+    max_body_bytes: usize,
 }
 
 impl std::fmt::Debug for Client {
@@ -152,6 +165,8 @@ enum Attempt {
         body: bytes::Bytes,
     },
     Network(String),
+    /// The body went past the size limit: not retried (the next answer would be as long).
+    TooLarge(String),
 }
 
 impl Client {
@@ -182,7 +197,8 @@ impl Client {
         let http = reqwest::Client::builder()
             .user_agent(concat!("redactctl/", env!("CARGO_PKG_VERSION")))
             .timeout(cfg.timeout)
-            .connect_timeout(Duration::from_secs(30).min(cfg.timeout))
+            .connect_timeout(cfg.idle_timeout.min(cfg.timeout))
+            .read_timeout(cfg.idle_timeout.min(cfg.timeout))
             .build()
             .map_err(|e| StripeError::Config(format!("HTTP client: {e}")))?;
         let rate = cfg.effective_rate_limit();
@@ -197,6 +213,7 @@ impl Client {
                 limiter: RateLimiter::new(rate, cfg.endpoint_rate_limit),
                 in_flight: Semaphore::new(cfg.max_concurrency.max(1)),
                 sent: AtomicU64::new(0),
+                max_body_bytes: cfg.max_body_bytes.max(1),
             }),
         })
     }
@@ -204,6 +221,27 @@ impl Client {
     /// The key's mode.
     pub fn mode(&self) -> Mode {
         self.inner.key.mode()
+    }
+
+    /// The API base URL requests go to (what caches and saved plans are bound to).
+    pub fn api_base(&self) -> &str {
+        self.inner.base.as_str()
+    }
+
+    /// A 32-byte key for `purpose`, derived from the API key with HMAC-SHA256 (the API key
+    /// is the HMAC key, `purpose` the message). Whoever holds it cannot recover the API
+    /// key; whoever lacks the API key cannot compute it. Used to authenticate files that
+    /// redactctl writes and later trusts (the job cache).
+    pub fn derived_key(&self, purpose: &str) -> [u8; 32] {
+        use hmac::{Hmac, Mac};
+        let mut out = [0u8; 32];
+        if let Ok(mut mac) =
+            <Hmac<sha2::Sha256> as Mac>::new_from_slice(self.inner.key.expose().as_bytes())
+        {
+            mac.update(purpose.as_bytes());
+            out.copy_from_slice(&mac.finalize().into_bytes());
+        }
+        out
     }
 
     /// HTTP requests actually sent by this client and its clones, retries included.
@@ -401,7 +439,8 @@ impl Client {
     }
 
     /// Every item of a list endpoint: follows `starting_after` from page to page until
-    /// `has_more` is false.
+    /// `has_more` is false. A page that repeats an id already seen (the cursor does not
+    /// advance), an empty page with `has_more`, or an endless list stop with an error.
     async fn all_pages<T: DeserializeOwned>(
         &self,
         route: &'static str,
@@ -410,6 +449,7 @@ impl Client {
         id_of: fn(&T) -> String,
     ) -> Result<Vec<T>, StripeError> {
         let mut all = Vec::new();
+        let mut cursor = Cursor::new(route);
         loop {
             let page: List<T> = self
                 .send(Request {
@@ -422,7 +462,10 @@ impl Client {
                 })
                 .await?
                 .value;
-            let next = page.data.last().map(id_of);
+            let ids: Vec<String> = page.data.iter().map(id_of).collect();
+            cursor.check_page(ids.iter().map(String::as_str))?;
+            cursor.check_more(page.data.is_empty(), page.has_more)?;
+            let next = ids.last().cloned();
             all.extend(page.data);
             match next {
                 Some(last) if page.has_more => q.starting_after = Some(last),
@@ -510,6 +553,12 @@ impl Client {
                     .await;
                 let (retryable, err) = match outcome {
                     Attempt::Network(message) => (is_retryable(None, None), Err(message)),
+                    Attempt::TooLarge(message) => {
+                        return Err(StripeError::Hostile {
+                            route: format!("{} {}", req.method, req.route),
+                            message,
+                        })
+                    }
                     Attempt::Response {
                         status,
                         request_id,
@@ -617,7 +666,15 @@ impl Client {
             let should_retry = parse_should_retry(header("stripe-should-retry").as_deref());
             let replayed =
                 header("idempotent-replayed").is_some_and(|v| v.eq_ignore_ascii_case("true"));
-            let body = resp.bytes().await?;
+            let body = match read_bounded(resp, self.inner.max_body_bytes).await? {
+                Some(body) => body,
+                None => {
+                    return Ok(Attempt::TooLarge(format!(
+                        "the response body (HTTP {status}) is longer than {} bytes",
+                        self.inner.max_body_bytes
+                    )))
+                }
+            };
             Ok::<_, reqwest::Error>(Attempt::Response {
                 status,
                 request_id,
@@ -676,6 +733,25 @@ impl Client {
         }
         Ok(url)
     }
+}
+
+/// Reads a response body chunk by chunk, stopping as soon as it passes `max` bytes
+/// (`None`): a `Content-Length` is not trusted, and an endless body costs at most `max`.
+async fn read_bounded(
+    mut resp: reqwest::Response,
+    max: usize,
+) -> Result<Option<bytes::Bytes>, reqwest::Error> {
+    if resp.content_length().is_some_and(|n| n > max as u64) {
+        return Ok(None);
+    }
+    let mut body = bytes::BytesMut::new();
+    while let Some(chunk) = resp.chunk().await? {
+        if body.len() + chunk.len() > max {
+            return Ok(None);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(Some(body.freeze()))
 }
 
 fn auth_header(key: &ApiKey) -> Result<HeaderValue, StripeError> {

@@ -35,6 +35,11 @@ pub enum StripeError {
     /// The API key could not be read.
     #[error(transparent)]
     Key(#[from] KeyError),
+    /// The server answered something no Stripe server would, and following it could go on
+    /// forever or exhaust memory: a list whose cursor does not advance, a body over the
+    /// size limit. Not retried.
+    #[error("refusing the server's answer to {route}: {message}")]
+    Hostile { route: String, message: String },
     /// The caller asked for something Stripe would refuse; nothing was sent.
     #[error("invalid request (not sent): {0}")]
     InvalidRequest(String),

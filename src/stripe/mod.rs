@@ -6,6 +6,7 @@ pub mod error;
 pub mod key;
 pub mod limiter;
 pub mod models;
+pub mod paging;
 pub mod retry;
 
 pub use client::{Client, ClientConfig, Sent, PAGE_SIZE};

@@ -310,10 +310,15 @@ fn the_audit_log_has_one_line_per_write_and_no_key() {
         .assert()
         .code(0);
     let log = wd.read("audit/log.jsonl");
-    let lines: Vec<serde_json::Value> = log
+    let all: Vec<serde_json::Value> = log
         .lines()
+        .filter(|l| !l.trim().is_empty())
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
+    // Written ahead: each write's intent, then its outcome.
+    let (intents, lines): (Vec<_>, Vec<_>) =
+        all.into_iter().partition(|l| l["outcome"] == "intent");
+    assert_eq!(intents.len(), lines.len(), "{log}");
     assert_eq!(lines.len() as u64, emu.writes());
     assert_eq!(lines.len(), 4, "two creates and two runs:\n{log}");
     for line in &lines {

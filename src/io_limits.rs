@@ -1,0 +1,218 @@
+//! Bounded file reads, shared by everything that reads a file a user (or an attacker who
+//! can write the workspace) controls: manifests, saved plans, emulator state, caches.
+//!
+//! Sizes are counted as bytes are read, never taken from `metadata().len()`, which is 0 for
+//! devices, FIFOs and process substitution (`validate /dev/zero` once grew to 24 GB). A
+//! file that is not a regular file is refused unless the caller allows it (a path named
+//! explicitly on the command line, such as `<(cat m.yaml)`), and even then it is read up to
+//! the same limit. Opening a FIFO that no one writes to would block for ever, so the open
+//! itself is given a deadline.
+
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// How long opening a FIFO may wait for a writer.
+pub const OPEN_DEADLINE: Duration = Duration::from_secs(1);
+
+/// Whether a non-regular file (device, FIFO, socket) may be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Special {
+    /// Refused: only regular files are read (files found in directories, state files).
+    Refuse,
+    /// Read, within the same size limit (a path the user named explicitly).
+    Allow,
+}
+
+/// Why a bounded read failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LimitedReadError {
+    #[error("cannot read `{}`: {message}", path.display())]
+    Io { path: PathBuf, message: String },
+    #[error("`{}` is larger than {} bytes", path.display(), max)]
+    TooLarge { path: PathBuf, max: u64 },
+    #[error("`{}` is a {kind}, not a regular file; name it explicitly to read it", path.display())]
+    NotRegular { path: PathBuf, kind: &'static str },
+    #[error("`{}` is a FIFO that nothing writes to (waited {} ms)", path.display(), OPEN_DEADLINE.as_millis())]
+    NoWriter { path: PathBuf },
+}
+
+/// What kind of file `meta` describes, for messages; `None` for a regular file.
+fn special_kind(meta: &std::fs::Metadata) -> Option<&'static str> {
+    let t = meta.file_type();
+    if t.is_file() {
+        return None;
+    }
+    if t.is_dir() {
+        return Some("directory");
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_fifo() {
+            return Some("FIFO");
+        }
+        if t.is_char_device() {
+            return Some("character device");
+        }
+        if t.is_block_device() {
+            return Some("block device");
+        }
+        if t.is_socket() {
+            return Some("socket");
+        }
+    }
+    Some("special file")
+}
+
+/// Opens `path` for reading, refusing special files unless allowed; a FIFO's open is
+/// bounded by [`OPEN_DEADLINE`].
+pub fn open_checked(path: &Path, special: Special) -> Result<File, LimitedReadError> {
+    let io_err = |e: io::Error| LimitedReadError::Io {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    };
+    let meta = std::fs::metadata(path).map_err(io_err)?;
+    let kind = special_kind(&meta);
+    match (kind, special) {
+        (None, _) => File::open(path).map_err(io_err),
+        (Some("directory"), _) => Err(LimitedReadError::NotRegular {
+            path: path.to_path_buf(),
+            kind: "directory",
+        }),
+        (Some(kind), Special::Refuse) => Err(LimitedReadError::NotRegular {
+            path: path.to_path_buf(),
+            kind,
+        }),
+        (Some("FIFO"), Special::Allow) => open_fifo(path),
+        (Some(_), Special::Allow) => File::open(path).map_err(io_err),
+    }
+}
+
+/// Opens a FIFO on a helper thread: `open` blocks until a writer appears. When none does
+/// within the deadline, the helper is released by opening the FIFO for writing (which
+/// completes its open at once) and the read is refused.
+fn open_fifo(path: &Path) -> Result<File, LimitedReadError> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let owned = path.to_path_buf();
+    std::thread::spawn(move || {
+        let _ = tx.send(File::open(&owned));
+    });
+    match rx.recv_timeout(OPEN_DEADLINE) {
+        Ok(opened) => opened.map_err(|e| LimitedReadError::Io {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        }),
+        Err(_) => {
+            // Unblocks the helper's open; both ends are dropped at once.
+            let _ = std::fs::OpenOptions::new().write(true).open(path);
+            Err(LimitedReadError::NoWriter {
+                path: path.to_path_buf(),
+            })
+        }
+    }
+}
+
+/// Reads all of `reader` into memory, up to `max` bytes; one byte more is an error.
+pub fn read_to_end_limited(
+    reader: impl Read,
+    path: &Path,
+    max: u64,
+) -> Result<Vec<u8>, LimitedReadError> {
+    let mut bytes = Vec::new();
+    reader
+        .take(max.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(|e| LimitedReadError::Io {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+    if bytes.len() as u64 > max {
+        return Err(LimitedReadError::TooLarge {
+            path: path.to_path_buf(),
+            max,
+        });
+    }
+    Ok(bytes)
+}
+
+/// Reads a whole file of at most `max` bytes, counted as read.
+pub fn read_limited(path: &Path, max: u64, special: Special) -> Result<Vec<u8>, LimitedReadError> {
+    let file = open_checked(path, special)?;
+    read_to_end_limited(file, path, max)
+}
+
+/// [`read_limited`] as UTF-8 text.
+pub fn read_text_limited(
+    path: &Path,
+    max: u64,
+    special: Special,
+) -> Result<String, LimitedReadError> {
+    let bytes = read_limited(path, max, special)?;
+    String::from_utf8(bytes).map_err(|e| LimitedReadError::Io {
+        path: path.to_path_buf(),
+        message: format!("not UTF-8 text: {}", e.utf8_error()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Instant;
+
+    #[test]
+    fn sizes_are_counted_as_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("f");
+        std::fs::write(&p, b"0123456789").unwrap();
+        assert_eq!(read_limited(&p, 10, Special::Refuse).unwrap().len(), 10);
+        assert!(matches!(
+            read_limited(&p, 9, Special::Refuse),
+            Err(LimitedReadError::TooLarge { max: 9, .. })
+        ));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn devices_are_refused_unless_allowed_and_then_bounded() {
+        let zero = Path::new("/dev/zero");
+        if !zero.exists() {
+            return;
+        }
+        assert!(matches!(
+            read_limited(zero, 1024, Special::Refuse),
+            Err(LimitedReadError::NotRegular {
+                kind: "character device",
+                ..
+            })
+        ));
+        let t = Instant::now();
+        assert!(matches!(
+            read_limited(zero, 1024 * 1024, Special::Allow),
+            Err(LimitedReadError::TooLarge { .. })
+        ));
+        assert!(t.elapsed() < Duration::from_secs(1));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_fifo_without_a_writer_is_refused_within_the_deadline() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        if !made.is_ok_and(|s| s.success()) {
+            return;
+        }
+        assert!(matches!(
+            read_limited(&fifo, 1024, Special::Refuse),
+            Err(LimitedReadError::NotRegular { kind: "FIFO", .. })
+        ));
+        let t = Instant::now();
+        assert!(matches!(
+            read_limited(&fifo, 1024, Special::Allow),
+            Err(LimitedReadError::NoWriter { .. })
+        ));
+        assert!(t.elapsed() < OPEN_DEADLINE + Duration::from_secs(1));
+    }
+}
