@@ -263,7 +263,7 @@ fn a_400_on_run_replayed_by_stripe_does_not_stick_the_entry() {
 /// outcome line) came back: the rerun sends the same key, Stripe replays, one job.
 #[test]
 fn a_crash_between_send_and_record_retries_with_the_same_key() {
-    let emu = Emu::start(Config::default());
+    let emu = Emu::start(crate::common::every_id_exists());
     let proxy = start_proxy(&emu);
     proxy.proxy.hang_creates.store(true, Ordering::SeqCst);
     let wd = Workdir::new();
@@ -321,7 +321,7 @@ fn two_applies_of_the_same_objects_under_different_names_make_one_job_each() {
     let emu = Emu::start(Config {
         validation_delay: Duration::from_millis(200),
         redaction_delay: Duration::from_millis(200),
-        ..Config::default()
+        ..crate::common::every_id_exists()
     });
     let manifest = |prefix: &str| {
         let mut s = String::from("version: 1\naccount:\n  mode: test\nredactions:\n");

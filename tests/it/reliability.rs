@@ -72,7 +72,6 @@ fn apply_cmd(emu: &Emu, wd: &Workdir, extra: &[&str]) -> Command {
 }
 
 #[test]
-#[ignore = "client: a keyed write whose 500 came after the change is saved and replayed by Stripe (Stripe-Should-Retry: false); the client gives up on that action and apply exits 1 in some runs instead of recovering with a fresh key"]
 fn apply_converges_through_500s_429s_and_dropped_connections() {
     let n = 500;
     let emu = Emu::start(Config {
