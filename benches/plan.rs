@@ -40,6 +40,7 @@ fn scenario() -> (Desired, Live) {
         ));
         objects.sort();
         entries.push(Entry {
+            allowed_fixes: Vec::new(),
             name: format!("dsr-{i:05}"),
             ticket: Some(format!("DSR-{i}")),
             objects: objects.clone(),

@@ -147,6 +147,7 @@ fn fixtures(scenario: Scenario) -> Fixtures {
 fn desired(scenario: Scenario) -> Desired {
     let entries = (0..scenario.entries())
         .map(|i| Entry {
+            allowed_fixes: Vec::new(),
             name: format!("dsr-{i:07}"),
             ticket: Some(format!("DSR-{i}")),
             objects: vec![ObjectRef::new(ObjectKind::Customers, customer(i))],

@@ -7,7 +7,7 @@ use crate::kinds::ObjectKind;
 
 use super::desired::{AccountSpec, Behavior, DesiredState, Mode, Via};
 use super::diagnostic::{Diagnostic, Severity};
-use super::model::{ACCOUNT_FIELDS, DEFAULTS_FIELDS, ENTRY_FIELDS, TOP_FIELDS, VERSION};
+use super::model::{FixKind, ACCOUNT_FIELDS, DEFAULTS_FIELDS, ENTRY_FIELDS, TOP_FIELDS, VERSION};
 use super::source::{Files, Place};
 use super::yaml::{Node, NodeKind, ScalarStyle};
 use super::{ids, lint};
@@ -25,6 +25,7 @@ pub struct DefaultsSpec {
     pub validation_behavior: Option<Behavior>,
     pub state: Option<DesiredState>,
     pub via: Option<Via>,
+    pub allowed_fixes: Option<Vec<FixKind>>,
 }
 
 /// One entry of `redactions`, before defaults are applied.
@@ -39,6 +40,7 @@ pub struct RawEntry {
     pub validation_behavior: Option<Placed<Behavior>>,
     pub state: Option<Placed<DesiredState>>,
     pub via: Option<Placed<Via>>,
+    pub allowed_fixes: Option<Vec<FixKind>>,
 }
 
 /// What one document declares.
@@ -349,6 +351,35 @@ impl Cx<'_, '_> {
         )
     }
 
+    /// `allowed_fixes: [cancel_payment_intent, …]`: every item one kind of Stripe's fix
+    /// table; sorted, without duplicates.
+    fn allowed_fixes(&mut self, v: &Node) -> Option<Vec<FixKind>> {
+        let NodeKind::Seq(items) = &v.kind else {
+            let d = self.error(
+                format!(
+                    "`allowed_fixes` must be a list of fix kinds; found {}",
+                    v.describe()
+                ),
+                v,
+            );
+            self.push(d.with_hint("e.g. `allowed_fixes: [cancel_payment_intent, void_invoice]`"));
+            return None;
+        };
+        let choices: Vec<(&'static str, FixKind)> =
+            FixKind::ALL.iter().map(|k| (k.as_str(), *k)).collect();
+        let mut out = Vec::new();
+        let mut ok = true;
+        for item in items {
+            match self.choice("allowed_fixes", item, &choices) {
+                Some(k) => out.push(k),
+                None => ok = false,
+            }
+        }
+        out.sort();
+        out.dedup();
+        ok.then_some(out)
+    }
+
     fn state(&mut self, v: &Node) -> Option<DesiredState> {
         self.choice(
             "state",
@@ -436,6 +467,9 @@ impl Cx<'_, '_> {
         if let Some((_, n)) = fields.get("via").filter(|(_, n)| !n.is_null()) {
             spec.via = self.via(n);
         }
+        if let Some((_, n)) = fields.get("allowed_fixes").filter(|(_, n)| !n.is_null()) {
+            spec.allowed_fixes = self.allowed_fixes(n);
+        }
         Some(Placed {
             value: spec,
             at: self.place(key),
@@ -514,6 +548,7 @@ impl Cx<'_, '_> {
             validation_behavior: None,
             state: None,
             via: None,
+            allowed_fixes: None,
         };
         match fields.get("objects") {
             None => {
@@ -538,6 +573,9 @@ impl Cx<'_, '_> {
         if let Some((_, n)) = fields.get("via").filter(|(_, n)| !n.is_null()) {
             let v = self.via(n);
             entry.via = self.placed(v, n);
+        }
+        if let Some((_, n)) = fields.get("allowed_fixes").filter(|(_, n)| !n.is_null()) {
+            entry.allowed_fixes = self.allowed_fixes(n);
         }
         named.then_some(entry)
     }

@@ -140,6 +140,10 @@ pub struct Entry {
     pub via: Via,
     /// Where the entry's `name` was written.
     pub location: Location,
+    /// Kinds of fix the reviewed manifest pre-approves (entry, else `defaults`), sorted,
+    /// without duplicates. A fix of another kind still needs a plan that shows it.
+    #[serde(default)]
+    pub allowed_fixes: Vec<crate::manifest::FixKind>,
 }
 
 /// Everything the loaded manifests declare. Entries are sorted by name.

@@ -53,6 +53,7 @@ mod tests {
 
     fn entry(name: &str, via: Via, objects: Vec<ObjectRef>) -> Entry {
         Entry {
+            allowed_fixes: Vec::new(),
             name: name.into(),
             ticket: None,
             objects,

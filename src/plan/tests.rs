@@ -18,6 +18,9 @@ fn cus(id: &str) -> ObjectRef {
 fn pi(id: &str) -> ObjectRef {
     ObjectRef::new(ObjectKind::PaymentIntents, id)
 }
+fn ch(id: &str) -> ObjectRef {
+    ObjectRef::new(ObjectKind::Charges, id)
+}
 fn vs(id: &str) -> ObjectRef {
     ObjectRef::new(ObjectKind::IdentityVerificationSessions, id)
 }
@@ -26,6 +29,7 @@ fn entry(name: &str, objects: &[ObjectRef], state: DesiredState, behavior: Behav
     let mut objects = objects.to_vec();
     objects.sort();
     Entry {
+        allowed_fixes: Vec::new(),
         name: name.into(),
         ticket: Some(format!("T-{name}")),
         objects,
@@ -189,15 +193,10 @@ fn validating_job_waits_then_runs() {
 
 #[test]
 fn created_job_with_other_behavior_is_updated_first() {
-    let d = desired(vec![entry(
-        "a",
-        &[cus("cus_1")],
-        DesiredState::Redacted,
-        Behavior::Fix,
-    )]);
+    let d = desired(vec![redacted("a", &[cus("cus_1")])]);
     let p = go(
         &d,
-        &live(vec![job("prj_1", 1, "created", "error", &[cus("cus_1")])]),
+        &live(vec![job("prj_1", 1, "created", "fix", &[cus("cus_1")])]),
     );
     assert_eq!(
         ops(&p, "a"),
@@ -207,8 +206,37 @@ fn created_job_with_other_behavior_is_updated_first() {
             (Op::Run, j("prj_1"), true)
         ]
     );
-    assert_eq!(p.actions[0].validation_behavior, Some(Behavior::Fix));
+    assert_eq!(p.actions[0].validation_behavior, Some(Behavior::Error));
     assert!(p.actions[2].after.contains(&p.actions[0].id));
+}
+
+#[test]
+fn a_fix_entry_is_created_with_error_so_that_its_fixes_can_be_shown() {
+    let d = desired(vec![entry(
+        "a",
+        &[cus("cus_1")],
+        DesiredState::Redacted,
+        Behavior::Fix,
+    )]);
+    let p = go(&d, &live(vec![]));
+    assert_eq!(p.actions[0].op, Op::Create);
+    assert_eq!(p.actions[0].validation_behavior, Some(Behavior::Error));
+    // Its validating job stays in `error`: no switch before a plan showed the fixes.
+    let p = go(
+        &d,
+        &live(vec![job(
+            "prj_1",
+            1,
+            "validating",
+            "error",
+            &[cus("cus_1")],
+        )]),
+    );
+    assert_eq!(
+        ops(&p, "a"),
+        vec![(Op::Wait, j("prj_1"), false), (Op::Run, j("prj_1"), true)]
+    );
+    assert!(p.actions[1].fixes.is_empty());
 }
 
 #[test]
@@ -232,15 +260,10 @@ fn ready_job_runs_irreversibly() {
 
 #[test]
 fn ready_job_with_other_behavior_is_updated_then_run() {
-    let d = desired(vec![entry(
-        "a",
-        &[cus("cus_1")],
-        DesiredState::Redacted,
-        Behavior::Fix,
-    )]);
+    let d = desired(vec![redacted("a", &[cus("cus_1")])]);
     let p = go(
         &d,
-        &live(vec![job("prj_1", 1, "ready", "error", &[cus("cus_1")])]),
+        &live(vec![job("prj_1", 1, "ready", "fix", &[cus("cus_1")])]),
     );
     assert_eq!(
         ops(&p, "a"),
@@ -317,25 +340,164 @@ fn failed_job_whose_lock_is_gone_is_revalidated() {
 }
 
 #[test]
-fn failed_job_whose_lock_is_still_held_is_blocked() {
-    let d = desired(vec![redacted("a", &[cus("cus_1")])]);
+fn failed_job_whose_lock_is_still_held_waits_on_the_holder_by_name() {
+    // The customer's job reaches the charge that the charge entry's job holds.
+    let d = desired(vec![
+        redacted("cust", &[cus("cus_1")]),
+        redacted("charge", &[ch("ch_1")]),
+    ]);
     let mut l = live(vec![
-        job(
-            "prj_0",
-            1,
-            "validating",
-            "error",
-            &[cus("cus_1"), cus("cus_x")],
-        ),
+        job("prj_0", 1, "ready", "error", &[ch("ch_1")]),
         job("prj_1", 2, "failed", "error", &[cus("cus_1")]),
     ]);
     l.validation_errors.insert(
         "prj_1".into(),
-        vec![verr("prjve_1", "locked_by_other_job", "customer", "cus_1")],
+        vec![verr("prjve_1", "locked_by_other_job", "charge", "ch_1")],
     );
     let p = go(&d, &l);
-    assert!(!p.actions.iter().any(|a| a.op == Op::Validate));
-    assert_eq!(ent(&p, "a").outcome, Outcome::Blocked);
+    assert_eq!(
+        ops(&p, "cust"),
+        vec![
+            (Op::Wait, j("prj_1"), false),
+            (Op::Validate, j("prj_1"), true),
+            (Op::Run, j("prj_1"), true)
+        ]
+    );
+    let wait = p
+        .actions
+        .iter()
+        .find(|a| a.entry.as_deref() == Some("cust"))
+        .unwrap();
+    assert_eq!(wait.reason, "waiting on prj_0 (entry charge, status ready)");
+    assert_eq!(wait.lock_holders[0].objects, vec!["ch_1".to_string()]);
+    assert!(wait.lock_holders[0].direct);
+    assert_eq!(ent(&p, "cust").outcome, Outcome::Waiting);
+    assert!(ent(&p, "cust").blocked.is_empty());
+    // Not a revalidation loop: nothing is sent while the holder is active.
+    assert!(p
+        .actions
+        .iter()
+        .filter(|a| a.entry.as_deref() == Some("cust"))
+        .all(|a| a.op == Op::Wait || a.deferred));
+}
+
+#[test]
+fn a_lock_held_through_a_related_object_waits_on_every_possible_holder() {
+    let d = desired(vec![redacted("cust", &[cus("cus_1")])]);
+    let mut l = live(vec![
+        job("prj_0", 1, "redacting", "error", &[cus("cus_7")]),
+        job("prj_1", 2, "failed", "error", &[cus("cus_1")]),
+        // A job that failed on a lock holds nothing.
+        job("prj_2", 3, "failed", "error", &[cus("cus_8")]),
+    ]);
+    l.validation_errors.insert(
+        "prj_1".into(),
+        vec![verr(
+            "prjve_1",
+            "locked_by_other_job",
+            "payment_method",
+            "pm_1",
+        )],
+    );
+    l.validation_errors.insert(
+        "prj_2".into(),
+        vec![verr("prjve_2", "locked_by_other_job", "customer", "cus_8")],
+    );
+    let p = go(&d, &l);
+    let wait = &p.actions[0];
+    assert_eq!(wait.op, Op::Wait);
+    assert_eq!(
+        wait.lock_holders
+            .iter()
+            .map(|h| (h.job.as_str(), h.direct))
+            .collect::<Vec<_>>(),
+        [("prj_0", false)]
+    );
+    assert!(
+        wait.reason.contains("through a related object"),
+        "{}",
+        wait.reason
+    );
+}
+
+#[test]
+fn once_the_holder_is_done_one_revalidation_is_planned() {
+    let d = desired(vec![
+        redacted("cust", &[cus("cus_1")]),
+        redacted("charge", &[ch("ch_1")]),
+    ]);
+    let mut l = live(vec![
+        job("prj_0", 1, "canceled", "error", &[ch("ch_1")]),
+        job("prj_1", 2, "failed", "error", &[cus("cus_1")]),
+    ]);
+    l.validation_errors.insert(
+        "prj_1".into(),
+        vec![verr("prjve_1", "locked_by_other_job", "charge", "ch_1")],
+    );
+    let p = go(&d, &l);
+    let cust: Vec<&Action> = p
+        .actions
+        .iter()
+        .filter(|a| a.entry.as_deref() == Some("cust"))
+        .collect();
+    assert_eq!(cust.len(), 2);
+    assert_eq!((cust[0].op, cust[0].deferred), (Op::Validate, false));
+    assert!(cust[0].lock_release);
+    assert!(!cust[0].irreversible);
+    assert_eq!(cust[0].lock_holders[0].job, "prj_0");
+    assert_eq!(cust[1].op, Op::Run);
+
+    // An apply that approved creating and running the entry's job may revalidate once.
+    let approved = go(&d, &live(vec![]));
+    let (allowed, new) = approved_actions(&approved, &p);
+    assert!(
+        allowed
+            .iter()
+            .any(|a| a.op == Op::Validate && a.entry.as_deref() == Some("cust")),
+        "{new:?}"
+    );
+    // Without approval for the entry, the revalidation is new work.
+    let other = go(
+        &desired(vec![redacted("charge", &[ch("ch_1")])]),
+        &live(vec![]),
+    );
+    let (allowed, _) = approved_actions(&other, &p);
+    assert!(!allowed.iter().any(|a| a.op == Op::Validate));
+}
+
+#[test]
+fn a_holder_that_redacted_the_entrys_objects_converges_it() {
+    let d = desired(vec![
+        redacted("order", &[pi("pi_5")]),
+        redacted("charge", &[ch("ch_1")]),
+    ]);
+    // The charge entry's job failed on the charge, held by a job that names the charge and
+    // the order's PaymentIntent; that job then succeeded.
+    let mut l = live(vec![
+        job("prj_0", 1, "succeeded", "error", &[ch("ch_1"), pi("pi_5")]),
+        job("prj_1", 2, "failed", "error", &[ch("ch_1")]),
+    ]);
+    l.validation_errors.insert(
+        "prj_1".into(),
+        vec![verr("prjve_1", "locked_by_other_job", "charge", "ch_1")],
+    );
+    let p = go(&d, &l);
+    let e = ent(&p, "charge");
+    assert!(ops(&p, "charge").is_empty(), "{:?}", ops(&p, "charge"));
+    assert_eq!(e.outcome, Outcome::Converged);
+    assert_eq!(
+        e.redacted_by,
+        vec![RedactedBy {
+            job: "prj_0".into(),
+            entry: None,
+            objects: vec![ch("ch_1")],
+        }]
+    );
+    let text = render_human(&p, false);
+    assert!(
+        text.contains("redacted by prj_0 (unmanaged): Charge ch_1"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -720,14 +882,16 @@ fn targets_plan_only_named_entries_and_turn_prune_off() {
             prune: true,
             targets: vec!["b".into(), "zzz".into()],
             revalidate: false,
+            ..Options::default()
         },
     );
     assert_eq!(p.entries.len(), 1);
     assert_eq!(p.entries[0].name, "b");
     assert!(p.actions.iter().all(|a| a.entry.as_deref() == Some("b")));
     assert!(p.unmanaged.is_empty());
-    assert_eq!(p.warnings.len(), 1);
+    assert_eq!(p.warnings.len(), 2);
     assert!(p.warnings[0].contains("zzz"));
+    assert!(p.warnings[1].contains("do not mix"));
 }
 
 #[test]
@@ -949,16 +1113,10 @@ fn new_work_found_by_a_re_plan_is_reported_not_allowed() {
         &d,
         &live(vec![job("prj_1", 1, "ready", "error", &[cus("cus_1")])]),
     );
-    // The manifest now says fix: the re-plan wants an update before the run.
-    let d2 = desired(vec![entry(
-        "a",
-        &[cus("cus_1")],
-        DesiredState::Redacted,
-        Behavior::Fix,
-    )]);
+    // The job was switched to fix: the re-plan wants an update before the run.
     let fresh = go(
-        &d2,
-        &live(vec![job("prj_1", 1, "ready", "error", &[cus("cus_1")])]),
+        &d,
+        &live(vec![job("prj_1", 1, "ready", "fix", &[cus("cus_1")])]),
     );
     let (allowed, new) = approved_actions(&saved, &fresh);
     assert!(allowed.is_empty(), "{allowed:?}");
@@ -1193,17 +1351,19 @@ fn human_view_shows_the_behavior_change_as_before_and_after() {
         DesiredState::Redacted,
         Behavior::Fix,
     )]);
-    let text = render_human(
-        &go(
-            &d,
-            &live(vec![job("prj_1", 1, "ready", "error", &[cus("cus_1")])]),
-        ),
-        false,
+    let mut l = live(vec![job("prj_1", 1, "failed", "error", &[cus("cus_1")])]);
+    l.validation_errors.insert(
+        "prj_1".into(),
+        vec![verr("prjve_1", "invalid_state", "payment_intent", "pi_9")],
     );
+    let text = render_human(&go(&d, &l), false);
     assert!(text.contains("~ update job prj_1"), "{text}");
     assert!(text.contains("- validation_behavior: error\n"), "{text}");
     assert!(text.contains("+ validation_behavior: fix\n"), "{text}");
-    assert!(text.contains("! run job prj_1  [IRREVERSIBLE]"), "{text}");
+    assert!(
+        text.contains("! run job prj_1  [IRREVERSIBLE, deferred]"),
+        "{text}"
+    );
 }
 
 #[test]

@@ -54,6 +54,7 @@ fn desired() -> Desired {
             connected_account: None,
         },
         entries: vec![Entry {
+            allowed_fixes: Vec::new(),
             name: "kyc".into(),
             ticket: None,
             objects: vec![vs("vs_a"), vs("vs_b")],

@@ -154,6 +154,7 @@ async fn start() -> (String, Fake) {
 fn desired() -> Desired {
     let vs = |id: &str| ObjectRef::new(ObjectKind::IdentityVerificationSessions, id);
     let entry = |name: &str, via, objects| Entry {
+        allowed_fixes: Vec::new(),
         name: name.into(),
         ticket: None,
         objects,
