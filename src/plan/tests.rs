@@ -5,7 +5,9 @@ use std::path::PathBuf;
 
 use super::*;
 use crate::kinds::{ObjectKind, ObjectRef};
-use crate::manifest::{AccountSpec, Behavior, Desired, DesiredState, Entry, Location, Via};
+use crate::manifest::{
+    AccountSpec, Behavior, Desired, DesiredState, Entry, FixKind, Location, Via,
+};
 use crate::observe::Live;
 use crate::stripe::models::{
     Account, ErroringObject, JobObjects, JobStatus, JobValidationError, Mode, RedactionJob,
@@ -1383,4 +1385,381 @@ fn errors_embedded_in_the_job_are_used_when_none_were_listed() {
         e.blocked[0].errors[0].fix.as_deref(),
         Some("void Invoice in_1")
     );
+}
+
+// ---- fix previews ------------------------------------------------------------------
+
+fn fix_entry(name: &str, objects: &[ObjectRef]) -> Entry {
+    entry(name, objects, DesiredState::Redacted, Behavior::Fix)
+}
+
+/// The guide's customer: its job failed under `error` on an open PaymentIntent and an
+/// attached PaymentMethod.
+fn guide_live(errors: &[(&str, &str, &str)]) -> Live {
+    let mut l = live(vec![job("prj_1", 1, "failed", "error", &[cus("cus_1")])]);
+    l.validation_errors.insert(
+        "prj_1".into(),
+        errors
+            .iter()
+            .enumerate()
+            .map(|(i, (code, ty, id))| verr(&format!("prjve_{i}"), code, ty, id))
+            .collect(),
+    );
+    l
+}
+
+const GUIDE_ERRORS: &[(&str, &str, &str)] = &[
+    ("invalid_state", "payment_intent", "pi_1"),
+    ("invalid_state", "payment_method", "pm_1"),
+];
+
+#[test]
+fn a_fix_preview_lists_every_fix_each_irreversible_and_counted() {
+    let d = desired(vec![fix_entry("a", &[cus("cus_1")])]);
+    let p = go(&d, &guide_live(GUIDE_ERRORS));
+    let e = ent(&p, "a");
+    let fixes: Vec<&str> = e.fixes.iter().map(|f| f.description.as_str()).collect();
+    assert_eq!(
+        fixes,
+        ["cancel PaymentIntent pi_1", "detach PaymentMethod pm_1"]
+    );
+    let run = p.actions.iter().find(|a| a.op == Op::Run).unwrap();
+    assert_eq!(run.fixes.len(), 2);
+    assert_eq!(run.irreversible_effects(), 3, "the run and its two fixes");
+    assert_eq!(p.summary.irreversible, 3);
+    assert_eq!(p.summary.fixes, 2);
+    assert_eq!(p.irreversible_count(), 3);
+    // The switch to fix commits to the same fixes but destroys nothing itself.
+    let update = p.actions.iter().find(|a| a.op == Op::Update).unwrap();
+    assert_eq!(update.fixes, run.fixes);
+    assert_eq!(update.irreversible_effects(), 0);
+}
+
+#[test]
+fn a_fix_preview_is_approved_only_for_exactly_the_fixes_it_listed() {
+    let d = desired(vec![fix_entry("a", &[cus("cus_1")])]);
+    let approved = go(&d, &guide_live(GUIDE_ERRORS));
+    // Same errors: everything is approved.
+    let fresh = go(&d, &guide_live(GUIDE_ERRORS));
+    let (allowed, new) = approved_actions(&approved, &fresh);
+    assert_eq!(allowed.len(), 3);
+    assert!(new.is_empty());
+    // A new fixable error since approval: the switch, revalidation and run all stop.
+    let mut more = GUIDE_ERRORS.to_vec();
+    more.push(("invalid_state", "invoice", "in_1"));
+    let fresh = go(&d, &guide_live(&more));
+    let (allowed, new) = approved_actions(&approved, &fresh);
+    assert!(allowed.is_empty(), "{allowed:?}");
+    assert_eq!(
+        new.iter().map(|a| a.op).collect::<Vec<_>>(),
+        [Op::Update, Op::Validate, Op::Run]
+    );
+    // After the switch the ready job's run applies the approved fixes.
+    let mut l = live(vec![job("prj_1", 1, "ready", "fix", &[cus("cus_1")])]);
+    l.validation_errors.insert(
+        "prj_1".into(),
+        vec![
+            verr("prjve_0", "invalid_state", "payment_intent", "pi_1"),
+            verr("prjve_1", "invalid_state", "payment_method", "pm_1"),
+        ],
+    );
+    let fresh = go(&d, &l);
+    let (allowed, _) = approved_actions(&approved, &fresh);
+    assert_eq!(allowed.len(), 1);
+    assert_eq!(allowed[0].op, Op::Run);
+    assert_eq!(allowed[0].fixes.len(), 2);
+}
+
+#[test]
+fn a_plan_that_showed_no_fixes_does_not_approve_them() {
+    let d = desired(vec![fix_entry("a", &[cus("cus_1")])]);
+    // What `--auto-approve` approved on the first apply: create (under error) and run.
+    let approved = go(&d, &live(vec![]));
+    assert_eq!(
+        approved.actions[0].validation_behavior,
+        Some(Behavior::Error)
+    );
+    assert_eq!(approved.summary.fixes, 0);
+    let fresh = go(&d, &guide_live(GUIDE_ERRORS));
+    let (allowed, new) = approved_actions(&approved, &fresh);
+    assert!(allowed.is_empty(), "{allowed:?}");
+    assert_eq!(new.len(), 3);
+}
+
+#[test]
+fn allowed_fixes_pre_approve_only_their_kinds() {
+    let mut e = fix_entry("a", &[cus("cus_1")]);
+    e.allowed_fixes = vec![FixKind::CancelPaymentIntent, FixKind::DetachPaymentMethod];
+    let d = desired(vec![e.clone()]);
+    let approved = go(&d, &live(vec![]));
+    let fresh = go(&d, &guide_live(GUIDE_ERRORS));
+    assert!(ent(&fresh, "a").fixes.iter().all(|f| f.preapproved));
+    let (allowed, new) = approved_actions(&approved, &fresh);
+    assert_eq!(
+        allowed.iter().map(|a| a.op).collect::<Vec<_>>(),
+        [Op::Update, Op::Validate, Op::Run]
+    );
+    assert!(new.is_empty());
+    // A fix of another kind still needs a plan that shows it.
+    e.allowed_fixes = vec![FixKind::CancelPaymentIntent];
+    let d = desired(vec![e]);
+    let approved = go(&d, &live(vec![]));
+    let fresh = go(&d, &guide_live(GUIDE_ERRORS));
+    let (allowed, _) = approved_actions(&approved, &fresh);
+    assert!(allowed.is_empty(), "{allowed:?}");
+}
+
+#[test]
+fn a_fix_entry_with_an_unfixable_error_is_blocked_not_switched() {
+    let d = desired(vec![fix_entry("a", &[cus("cus_1")])]);
+    let p = go(
+        &d,
+        &guide_live(&[
+            ("invalid_state", "payment_intent", "pi_1"),
+            ("invalid_cascading_source", "charge", "ch_1"),
+        ]),
+    );
+    assert!(ops(&p, "a").is_empty(), "{:?}", ops(&p, "a"));
+    assert_eq!(ent(&p, "a").outcome, Outcome::Blocked);
+}
+
+#[test]
+fn a_ready_fix_job_runs_with_the_fixes_its_errors_list() {
+    let d = desired(vec![fix_entry("a", &[cus("cus_1")])]);
+    let mut l = live(vec![job("prj_1", 1, "ready", "fix", &[cus("cus_1")])]);
+    l.validation_errors.insert(
+        "prj_1".into(),
+        vec![verr("prjve_0", "invalid_state", "invoice", "in_1")],
+    );
+    let p = go(&d, &l);
+    assert_eq!(ops(&p, "a"), vec![(Op::Run, j("prj_1"), false)]);
+    assert_eq!(p.actions[0].fixes[0].description, "void Invoice in_1");
+    // Ready under `error`: validation found nothing to fix; it runs as it is.
+    let p = go(
+        &d,
+        &live(vec![job("prj_1", 1, "ready", "error", &[cus("cus_1")])]),
+    );
+    assert_eq!(ops(&p, "a"), vec![(Op::Run, j("prj_1"), false)]);
+    assert!(p.actions[0].fixes.is_empty());
+}
+
+#[test]
+fn the_risk_period_is_dated_from_the_objects_creation() {
+    let d = desired(vec![fix_entry("a", &[cus("cus_1")])]);
+    let mut l = guide_live(&[("invalid_state", "payment_intent", "pi_1")]);
+    l.observed_at = 100 * 86_400;
+    l.object_created.insert("pi_1".into(), 95 * 86_400);
+    let p = go(&d, &l);
+    assert!(ent(&p, "a").fixes.is_empty(), "no fix exists for time");
+    assert_eq!(ent(&p, "a").outcome, Outcome::Blocked);
+    let hint = &ent(&p, "a").jobs[0].errors[0].hint;
+    assert!(hint.contains("90-day risk period"), "{hint}");
+    // Older than 90 days: the same error is fixable.
+    l.object_created.insert("pi_1".into(), 5 * 86_400);
+    let p = go(&d, &l);
+    assert_eq!(ent(&p, "a").fixes.len(), 1);
+}
+
+#[test]
+fn an_unknown_object_type_gets_stripes_fix_not_a_guessed_verb() {
+    let d = desired(vec![fix_entry("a", &[cus("cus_1")])]);
+    let p = go(
+        &d,
+        &guide_live(&[("invalid_state", "subscription", "sub_1")]),
+    );
+    assert_eq!(
+        ent(&p, "a").fixes[0].description,
+        "Stripe's fix for subscription sub_1"
+    );
+    assert_eq!(p.summary.fixes, 1);
+}
+
+// ---- provenance, adoption, conflicts ---------------------------------------------------
+
+fn with_provenance(mut l: Live, created: &[(&str, &[ObjectRef])]) -> Live {
+    l.created_by_redactctl = Some(
+        created
+            .iter()
+            .map(|(j, o)| (j.to_string(), o.to_vec()))
+            .collect(),
+    );
+    l
+}
+
+#[test]
+fn running_a_job_created_outside_redactctl_is_an_adoption() {
+    let d = desired(vec![redacted("a", &[cus("cus_1")])]);
+    let jobs = vec![job(
+        "prj_1",
+        1_700_000_000,
+        "ready",
+        "error",
+        &[cus("cus_1")],
+    )];
+    let p = go(&d, &with_provenance(live(jobs.clone()), &[]));
+    let run = &p.actions[0];
+    assert_eq!(run.op, Op::Run);
+    assert_eq!(
+        run.adopt.as_ref().map(Adoption::describe).as_deref(),
+        Some("adopt prj_1 (created outside redactctl at 2023-11-14T22:13:20Z)")
+    );
+    assert_eq!(p.summary.adopt, 1);
+    assert_eq!(p.summary.irreversible, 2, "the run and the adoption");
+    assert_eq!(ent(&p, "a").jobs[0].provenance, Provenance::Outside);
+    // The audit log records its create: no adoption.
+    let p = go(
+        &d,
+        &with_provenance(live(jobs.clone()), &[("prj_1", &[cus("cus_1")])]),
+    );
+    assert!(p.actions[0].adopt.is_none());
+    assert_eq!(ent(&p, "a").jobs[0].provenance, Provenance::Redactctl);
+    // No audit log: unknown, planned as before.
+    let p = go(&d, &live(jobs));
+    assert!(p.actions[0].adopt.is_none());
+    assert_eq!(ent(&p, "a").jobs[0].provenance, Provenance::Unknown);
+}
+
+#[test]
+fn an_approval_without_the_adoption_does_not_cover_it() {
+    let d = desired(vec![redacted("a", &[cus("cus_1")])]);
+    let jobs = vec![job("prj_1", 1, "ready", "error", &[cus("cus_1")])];
+    let approved = go(&d, &live(jobs.clone()));
+    let fresh = go(&d, &with_provenance(live(jobs), &[]));
+    let (allowed, new) = approved_actions(&approved, &fresh);
+    assert!(allowed.is_empty());
+    assert_eq!(new[0].op, Op::Run);
+}
+
+#[test]
+fn an_outside_job_naming_undeclared_objects_is_a_conflict_never_replaced() {
+    let d = desired(vec![redacted("a", &[cus("cus_1")])]);
+    let jobs = vec![job(
+        "prj_1",
+        1_700_000_000,
+        "ready",
+        "error",
+        &[cus("cus_1"), cus("cus_other")],
+    )];
+    let p = go(&d, &with_provenance(live(jobs.clone()), &[]));
+    assert!(p.actions.is_empty(), "{:?}", p.actions);
+    let b = &ent(&p, "a").blocked[0];
+    assert!(
+        b.problem.contains("created outside redactctl")
+            && b.problem
+                .contains("Customer cus_other, which no manifest declares"),
+        "{}",
+        b.problem
+    );
+    assert!(b.resolve[0].contains("--cancel-conflicting prj_1"));
+    // Named: canceled (an adoption), then the declared object gets its own job.
+    let p = plan(
+        &d,
+        &with_provenance(live(jobs.clone()), &[]),
+        &Options {
+            cancel_conflicting: vec!["prj_1".into()],
+            ..Options::default()
+        },
+    );
+    assert_eq!(
+        ops(&p, "a").iter().map(|o| o.0).collect::<Vec<_>>(),
+        [Op::Cancel, Op::Create, Op::Run]
+    );
+    assert!(p.actions[0].adopt.is_some());
+    // redactctl's own job with an object the manifest dropped is still replaced.
+    let p = go(
+        &d,
+        &with_provenance(live(jobs), &[("prj_1", &[cus("cus_1"), cus("cus_other")])]),
+    );
+    assert!(p.actions[0].replace && p.actions[0].adopt.is_none());
+}
+
+#[test]
+fn prune_never_cancels_an_outside_job_that_names_declared_objects() {
+    let d = desired(vec![
+        redacted("a", &[cus("cus_1")]),
+        redacted("b", &[cus("cus_2")]),
+    ]);
+    let l = with_provenance(
+        live(vec![
+            job("prj_7", 1, "failed", "error", &[cus("cus_1"), cus("cus_2")]),
+            job("prj_8", 2, "ready", "error", &[cus("cus_77")]),
+        ]),
+        &[],
+    );
+    let prune = Options {
+        prune: true,
+        whole_manifest_set: true,
+        ..Options::default()
+    };
+    let p = plan(&d, &l, &prune);
+    let cancels: Vec<Option<String>> = p
+        .actions
+        .iter()
+        .filter(|a| a.op == Op::Cancel)
+        .map(|a| a.job.clone())
+        .collect();
+    assert_eq!(cancels, [j("prj_8")]);
+    assert!(
+        p.actions[0].adopt.is_some(),
+        "pruning an outside job adopts it"
+    );
+    let b = &ent(&p, "a").blocked[0];
+    assert!(
+        b.problem.contains("created outside redactctl"),
+        "{}",
+        b.problem
+    );
+    let p = plan(
+        &d,
+        &l,
+        &Options {
+            cancel_conflicting: vec!["prj_7".into()],
+            ..Options::default()
+        },
+    );
+    assert!(p
+        .actions
+        .iter()
+        .any(|a| a.op == Op::Cancel && a.job == j("prj_7")));
+}
+
+#[test]
+fn an_issuing_card_job_matches_by_what_redactctl_asked_for() {
+    let card = ObjectRef::new(ObjectKind::IssuingCards, "ic_1");
+    let d = desired(vec![redacted("card", std::slice::from_ref(&card))]);
+    // Stripe reads the job back without the card.
+    let l = live(vec![job("prj_1", 1, "succeeded", "error", &[])]);
+    let p = go(&d, &l);
+    assert_eq!(
+        p.actions[0].op,
+        Op::Create,
+        "without provenance: a second job"
+    );
+    let l = with_provenance(l, &[("prj_1", std::slice::from_ref(&card))]);
+    let p = go(&d, &l);
+    assert!(p.actions.is_empty(), "{:?}", p.actions);
+    assert_eq!(ent(&p, "card").outcome, Outcome::Converged);
+    assert_eq!(ent(&p, "card").redacted, vec![card]);
+}
+
+#[test]
+fn provenance_is_built_from_audit_records() {
+    use crate::apply::audit::AuditRecord;
+    let rec = AuditRecord {
+        time: "2026-11-27T08:00:00Z".into(),
+        action: "create".into(),
+        entry: Some("a".into()),
+        job: Some("prj_1".into()),
+        objects: vec![cus("cus_1")],
+        idempotency_key: "k".into(),
+        request_id: None,
+        http_status: Some(200),
+        outcome: "ok".into(),
+        mode: "test".into(),
+        account: None,
+    };
+    let mut l = live(vec![job("prj_1", 1, "ready", "error", &[cus("cus_1")])]);
+    l.created_by_redactctl = Some(provenance_from_audit(&[rec]));
+    let p = go(&desired(vec![redacted("a", &[cus("cus_1")])]), &l);
+    assert!(p.actions[0].adopt.is_none());
 }
