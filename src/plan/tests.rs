@@ -1763,3 +1763,83 @@ fn provenance_is_built_from_audit_records() {
     let p = go(&desired(vec![redacted("a", &[cus("cus_1")])]), &l);
     assert!(p.actions[0].adopt.is_none());
 }
+
+// ---- what the views show before anything irreversible ---------------------------------
+
+/// One plan with a fix preview, a lock wait, an adoption and a conflict.
+fn irreversible_effects_plan() -> Plan {
+    let d = desired(vec![
+        fix_entry("guide", &[cus("cus_guide")]),
+        redacted("cust", &[cus("cus_1")]),
+        redacted("charge", &[ch("ch_1")]),
+        redacted("outside", &[cus("cus_5")]),
+        redacted("mixed", &[cus("cus_6")]),
+    ]);
+    let mut l = live(vec![
+        job(
+            "prj_guide",
+            1_800_000_000,
+            "failed",
+            "error",
+            &[cus("cus_guide")],
+        ),
+        job(
+            "prj_charge",
+            1_800_000_001,
+            "redacting",
+            "error",
+            &[ch("ch_1")],
+        ),
+        job(
+            "prj_cust",
+            1_800_000_002,
+            "failed",
+            "error",
+            &[cus("cus_1")],
+        ),
+        job("prj_out", 1_700_000_000, "ready", "error", &[cus("cus_5")]),
+        job(
+            "prj_mixed",
+            1_700_000_100,
+            "ready",
+            "error",
+            &[cus("cus_6"), cus("cus_stranger")],
+        ),
+    ]);
+    l.validation_errors.insert(
+        "prj_guide".into(),
+        vec![
+            verr("prjve_1", "invalid_state", "payment_intent", "pi_guide"),
+            verr("prjve_2", "invalid_state", "payment_method", "pm_guide"),
+        ],
+    );
+    l.validation_errors.insert(
+        "prj_cust".into(),
+        vec![verr("prjve_3", "locked_by_other_job", "charge", "ch_1")],
+    );
+    let l = with_provenance(
+        l,
+        &[
+            ("prj_guide", &[cus("cus_guide")]),
+            ("prj_charge", &[ch("ch_1")]),
+            ("prj_cust", &[cus("cus_1")]),
+        ],
+    );
+    go(&d, &l)
+}
+
+#[test]
+fn human_view_of_fixes_locks_adoptions_and_conflicts() {
+    insta::assert_snapshot!(
+        "irreversible_effects_human",
+        render_human(&irreversible_effects_plan(), false)
+    );
+}
+
+#[test]
+fn markdown_view_of_fixes_locks_adoptions_and_conflicts() {
+    insta::assert_snapshot!(
+        "irreversible_effects_markdown",
+        render_markdown(&irreversible_effects_plan())
+    );
+}
