@@ -745,4 +745,38 @@ mod tests {
         );
         assert_eq!(suggest("zebra", &["customers", "charges"]), None);
     }
+
+    fn load(text: &str) -> Result<crate::manifest::Loaded, crate::manifest::LoadFailure> {
+        crate::manifest::load_bytes(std::path::Path::new("m.yaml"), text.as_bytes().to_vec())
+    }
+
+    #[test]
+    fn allowed_fixes_come_from_the_entry_else_the_defaults() {
+        let loaded = load(
+            "version: 1\naccount: {mode: test}\ndefaults:\n  allowed_fixes: [void_invoice]\n\
+             redactions:\n  - name: a\n    objects: {customers: [cus_1]}\n\
+             \x20   allowed_fixes: [detach_card, cancel_payment_intent, detach_card]\n\
+             \x20 - name: b\n    objects: {customers: [cus_2]}\n",
+        )
+        .unwrap();
+        let e = &loaded.desired.entries;
+        assert_eq!(
+            e[0].allowed_fixes,
+            [FixKind::CancelPaymentIntent, FixKind::DetachCard]
+        );
+        assert_eq!(e[1].allowed_fixes, [FixKind::VoidInvoice]);
+    }
+
+    #[test]
+    fn an_unknown_fix_kind_is_an_error_with_a_suggestion() {
+        let err = load(
+            "version: 1\naccount: {mode: test}\nredactions:\n  - name: a\n\
+             \x20   objects: {customers: [cus_1]}\n    allowed_fixes: [void_invoices]\n",
+        )
+        .unwrap_err();
+        let text: Vec<String> = err.diagnostics.iter().map(|d| format!("{d:?}")).collect();
+        let text = text.join("\n");
+        assert!(text.contains("allowed_fixes"), "{text}");
+        assert!(text.contains("void_invoice"), "{text}");
+    }
 }

@@ -109,6 +109,10 @@ mod tests {
         let mut changed = entry(1);
         changed.validation_behavior = Behavior::Fix;
         assert_ne!(a, digest(&account, &[changed]));
+        // Pre-approving fixes changes what a plan approves.
+        let mut changed = entry(1);
+        changed.allowed_fixes = vec![FixKind::VoidInvoice];
+        assert_ne!(a, digest(&account, &[changed]));
         let live = AccountSpec {
             mode: Mode::Live,
             ..account.clone()

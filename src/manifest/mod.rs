@@ -14,6 +14,7 @@ pub mod files;
 pub mod ids;
 pub mod lint;
 pub mod model;
+pub mod project;
 mod source;
 mod yaml;
 
