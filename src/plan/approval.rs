@@ -7,6 +7,7 @@ use std::collections::{HashMap, HashSet};
 use super::model::{Action, Op, Plan, Precondition, Signature};
 use crate::kinds::ObjectRef;
 use crate::observe::Live;
+use crate::stripe::models::ValidationBehavior;
 use crate::stripe::models::{JobStatus, RedactionJob};
 
 /// Reasons `saved` no longer matches `live` (empty: the plan is fresh). A deferred action
@@ -140,7 +141,9 @@ fn progresses_to(seen: &JobStatus, now: &JobStatus) -> bool {
 /// What a reviewer approved about one action: its signature, the fixes it commits to
 /// (their descriptions, sorted) and the outside job it adopts. A re-plan whose fixes or
 /// adoption differ proposes something nobody saw.
-type Approved = (Signature, Vec<String>, Option<String>);
+/// The last part says whether a run applies fixes at all: a run approved under `error`
+/// does not cover the same job switched to `fix` since.
+type Approved = (Signature, Vec<String>, Option<String>, bool);
 
 fn approved_key(a: &Action) -> Approved {
     let mut fixes: Vec<String> = a.fixes.iter().map(|f| f.description.clone()).collect();
@@ -149,6 +152,16 @@ fn approved_key(a: &Action) -> Approved {
         a.signature(),
         fixes,
         a.adopt.as_ref().map(|x| x.job.clone()),
+        a.op == Op::Run && (!a.fixes.is_empty() || runs_under_fix(a)),
+    )
+}
+
+/// Whether the job was observed in `fix` behaviour.
+fn runs_under_fix(a: &Action) -> bool {
+    matches!(
+        &a.precondition,
+        Some(Precondition::Job { validation_behavior, .. })
+            if *validation_behavior == ValidationBehavior::Fix
     )
 }
 
@@ -167,7 +180,15 @@ pub fn approved_actions(approved: &Plan, fresh: &Plan) -> (Vec<Action>, Vec<Acti
     // (entry, objects) the approved plan acts on, and those it runs.
     let mut worked: HashMap<(Option<String>, Vec<ObjectRef>), usize> = HashMap::new();
     let mut runs: HashSet<(Option<String>, Vec<ObjectRef>)> = HashSet::new();
+    // Runs the approved plan showed with fixes, by signature and adoption.
+    let mut fix_runs: HashMap<(Signature, Option<String>), Vec<&Action>> = HashMap::new();
     for a in &approved.actions {
+        if a.op == Op::Run && !a.fixes.is_empty() {
+            fix_runs
+                .entry((a.signature(), a.adopt.as_ref().map(|x| x.job.clone())))
+                .or_default()
+                .push(a);
+        }
         *budget.entry(approved_key(a)).or_default() += 1;
         let sig = a.signature();
         if a.op != Op::Wait || a.lock_release || !a.lock_holders.is_empty() {
@@ -193,10 +214,29 @@ pub fn approved_actions(approved: &Plan, fresh: &Plan) -> (Vec<Action>, Vec<Acti
             allowed.push(a.clone());
             continue;
         }
-        if let Some(n) = budget.get_mut(&approved_key(a)).filter(|n| **n > 0) {
+        // A run under `fix` whose fixes Stripe does not list is approved only by a plan
+        // that showed them (below), never by one that showed none.
+        let fixes_unlisted = a.op == Op::Run && a.fixes.is_empty() && runs_under_fix(a);
+        if let Some(n) = budget
+            .get_mut(&approved_key(a))
+            .filter(|n| **n > 0 && !fixes_unlisted)
+        {
             *n -= 1;
             allowed.push(a.clone());
             continue;
+        }
+        // A run of a job switched to `fix` for which Stripe lists no errors once it is
+        // ready: it applies the fixes the approved plan showed (the preview came from the
+        // errors of the job under `error`), and carries them for the audit log.
+        if fixes_unlisted {
+            let key = (a.signature(), a.adopt.as_ref().map(|x| x.job.clone()));
+            if let Some(shown) = fix_runs.get_mut(&key).and_then(|v| v.pop()) {
+                let mut run = a.clone();
+                run.fixes = shown.fixes.clone();
+                run.side_effects = shown.side_effects.clone();
+                allowed.push(run);
+                continue;
+            }
         }
         let sig = a.signature();
         let scope = (sig.entry, sig.objects);

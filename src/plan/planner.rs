@@ -205,6 +205,8 @@ struct EntryPlanner<'p, 'a> {
     warnings: Vec<String>,
     redacted: Vec<ObjectRef>,
     redacted_by: Vec<RedactedBy>,
+    /// Fixes shown for a `state: validated` entry: what its run would apply.
+    preview: Vec<FixPreview>,
 }
 
 impl<'p, 'a> EntryPlanner<'p, 'a> {
@@ -233,6 +235,7 @@ impl<'p, 'a> EntryPlanner<'p, 'a> {
             warnings: Vec::new(),
             redacted: Vec::new(),
             redacted_by: Vec::new(),
+            preview: Vec::new(),
         }
     }
 
@@ -484,6 +487,15 @@ impl<'p, 'a> EntryPlanner<'p, 'a> {
                         } else {
                             Vec::new()
                         };
+                        if job_fixes && fix_entry && fixes.is_empty() {
+                            self.warnings.push(format!(
+                                "job {} runs with validation_behavior: fix and Stripe lists no \
+                                 errors for it: apply runs it only after a plan that showed its \
+                                 fixes (before the switch to fix); otherwise set \
+                                 `validation_behavior: error` to run it without fixes",
+                                info.job.id
+                            ));
+                        }
                         self.run(info, false, after, fixes);
                     }
                 }
@@ -681,6 +693,12 @@ impl<'p, 'a> EntryPlanner<'p, 'a> {
     /// The update to `fix`, the revalidation and the run all carry the fixes, so that only
     /// a plan that listed exactly these fixes is approval for them.
     fn plan_fix_preview(&mut self, j: usize, previews: Vec<FixPreview>, want_run: bool) {
+        if !want_run {
+            // `state: validated`: the job stays in `error`, validated, and the plan shows
+            // what a run would fix; the switch comes with the plan that runs it.
+            self.preview.extend(previews);
+            return;
+        }
         let info = &self.index.jobs[j];
         let Some(update) = self.update_if_needed(info) else {
             return;
@@ -989,6 +1007,7 @@ impl<'p, 'a> EntryPlanner<'p, 'a> {
             .iter()
             .filter(|a| a.op == Op::Run)
             .flat_map(|a| a.fixes.iter().cloned())
+            .chain(self.preview.iter().cloned())
             .collect();
         fixes.sort_by(|a, b| a.description.cmp(&b.description));
         fixes.dedup();

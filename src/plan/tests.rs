@@ -1843,3 +1843,52 @@ fn markdown_view_of_fixes_locks_adoptions_and_conflicts() {
         render_markdown(&irreversible_effects_plan())
     );
 }
+
+#[test]
+fn a_validated_fix_entry_shows_its_fixes_and_switches_nothing() {
+    let d = desired(vec![entry(
+        "a",
+        &[cus("cus_1")],
+        DesiredState::Validated,
+        Behavior::Fix,
+    )]);
+    let p = go(&d, &guide_live(GUIDE_ERRORS));
+    assert!(p.actions.is_empty(), "{:?}", p.actions);
+    let e = ent(&p, "a");
+    assert_eq!(e.outcome, Outcome::Converged);
+    assert_eq!(e.fixes.len(), 2);
+    assert_eq!(p.summary.irreversible, 0, "nothing runs in this plan");
+}
+
+#[test]
+fn a_ready_fix_job_whose_errors_stripe_no_longer_lists_runs_the_fixes_shown() {
+    let d = desired(vec![fix_entry("a", &[cus("cus_1")])]);
+    let approved = go(&d, &guide_live(GUIDE_ERRORS));
+    let fresh = go(
+        &d,
+        &live(vec![job("prj_1", 1, "ready", "fix", &[cus("cus_1")])]),
+    );
+    assert!(ent(&fresh, "a").warnings[0].contains("only after a plan that showed its fixes"));
+    let (allowed, new) = approved_actions(&approved, &fresh);
+    assert!(new.is_empty(), "{new:?}");
+    assert_eq!(allowed[0].op, Op::Run);
+    let fixes: Vec<&str> = allowed[0]
+        .fixes
+        .iter()
+        .map(|f| f.description.as_str())
+        .collect();
+    assert_eq!(
+        fixes,
+        ["cancel PaymentIntent pi_1", "detach PaymentMethod pm_1"]
+    );
+    // A plan that never showed fixes does not approve such a run.
+    let plain = go(
+        &desired(vec![redacted("a", &[cus("cus_1")])]),
+        &live(vec![job("prj_1", 1, "ready", "error", &[cus("cus_1")])]),
+    );
+    let (allowed, _) = approved_actions(&plain, &fresh);
+    assert!(allowed.is_empty());
+    // Nor does the plan that saw the job itself, showing no fixes.
+    let (allowed, _) = approved_actions(&fresh, &fresh);
+    assert!(allowed.is_empty());
+}
