@@ -10,11 +10,12 @@ use super::model::LockHolder;
 use crate::manifest::Entry;
 use crate::stripe::models::{JobValidationError, ValidationErrorCode};
 
-/// The jobs holding what job `j`'s lock errors name. A holder that names the erroring
-/// object as a root is found directly. When no job names it, the object is reached through
-/// a related object (Stripe does not say which job holds it), so every other job that can
-/// hold objects is a possible holder: waiting on all of them is slower but never loops.
-/// Empty: every lock is gone.
+/// The active jobs holding what job `j`'s lock errors name. A holder that names the
+/// erroring object as a root is found directly (and once every job naming it is done, the
+/// lock is gone). When no job names it, the object is reached through a related object
+/// (Stripe does not say which job holds it), so every other job that can hold objects is a
+/// possible holder: waiting on all of them is slower but never loops. Empty: every lock is
+/// gone.
 pub fn lock_holders(
     index: &Index<'_>,
     entries: &[Entry],
@@ -37,7 +38,16 @@ pub fn lock_holders(
             let slot = found.entry(h).or_insert_with(|| (Vec::new(), true));
             slot.0.push(obj.id.clone());
         }
-        if !any {
+        // A job that names the object (whatever its status now) was the holder: once it
+        // is done, the lock is gone. Only an object no job names is held through a
+        // related object, by a job the live state cannot point at.
+        let named_elsewhere = any
+            || index
+                .jobs
+                .iter()
+                .enumerate()
+                .any(|(h, info)| h != j && info.objects.iter().any(|o| o.id == obj.id));
+        if !named_elsewhere {
             unresolved.push(obj.id.clone());
         }
     }

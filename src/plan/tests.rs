@@ -431,6 +431,8 @@ fn once_the_holder_is_done_one_revalidation_is_planned() {
     let mut l = live(vec![
         job("prj_0", 1, "canceled", "error", &[ch("ch_1")]),
         job("prj_1", 2, "failed", "error", &[cus("cus_1")]),
+        // An unrelated active job: the known holder is done, so it is not waited on.
+        job("prj_9", 3, "ready", "error", &[cus("cus_unrelated")]),
     ]);
     l.validation_errors.insert(
         "prj_1".into(),
