@@ -214,13 +214,11 @@ pub fn approved_actions(approved: &Plan, fresh: &Plan) -> (Vec<Action>, Vec<Acti
             allowed.push(a.clone());
             continue;
         }
-        // A run under `fix` whose fixes Stripe does not list is approved only by a plan
-        // that showed them (below), never by one that showed none.
+        // A run under `fix` whose fixes Stripe does not list is approved by a plan that
+        // showed the same (with its warning), or by one that showed its fixes (below);
+        // never by a plan that saw the job under `error`.
         let fixes_unlisted = a.op == Op::Run && a.fixes.is_empty() && runs_under_fix(a);
-        if let Some(n) = budget
-            .get_mut(&approved_key(a))
-            .filter(|n| **n > 0 && !fixes_unlisted)
-        {
+        if let Some(n) = budget.get_mut(&approved_key(a)).filter(|n| **n > 0) {
             *n -= 1;
             allowed.push(a.clone());
             continue;

@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt::Write as _;
 
-use super::fixes::{fixes_of, view_error, ErrorContext};
+use super::fixes::{fix_preview, fixes_of, view_error, ErrorContext};
 use super::index::{errors_of, Index, JobInfo};
 use super::locks::lock_holders;
 use super::model::*;
@@ -469,6 +469,7 @@ impl<'p, 'a> EntryPlanner<'p, 'a> {
                         } else {
                             Vec::new()
                         };
+                        self.warn_unlisted_fixes(info, &fixes);
                         self.run(info, true, after, fixes);
                     }
                 }
@@ -487,15 +488,7 @@ impl<'p, 'a> EntryPlanner<'p, 'a> {
                         } else {
                             Vec::new()
                         };
-                        if job_fixes && fix_entry && fixes.is_empty() {
-                            self.warnings.push(format!(
-                                "job {} runs with validation_behavior: fix and Stripe lists no \
-                                 errors for it: apply runs it only after a plan that showed its \
-                                 fixes (before the switch to fix); otherwise set \
-                                 `validation_behavior: error` to run it without fixes",
-                                info.job.id
-                            ));
-                        }
+                        self.warn_unlisted_fixes(info, &fixes);
                         self.run(info, false, after, fixes);
                     }
                 }
@@ -565,6 +558,21 @@ impl<'p, 'a> EntryPlanner<'p, 'a> {
         }
     }
 
+    /// A run in `fix` behaviour whose errors Stripe does not list: the plan cannot show
+    /// the fixes it applies, and says so.
+    fn warn_unlisted_fixes(&mut self, info: &JobInfo<'_>, fixes: &[FixPreview]) {
+        let under_fix = info.job.effective_behavior() == ValidationBehavior::Fix;
+        if under_fix && fixes.is_empty() && self.entry.validation_behavior == Behavior::Fix {
+            self.warnings.push(format!(
+                "job {} runs with validation_behavior: fix and Stripe lists no errors for it: \
+                 the fixes it applies cannot be shown (a plan that showed them before the \
+                 switch to fix covers them); set `validation_behavior: error` to run it \
+                 without fixes",
+                info.job.id
+            ));
+        }
+    }
+
     /// Whether every declared object of failed job `j` was redacted by another job (a lock
     /// holder that reached them): nothing is left for the job to do.
     fn redacted_elsewhere(&self, j: usize) -> bool {
@@ -608,11 +616,21 @@ impl<'p, 'a> EntryPlanner<'p, 'a> {
                 .all(|e| e.code == ValidationErrorCode::LockedByOtherJob);
         let fix_entry = self.entry.validation_behavior == Behavior::Fix;
         let job_errors = info.job.effective_behavior() == ValidationBehavior::Error;
-        let previews = self.fixes(errors);
-        if all_locks {
+        // A lock still held is waited on first, whatever else failed: the revalidation
+        // after it shows the rest.
+        let held = errors
+            .iter()
+            .any(|e| e.code == ValidationErrorCode::LockedByOtherJob)
+            && !lock_holders(self.index, self.all, j, errors).is_empty();
+        if all_locks || held {
             return self.plan_locked(j, errors, want_run);
         }
-        if fix_entry && job_errors && !previews.is_empty() && previews.len() == errors.len() {
+        let all_fixable = !errors.is_empty()
+            && errors
+                .iter()
+                .all(|e| fix_preview(e, self.context(e), &[]).is_some());
+        if fix_entry && job_errors && all_fixable {
+            let previews = self.fixes(errors);
             return self.plan_fix_preview(j, previews, want_run);
         }
         let (validate_after, reason) = if !fix_entry && !job_errors {

@@ -1870,7 +1870,7 @@ fn a_ready_fix_job_whose_errors_stripe_no_longer_lists_runs_the_fixes_shown() {
         &d,
         &live(vec![job("prj_1", 1, "ready", "fix", &[cus("cus_1")])]),
     );
-    assert!(ent(&fresh, "a").warnings[0].contains("only after a plan that showed its fixes"));
+    assert!(ent(&fresh, "a").warnings[0].contains("cannot be shown"));
     let (allowed, new) = approved_actions(&approved, &fresh);
     assert!(new.is_empty(), "{new:?}");
     assert_eq!(allowed[0].op, Op::Run);
@@ -1890,7 +1890,46 @@ fn a_ready_fix_job_whose_errors_stripe_no_longer_lists_runs_the_fixes_shown() {
     );
     let (allowed, _) = approved_actions(&plain, &fresh);
     assert!(allowed.is_empty());
-    // Nor does the plan that saw the job itself, showing no fixes.
+    // The plan that saw the job itself (and warned) approves what it showed.
     let (allowed, _) = approved_actions(&fresh, &fresh);
-    assert!(allowed.is_empty());
+    assert_eq!(allowed.len(), 1);
+}
+
+#[test]
+fn a_held_lock_is_waited_on_even_next_to_other_errors() {
+    let d = desired(vec![
+        fix_entry("cust", &[cus("cus_1")]),
+        redacted("charge", &[ch("ch_1")]),
+    ]);
+    let mut l = live(vec![
+        job("prj_0", 1, "redacting", "error", &[ch("ch_1")]),
+        job("prj_1", 2, "failed", "error", &[cus("cus_1")]),
+    ]);
+    l.validation_errors.insert(
+        "prj_1".into(),
+        vec![
+            verr("prjve_1", "locked_by_other_job", "charge", "ch_1"),
+            verr("prjve_2", "invalid_state", "payment_intent", "pi_1"),
+            // The same object twice: still every error fixable.
+            verr("prjve_3", "invalid_state", "payment_intent", "pi_1"),
+        ],
+    );
+    let p = go(&d, &l);
+    assert_eq!(ops(&p, "cust")[0], (Op::Wait, j("prj_1"), false));
+    assert_eq!(ent(&p, "cust").outcome, Outcome::Waiting);
+    // Once the holder is done, the fixable errors get their preview.
+    l.jobs[0].status = "succeeded".into();
+    l.validation_errors.insert(
+        "prj_1".into(),
+        vec![
+            verr("prjve_2", "invalid_state", "payment_intent", "pi_1"),
+            verr("prjve_3", "invalid_state", "payment_intent", "pi_1"),
+        ],
+    );
+    let p = go(&d, &l);
+    assert_eq!(
+        ops(&p, "cust").iter().map(|o| o.0).collect::<Vec<_>>(),
+        [Op::Update, Op::Validate, Op::Run]
+    );
+    assert_eq!(ent(&p, "cust").fixes.len(), 1);
 }
