@@ -860,6 +860,12 @@ impl<'p, 'a> EntryPlanner<'p, 'a> {
                 except.iter().cloned().collect::<Vec<_>>().join(", ")
             )
         };
+        if self.entry.validation_behavior == Behavior::Fix {
+            a.reason.push_str(
+                "; created with validation_behavior: error, so that a plan shows its fixes \
+                 before any switch to fix",
+            );
+        }
         let objects = a.objects.clone();
         let create = self.push(a);
         if want_run {

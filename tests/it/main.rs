@@ -13,6 +13,7 @@ mod emulator_cli;
 mod emulator_http;
 mod emulator_ops;
 mod emulator_support;
+mod fix_preview;
 mod fuzz_emulator_form;
 mod fuzz_manifest;
 mod fuzz_plan_file;
