@@ -1,5 +1,6 @@
-//! Fix previews against the emulator: a `validation_behavior: fix` entry destroys nothing
-//! that a plan did not show, and a plan that showed the fixes runs them.
+//! What the plan shows before anything irreversible, against the emulator: a
+//! `validation_behavior: fix` entry destroys nothing that a plan did not show, and a lock
+//! through a related object is waited on and revalidated once, within one apply.
 
 use crate::common::{text, Emu, Workdir};
 use redactctl::emulator::{Config, Fixtures};
@@ -73,4 +74,43 @@ fn fixes_run_only_after_a_plan_that_listed_them() {
     assert_eq!(jobs.len(), 1, "the same job, not a new one");
     assert_eq!(jobs[0]["status"], "succeeded");
     assert_eq!(jobs[0]["validation_behavior"], "fix");
+}
+
+/// A customer entry and an entry for that customer's charge: the customer's job reaches the
+/// charge another job holds.
+const LOCK_FIXTURES: &str = r#"
+objects:
+  - id: cus_lock
+    related: [ch_lock]
+  - id: ch_lock
+"#;
+
+const LOCK_MANIFEST: &str = "version: 1\naccount:\n  mode: test\nredactions:\n  - name: charge\n    objects:\n      charges: [ch_lock]\n  - name: cust\n    objects:\n      customers: [cus_lock]\n";
+
+#[test]
+fn a_lock_through_a_related_object_converges_in_one_apply() {
+    let fixtures: Fixtures = serde_yaml::from_str(LOCK_FIXTURES).unwrap();
+    let emu = Emu::start(Config {
+        fixtures: Some(fixtures),
+        ..Config::default()
+    });
+    let wd = Workdir::new();
+    wd.write("m.yaml", LOCK_MANIFEST);
+    let out = wd.apply_wait(&emu).output().unwrap();
+    let stdout = text(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        text(&out.stderr)
+    );
+    assert!(!stdout.contains("Not done"), "{stdout}");
+    // The customer's job failed on the lock and was revalidated once, in the same apply.
+    assert_eq!(stdout.matches("validate prj_").count(), 1, "{stdout}");
+    let jobs = emu.jobs();
+    assert!(
+        jobs.iter().all(|j| j["status"] == "succeeded"),
+        "{stdout}\n{jobs:#?}"
+    );
+    assert_eq!(jobs.len(), 2, "no second job for either entry: {jobs:#?}");
 }
