@@ -41,6 +41,7 @@ fn scenario() -> (Desired, Live) {
         objects.sort();
         entries.push(Entry {
             deadline: Default::default(),
+            allowed_fixes: Vec::new(),
             name: format!("dsr-{i:05}"),
             ticket: Some(format!("DSR-{i}")),
             objects: objects.clone(),

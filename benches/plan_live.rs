@@ -152,6 +152,7 @@ fn desired(scenario: Scenario) -> Desired {
     let entries = (0..scenario.entries())
         .map(|i| Entry {
             deadline: Default::default(),
+            allowed_fixes: Vec::new(),
             name: format!("dsr-{i:07}"),
             ticket: Some(format!("DSR-{i}")),
             objects: vec![ObjectRef::new(ObjectKind::Customers, customer(i))],

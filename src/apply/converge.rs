@@ -441,6 +441,7 @@ mod tests {
             entries: (0..n)
                 .map(|i| Entry {
                     deadline: Default::default(),
+                    allowed_fixes: Vec::new(),
                     name: format!("dsr-{i}"),
                     ticket: None,
                     objects: vec![ObjectRef::new(ObjectKind::Customers, format!("cus_{i}"))],

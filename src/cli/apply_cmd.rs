@@ -74,6 +74,7 @@ async fn apply_prepared(
             prune: args.planning.prune,
             targets: args.planning.target.clone(),
             revalidate: args.revalidate,
+            ..plan::Options::default()
         },
     };
     let from_file = saved.is_some();
@@ -170,5 +171,6 @@ fn saved_plan_options(saved: &Plan, declared: usize, revalidate: bool) -> plan::
             .any(|a| a.entry.is_none() && a.op == plan::Op::Cancel),
         targets,
         revalidate,
+        ..plan::Options::default()
     }
 }

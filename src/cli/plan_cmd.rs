@@ -17,6 +17,7 @@ pub fn run(global: &GlobalArgs, args: &PlanArgs) -> CommandResult {
             prune: args.planning.prune,
             targets: args.planning.target.clone(),
             revalidate: false,
+            ..plan::Options::default()
         };
         let mut the_plan = plan::plan(&prepared.desired, &prepared.live, &options);
         let today = crate::deadline::clock::today().map_err(|e| e.to_string())?;

@@ -186,16 +186,24 @@ pub fn check(
                 diags.push(d.with_hint(p.hint));
             }
         }
-        resolved.push((validation_behavior, state, via, deadline));
+        let allowed_fixes = e
+            .allowed_fixes
+            .clone()
+            .or_else(|| defaults.allowed_fixes.clone())
+            .unwrap_or_default();
+        resolved.push((validation_behavior, state, via, deadline, allowed_fixes));
     }
     drop(names);
     drop(owners);
     // Moves the strings out of the raw entries instead of copying them.
-    for (e, (validation_behavior, state, via, deadline)) in raw.into_iter().zip(resolved) {
+    for (e, (validation_behavior, state, via, deadline, allowed_fixes)) in
+        raw.into_iter().zip(resolved)
+    {
         let mut objects: Vec<ObjectRef> = e.objects.into_iter().map(|o| o.value).collect();
         objects.sort();
         objects.dedup();
         entries.push(Entry {
+            allowed_fixes,
             location: files.location(e.name.at),
             name: e.name.value,
             ticket: e.ticket.map(|t| t.value),

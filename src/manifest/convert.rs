@@ -9,7 +9,7 @@ use crate::kinds::ObjectKind;
 use super::desired::{AccountSpec, Behavior, DesiredState, Mode, Via};
 use super::diagnostic::{Diagnostic, Severity};
 use super::model::{
-    ACCOUNT_FIELDS, DEFAULTS_FIELDS, ENTRY_FIELDS, EXTENSION_FIELDS, TOP_FIELDS, VERSION,
+    FixKind, ACCOUNT_FIELDS, DEFAULTS_FIELDS, ENTRY_FIELDS, EXTENSION_FIELDS, TOP_FIELDS, VERSION,
 };
 use super::source::{Files, Place};
 use super::yaml::{Node, NodeKind, ScalarStyle};
@@ -28,6 +28,7 @@ pub struct DefaultsSpec {
     pub validation_behavior: Option<Behavior>,
     pub state: Option<DesiredState>,
     pub via: Option<Via>,
+    pub allowed_fixes: Option<Vec<FixKind>>,
     pub regulation: Option<Regulation>,
     pub require_received: Option<bool>,
 }
@@ -61,6 +62,7 @@ pub struct RawEntry {
     /// A deadline field was written but could not be read (already reported): the
     /// deadline checks skip the entry rather than report a "missing" field.
     pub deadline_unreadable: bool,
+    pub allowed_fixes: Option<Vec<FixKind>>,
 }
 
 /// What one document declares.
@@ -371,6 +373,35 @@ impl Cx<'_, '_> {
         )
     }
 
+    /// `allowed_fixes: [cancel_payment_intent, …]`: every item one kind of Stripe's fix
+    /// table; sorted, without duplicates.
+    fn allowed_fixes(&mut self, v: &Node) -> Option<Vec<FixKind>> {
+        let NodeKind::Seq(items) = &v.kind else {
+            let d = self.error(
+                format!(
+                    "`allowed_fixes` must be a list of fix kinds; found {}",
+                    v.describe()
+                ),
+                v,
+            );
+            self.push(d.with_hint("e.g. `allowed_fixes: [cancel_payment_intent, void_invoice]`"));
+            return None;
+        };
+        let choices: Vec<(&'static str, FixKind)> =
+            FixKind::ALL.iter().map(|k| (k.as_str(), *k)).collect();
+        let mut out = Vec::new();
+        let mut ok = true;
+        for item in items {
+            match self.choice("allowed_fixes", item, &choices) {
+                Some(k) => out.push(k),
+                None => ok = false,
+            }
+        }
+        out.sort();
+        out.dedup();
+        ok.then_some(out)
+    }
+
     fn state(&mut self, v: &Node) -> Option<DesiredState> {
         self.choice(
             "state",
@@ -570,6 +601,9 @@ impl Cx<'_, '_> {
         if let Some((_, n)) = fields.get("require_received").filter(|(_, n)| !n.is_null()) {
             spec.require_received = self.boolean("require_received", n);
         }
+        if let Some((_, n)) = fields.get("allowed_fixes").filter(|(_, n)| !n.is_null()) {
+            spec.allowed_fixes = self.allowed_fixes(n);
+        }
         Some(Placed {
             value: spec,
             at: self.place(key),
@@ -653,6 +687,7 @@ impl Cx<'_, '_> {
             due: None,
             extension: None,
             deadline_unreadable: false,
+            allowed_fixes: None,
         };
         match fields.get("objects") {
             None => {
@@ -679,6 +714,9 @@ impl Cx<'_, '_> {
             entry.via = self.placed(v, n);
         }
         self.deadline_fields(&fields, &mut entry);
+        if let Some((_, n)) = fields.get("allowed_fixes").filter(|(_, n)| !n.is_null()) {
+            entry.allowed_fixes = self.allowed_fixes(n);
+        }
         named.then_some(entry)
     }
 
@@ -846,5 +884,39 @@ mod tests {
             Some("redacted")
         );
         assert_eq!(suggest("zebra", &["customers", "charges"]), None);
+    }
+
+    fn load(text: &str) -> Result<crate::manifest::Loaded, crate::manifest::LoadFailure> {
+        crate::manifest::load_bytes(std::path::Path::new("m.yaml"), text.as_bytes().to_vec())
+    }
+
+    #[test]
+    fn allowed_fixes_come_from_the_entry_else_the_defaults() {
+        let loaded = load(
+            "version: 1\naccount: {mode: test}\ndefaults:\n  allowed_fixes: [void_invoice]\n\
+             redactions:\n  - name: a\n    objects: {customers: [cus_1]}\n\
+             \x20   allowed_fixes: [detach_card, cancel_payment_intent, detach_card]\n\
+             \x20 - name: b\n    objects: {customers: [cus_2]}\n",
+        )
+        .unwrap();
+        let e = &loaded.desired.entries;
+        assert_eq!(
+            e[0].allowed_fixes,
+            [FixKind::CancelPaymentIntent, FixKind::DetachCard]
+        );
+        assert_eq!(e[1].allowed_fixes, [FixKind::VoidInvoice]);
+    }
+
+    #[test]
+    fn an_unknown_fix_kind_is_an_error_with_a_suggestion() {
+        let err = load(
+            "version: 1\naccount: {mode: test}\nredactions:\n  - name: a\n\
+             \x20   objects: {customers: [cus_1]}\n    allowed_fixes: [void_invoices]\n",
+        )
+        .unwrap_err();
+        let text: Vec<String> = err.diagnostics.iter().map(|d| format!("{d:?}")).collect();
+        let text = text.join("\n");
+        assert!(text.contains("allowed_fixes"), "{text}");
+        assert!(text.contains("void_invoice"), "{text}");
     }
 }

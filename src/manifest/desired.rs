@@ -146,6 +146,10 @@ pub struct Entry {
     /// action.
     #[serde(default, skip_serializing_if = "DeadlineSpec::is_empty")]
     pub deadline: DeadlineSpec,
+    /// Kinds of fix the reviewed manifest pre-approves (entry, else `defaults`), sorted,
+    /// without duplicates. A fix of another kind still needs a plan that shows it.
+    #[serde(default)]
+    pub allowed_fixes: Vec<crate::manifest::FixKind>,
 }
 
 /// Everything the loaded manifests declare. Entries are sorted by name.

@@ -9,6 +9,7 @@ use sha2::{Digest, Sha256};
 use crate::kinds::ObjectRef;
 
 use super::desired::{AccountSpec, Behavior, DesiredState, Entry, Via};
+use super::model::FixKind;
 
 #[derive(Serialize)]
 struct CanonicalEntry<'a> {
@@ -18,6 +19,10 @@ struct CanonicalEntry<'a> {
     validation_behavior: Behavior,
     state: DesiredState,
     via: Via,
+    /// Pre-approved fixes change what a plan approves; left out when empty so that the
+    /// digests of manifests without them stay as they were.
+    #[serde(skip_serializing_if = "<[FixKind]>::is_empty")]
+    allowed_fixes: &'a [FixKind],
 }
 
 #[derive(Serialize)]
@@ -40,6 +45,7 @@ pub fn digest(account: &AccountSpec, entries: &[Entry]) -> String {
                 validation_behavior: e.validation_behavior,
                 state: e.state,
                 via: e.via,
+                allowed_fixes: &e.allowed_fixes,
             })
             .collect(),
     };
@@ -76,6 +82,7 @@ mod tests {
     fn entry(line: usize) -> Entry {
         Entry {
             deadline: Default::default(),
+            allowed_fixes: Vec::new(),
             name: "a".into(),
             ticket: None,
             objects: vec![ObjectRef::new(ObjectKind::Customers, "cus_1")],
@@ -102,6 +109,10 @@ mod tests {
         assert_eq!(a, digest(&account, &[entry(7)]));
         let mut changed = entry(1);
         changed.validation_behavior = Behavior::Fix;
+        assert_ne!(a, digest(&account, &[changed]));
+        // Pre-approving fixes changes what a plan approves.
+        let mut changed = entry(1);
+        changed.allowed_fixes = vec![FixKind::VoidInvoice];
         assert_ne!(a, digest(&account, &[changed]));
         let live = AccountSpec {
             mode: Mode::Live,

@@ -14,6 +14,7 @@ pub mod files;
 pub mod ids;
 pub mod lint;
 pub mod model;
+pub mod project;
 mod source;
 mod yaml;
 
@@ -21,7 +22,7 @@ use std::path::PathBuf;
 
 pub use desired::{AccountSpec, Behavior, Desired, DesiredState, Entry, Location, Via};
 pub use diagnostic::{count_line, render_diagnostics, Diagnostic, Severity};
-pub use model::schema_json;
+pub use model::{schema_json, FixKind};
 
 use files::{FindError, ReadError};
 use source::{Files, SourceFile};

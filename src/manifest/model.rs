@@ -37,6 +37,7 @@ pub const DEFAULTS_FIELDS: &[&str] = &[
     "via",
     "regulation",
     "require_received",
+    "allowed_fixes",
 ];
 /// Fields of one entry of `redactions`.
 pub const ENTRY_FIELDS: &[&str] = &[
@@ -50,9 +51,72 @@ pub const ENTRY_FIELDS: &[&str] = &[
     "regulation",
     "due",
     "extension",
+    "allowed_fixes",
 ];
 /// Fields of an entry's `extension`.
 pub const EXTENSION_FIELDS: &[&str] = &["until", "reason", "notified"];
+
+/// A kind of fix that `validation_behavior: fix` applies when a job runs: one row of
+/// Stripe's fix table. `allowed_fixes` lists the kinds a reviewed manifest pre-approves.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum FixKind {
+    /// Delete a Customer that is not deleted.
+    DeleteCustomer,
+    /// Cancel a PaymentIntent that is not finalized.
+    CancelPaymentIntent,
+    /// Detach a PaymentMethod still attached to a Customer.
+    DetachPaymentMethod,
+    /// Detach a Card attached to an active customer.
+    DetachCard,
+    /// Void an Invoice that is not finalized.
+    VoidInvoice,
+    /// Close a Dispute that is not submitted (evidence can no longer be submitted).
+    CloseDispute,
+    /// Close an Issuing card that is not finalized.
+    CloseIssuingCard,
+    /// Cancel a VerificationSession awaiting action.
+    CancelVerificationSession,
+    /// Delete a Radar value list item that is not deleted.
+    DeleteRadarValueListItem,
+}
+
+impl FixKind {
+    /// Every kind, in table order.
+    pub const ALL: [FixKind; 9] = [
+        FixKind::DeleteCustomer,
+        FixKind::CancelPaymentIntent,
+        FixKind::DetachPaymentMethod,
+        FixKind::DetachCard,
+        FixKind::VoidInvoice,
+        FixKind::CloseDispute,
+        FixKind::CloseIssuingCard,
+        FixKind::CancelVerificationSession,
+        FixKind::DeleteRadarValueListItem,
+    ];
+
+    /// The manifest spelling (`cancel_payment_intent`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FixKind::DeleteCustomer => "delete_customer",
+            FixKind::CancelPaymentIntent => "cancel_payment_intent",
+            FixKind::DetachPaymentMethod => "detach_payment_method",
+            FixKind::DetachCard => "detach_card",
+            FixKind::VoidInvoice => "void_invoice",
+            FixKind::CloseDispute => "close_dispute",
+            FixKind::CloseIssuingCard => "close_issuing_card",
+            FixKind::CancelVerificationSession => "cancel_verification_session",
+            FixKind::DeleteRadarValueListItem => "delete_radar_value_list_item",
+        }
+    }
+
+    /// The kind spelled `s` in a manifest.
+    pub fn parse(s: &str) -> Option<FixKind> {
+        FixKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
 
 /// One redactctl manifest document: which Stripe objects must be redacted, and how.
 /// Several files (and several `---` documents) are loaded together; `account` and
@@ -112,6 +176,10 @@ pub struct DefaultsDoc {
     /// When `true`, every entry must say when its request was received (`received:`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub require_received: Option<bool>,
+    /// Kinds of fix that every entry's `fix` runs may apply without a plan that lists
+    /// them (an entry's own `allowed_fixes` replaces this list).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowed_fixes: Option<Vec<FixKind>>,
 }
 
 /// One redaction request: a named set of Stripe objects to redact.
@@ -140,6 +208,13 @@ pub struct RedactionDoc {
     /// `identity_verification_sessions`, and not with `state: validated`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub via: Option<Via>,
+    /// Kinds of fix (`cancel_payment_intent`, `void_invoice`, …) that this reviewed
+    /// manifest pre-approves for `validation_behavior: fix`: the job switches to `fix` and
+    /// runs without a second review when every fix is of these kinds. A fix of another
+    /// kind, or Stripe's fix for a type its table does not name, still needs a plan that
+    /// shows it. Default: none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowed_fixes: Option<Vec<FixKind>>,
     /// The day the deletion request was received (YYYY-MM-DD); the law's clock starts
     /// here. Not in the future.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::kinds::ObjectRef;
 use crate::stripe::models::{Account, JobValidationError, Mode, RedactionJob, VerificationSession};
 
 /// What Stripe holds, as observed at one moment.
@@ -22,8 +23,20 @@ pub struct Live {
     /// The verification sessions that manifests name with `via: identity_redact`, by id.
     /// A session named but absent here does not exist.
     pub sessions: BTreeMap<String, VerificationSession>,
-    /// Unix time of the observation (used to show ages; never for decisions).
+    /// Unix time of the observation: shows ages, and dates objects against the 90-day
+    /// risk period (with `object_created`).
     pub observed_at: i64,
+    /// Which jobs redactctl created (job id → the objects its create asked for), read from
+    /// the audit log (`plan::provenance_from_audit`). `None`: no audit log was available,
+    /// so the planner cannot tell jobs created outside redactctl from its own, treats every
+    /// job as its own and says so in a plan warning. Also how a job is matched to its
+    /// entry when some kinds (`issuing_cards`) do not read back in the job's `objects`.
+    #[serde(default)]
+    pub created_by_redactctl: Option<BTreeMap<String, Vec<ObjectRef>>>,
+    /// The `created` (unix seconds) of objects that validation errors name, by object id,
+    /// when the observer read them: dates the 90-day risk period. Empty: unknown.
+    #[serde(default)]
+    pub object_created: BTreeMap<String, i64>,
 }
 
 impl Live {

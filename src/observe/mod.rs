@@ -98,6 +98,8 @@ pub async fn observe(
         validation_errors,
         sessions,
         observed_at: unix_now(),
+        created_by_redactctl: None,
+        object_created: BTreeMap::new(),
     })
 }
 

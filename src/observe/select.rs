@@ -54,6 +54,7 @@ mod tests {
     fn entry(name: &str, via: Via, objects: Vec<ObjectRef>) -> Entry {
         Entry {
             deadline: Default::default(),
+            allowed_fixes: Vec::new(),
             name: name.into(),
             ticket: None,
             objects,

@@ -5,7 +5,9 @@
 use std::collections::{HashMap, HashSet};
 
 use super::model::{Action, Op, Plan, Precondition, Signature};
+use crate::kinds::ObjectRef;
 use crate::observe::Live;
+use crate::stripe::models::ValidationBehavior;
 use crate::stripe::models::{JobStatus, RedactionJob};
 
 /// Reasons `saved` no longer matches `live` (empty: the plan is fresh). A deferred action
@@ -136,14 +138,67 @@ fn progresses_to(seen: &JobStatus, now: &JobStatus) -> bool {
     }
 }
 
-/// Splits `fresh` (a re-plan during apply) into the actions whose signature `approved`
-/// holds (each approved signature allows as many actions as it appeared times) and the new
-/// work that nobody approved: to report, never to do. Waits change nothing and are always
-/// allowed; an action that must come after an unapproved one is not allowed either.
+/// What a reviewer approved about one action: its signature, the fixes it commits to
+/// (their descriptions, sorted) and the outside job it adopts. A re-plan whose fixes or
+/// adoption differ proposes something nobody saw.
+/// The last part says whether a run applies fixes at all: a run approved under `error`
+/// does not cover the same job switched to `fix` since.
+type Approved = (Signature, Vec<String>, Option<String>, bool);
+
+fn approved_key(a: &Action) -> Approved {
+    let mut fixes: Vec<String> = a.fixes.iter().map(|f| f.description.clone()).collect();
+    fixes.sort();
+    (
+        a.signature(),
+        fixes,
+        a.adopt.as_ref().map(|x| x.job.clone()),
+        a.op == Op::Run && (!a.fixes.is_empty() || runs_under_fix(a)),
+    )
+}
+
+/// Whether the job was observed in `fix` behaviour.
+fn runs_under_fix(a: &Action) -> bool {
+    matches!(
+        &a.precondition,
+        Some(Precondition::Job { validation_behavior, .. })
+            if *validation_behavior == ValidationBehavior::Fix
+    )
+}
+
+/// Splits `fresh` (a re-plan during apply) into the actions whose signature, fixes and
+/// adoption `approved` holds (each approved action allows as many actions as it appeared
+/// times) and the new work that nobody approved: to report, never to do. Waits change
+/// nothing and are always allowed; an action that must come after an unapproved one is
+/// not allowed either. Two kinds of work are allowed without appearing as such, because
+/// the approved plan already covers them:
+/// - the one revalidation of a job whose locks were released (not irreversible), when the
+///   plan approved work on that entry's objects;
+/// - the switch to `fix`, revalidation and run of a job whose every fix the manifest's
+///   `allowed_fixes` pre-approves, when the plan approved running those objects.
 pub fn approved_actions(approved: &Plan, fresh: &Plan) -> (Vec<Action>, Vec<Action>) {
-    let mut budget: HashMap<Signature, usize> = HashMap::new();
+    let mut budget: HashMap<Approved, usize> = HashMap::new();
+    // (entry, objects) the approved plan acts on, and those it runs.
+    let mut worked: HashMap<(Option<String>, Vec<ObjectRef>), usize> = HashMap::new();
+    let mut runs: HashSet<(Option<String>, Vec<ObjectRef>)> = HashSet::new();
+    // Runs the approved plan showed with fixes, by signature and adoption.
+    let mut fix_runs: HashMap<(Signature, Option<String>), Vec<&Action>> = HashMap::new();
     for a in &approved.actions {
-        *budget.entry(a.signature()).or_default() += 1;
+        if a.op == Op::Run && !a.fixes.is_empty() {
+            fix_runs
+                .entry((a.signature(), a.adopt.as_ref().map(|x| x.job.clone())))
+                .or_default()
+                .push(a);
+        }
+        *budget.entry(approved_key(a)).or_default() += 1;
+        let sig = a.signature();
+        if a.op != Op::Wait || a.lock_release || !a.lock_holders.is_empty() {
+            *worked
+                .entry((sig.entry.clone(), sig.objects.clone()))
+                .or_default() += 1;
+        }
+        if a.op == Op::Run {
+            runs.insert((sig.entry, sig.objects));
+        }
     }
     let (mut allowed, mut new) = (Vec::new(), Vec::new());
     // Actions come in dependency order: an action that needs an unapproved one first is
@@ -159,15 +214,48 @@ pub fn approved_actions(approved: &Plan, fresh: &Plan) -> (Vec<Action>, Vec<Acti
             allowed.push(a.clone());
             continue;
         }
-        match budget.get_mut(&a.signature()) {
-            Some(n) if *n > 0 => {
-                *n -= 1;
-                allowed.push(a.clone());
+        // A run under `fix` whose fixes Stripe does not list is approved by a plan that
+        // showed the same (with its warning), or by one that showed its fixes (below);
+        // never by a plan that saw the job under `error`.
+        let fixes_unlisted = a.op == Op::Run && a.fixes.is_empty() && runs_under_fix(a);
+        if let Some(n) = budget.get_mut(&approved_key(a)).filter(|n| **n > 0) {
+            *n -= 1;
+            allowed.push(a.clone());
+            continue;
+        }
+        // A run of a job switched to `fix` for which Stripe lists no errors once it is
+        // ready: it applies the fixes the approved plan showed (the preview came from the
+        // errors of the job under `error`), and carries them for the audit log.
+        if fixes_unlisted {
+            let key = (a.signature(), a.adopt.as_ref().map(|x| x.job.clone()));
+            if let Some(shown) = fix_runs.get_mut(&key).and_then(|v| v.pop()) {
+                let mut run = a.clone();
+                run.fixes = shown.fixes.clone();
+                run.side_effects = shown.side_effects.clone();
+                allowed.push(run);
+                continue;
             }
-            _ => {
-                refused.insert(a.id.as_str());
-                new.push(a.clone());
-            }
+        }
+        let sig = a.signature();
+        let scope = (sig.entry, sig.objects);
+        let lock_revalidation = a.op == Op::Validate
+            && a.lock_release
+            && a.adopt.is_none()
+            && worked.get_mut(&scope).is_some_and(|n| {
+                let ok = *n > 0;
+                *n = n.saturating_sub(1);
+                ok
+            });
+        let preapproved_fixes = !a.fixes.is_empty()
+            && a.fixes.iter().all(|f| f.preapproved)
+            && a.adopt.is_none()
+            && matches!(a.op, Op::Update | Op::Validate | Op::Run)
+            && runs.contains(&scope);
+        if lock_revalidation || preapproved_fixes {
+            allowed.push(a.clone());
+        } else {
+            refused.insert(a.id.as_str());
+            new.push(a.clone());
         }
     }
     (allowed, new)

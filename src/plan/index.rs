@@ -4,10 +4,24 @@
 
 use std::collections::{HashMap, HashSet};
 
+use super::model::Provenance;
 use crate::kinds::ObjectRef;
 use crate::manifest::Desired;
 use crate::observe::Live;
-use crate::stripe::models::{JobStatus, RedactionJob};
+use crate::stripe::models::{JobStatus, JobValidationError, RedactionJob, ValidationErrorCode};
+
+/// A job's validation errors: every page as observed, else the first page Stripe embeds in
+/// the job itself.
+pub fn errors_of<'a>(live: &'a Live, job: &'a RedactionJob) -> &'a [JobValidationError] {
+    match live.validation_errors.get(&job.id) {
+        Some(all) => all,
+        None => job
+            .validation_errors
+            .as_ref()
+            .map(|l| l.data.as_slice())
+            .unwrap_or(&[]),
+    }
+}
 
 /// One live job with what the planner derives from it.
 pub struct JobInfo<'a> {
@@ -16,6 +30,11 @@ pub struct JobInfo<'a> {
     pub objects: Vec<ObjectRef>,
     /// Indices (into `Desired.entries`) of the entries its objects meet, sorted.
     pub entries: Vec<usize>,
+    /// Who created it, as the audit log tells.
+    pub provenance: Provenance,
+    /// Whether it can hold objects: active, and not failed on a lock (a job that failed
+    /// `locked_by_other_job` holds nothing; only the earlier active job does).
+    pub holds: bool,
 }
 
 impl JobInfo<'_> {
@@ -44,6 +63,8 @@ pub struct Index<'a> {
     pub canceled_by_object: HashMap<ObjectRef, Vec<String>>,
     /// Job id → index.
     pub by_id: HashMap<&'a str, usize>,
+    /// Object → index of the first succeeded job that names it.
+    pub redacted_by: HashMap<ObjectRef, usize>,
 }
 
 impl<'a> Index<'a> {
@@ -64,23 +85,51 @@ impl<'a> Index<'a> {
             active_by_id: HashMap::new(),
             canceled_by_object: HashMap::new(),
             by_id: HashMap::with_capacity(live.jobs.len()),
+            redacted_by: HashMap::new(),
         };
         for (j, job) in live.jobs.iter().enumerate() {
-            let objects = job.object_refs();
+            let mut objects = job.object_refs();
+            // What redactctl's create asked for: kinds that do not read back
+            // (`issuing_cards`) still match the job to its entry.
+            let created_with = live
+                .created_by_redactctl
+                .as_ref()
+                .and_then(|m| m.get(&job.id));
+            if let Some(asked) = created_with {
+                objects.extend(asked.iter().cloned());
+                objects.sort();
+                objects.dedup();
+            }
+            let provenance = match (&live.created_by_redactctl, created_with) {
+                (None, _) => Provenance::Unknown,
+                (Some(_), Some(_)) => Provenance::Redactctl,
+                (Some(_), None) => Provenance::Outside,
+            };
             let mut entries: Vec<usize> = objects
                 .iter()
                 .filter_map(|o| declared.get(o).copied())
                 .collect();
             entries.sort_unstable();
             entries.dedup();
+            let lock_failed = job.status == JobStatus::Failed
+                && errors_of(live, job)
+                    .iter()
+                    .any(|e| e.code == ValidationErrorCode::LockedByOtherJob);
             let info = JobInfo {
                 job,
                 objects,
                 entries,
+                provenance,
+                holds: job.status.is_active() && !lock_failed,
             };
             idx.by_id.insert(job.id.as_str(), j);
             match &job.status {
-                JobStatus::Succeeded => idx.redacted.extend(info.objects.iter().cloned()),
+                JobStatus::Succeeded => {
+                    for o in &info.objects {
+                        idx.redacted_by.entry(o.clone()).or_insert(j);
+                    }
+                    idx.redacted.extend(info.objects.iter().cloned())
+                }
                 JobStatus::Canceled => {
                     for o in &info.objects {
                         idx.canceled_by_object
@@ -104,6 +153,13 @@ impl<'a> Index<'a> {
             idx.jobs.push(info);
         }
         idx
+    }
+
+    /// Jobs other than `except` that can hold objects (see [`JobInfo::holds`]) and name an
+    /// object with this id.
+    pub fn other_holders(&self, id: &str, except: usize) -> impl Iterator<Item = usize> + '_ {
+        self.other_active_holders(id, except)
+            .filter(|&j| self.jobs[j].holds)
     }
 
     /// Active jobs other than `except` that name an object with this id.

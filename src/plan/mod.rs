@@ -10,9 +10,12 @@ mod file;
 mod fixes;
 mod index;
 mod keys;
+mod locks;
 mod model;
 mod planner;
+mod provenance;
 mod render;
+mod scope;
 mod status;
 
 pub use approval::{approved_actions, check_preconditions};
@@ -20,11 +23,13 @@ pub use deadlines::{alert_lines, annotate_deadlines, deadline_view, is_done, Dea
 pub use file::{
     parse_plan_file, plan_schema_json, read_plan_file, PlanFileError, MAX_PLAN_FILE_BYTES,
 };
-pub use fixes::{fix_for, fix_of_error};
+pub use fixes::{fix_for, fix_of_error, is_risk_period, ErrorContext, RISK_PERIOD_SECS};
 pub use keys::KEY_PREFIX;
 pub use model::*;
 pub use planner::plan;
+pub use provenance::provenance_from_audit;
 pub use render::{closing_line, render_human, render_json, render_markdown};
+pub use scope::{check_planning_options, ScopeError};
 pub use status::{
     failing_rows, render_status_human, render_status_json, status_rows, status_rows_on, FailOn,
     StatusRow, StuckJob,

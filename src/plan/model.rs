@@ -8,7 +8,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::kinds::ObjectRef;
-use crate::manifest::{Behavior, DesiredState, Location, Via};
+use crate::manifest::{Behavior, DesiredState, FixKind, Location, Via};
 use crate::stripe::models::{
     ErroringObject, JobStatus, Mode, SessionRedactionStatus, ValidationBehavior,
     ValidationErrorCode, VerificationSessionStatus,
@@ -32,6 +32,14 @@ pub struct Options {
     /// Revalidate failed jobs even when their errors need a person (the person says they
     /// acted).
     pub revalidate: bool,
+    /// Jobs in conflict (they name objects of several entries, or declared objects next to
+    /// objects no manifest declares) that the operator explicitly asks to cancel. A conflict
+    /// is never canceled otherwise, `--prune` included.
+    pub cancel_conflicting: Vec<String>,
+    /// Whether the whole manifest set (every root of the project file) was loaded. `--prune`
+    /// is refused without it ([`check_planning_options`](super::check_planning_options)):
+    /// pruning from a subset would cancel the jobs of the manifests left out.
+    pub whole_manifest_set: bool,
 }
 
 /// A complete plan: the saved plan file and the JSON view.
@@ -73,8 +81,16 @@ pub struct Summary {
     pub run: usize,
     pub cancel: usize,
     pub redact: usize,
-    /// Runs and redacts: what cannot be undone.
+    /// Runs, redacts, every fix a run applies and every adoption of a job created outside
+    /// redactctl: what cannot be undone. What `--max-irreversible` counts.
     pub irreversible: usize,
+    /// Fixes the plan's runs apply (each also counted in `irreversible`).
+    #[serde(default)]
+    pub fixes: usize,
+    /// Runs and cancels of jobs created outside redactctl (each also counted in
+    /// `irreversible`).
+    #[serde(default)]
+    pub adopt: usize,
 }
 
 /// One step.
@@ -176,6 +192,112 @@ pub struct Action {
     /// errors (validate).
     #[serde(default)]
     pub key_context: Vec<String>,
+    /// The fixes Stripe applies because of this action: on a `run` in `fix` behaviour,
+    /// every fix the run applies (each irreversible); on the `update` that switches a job to
+    /// `fix`, the fixes it commits to. Part of what a reviewer approves: a re-plan whose
+    /// fixes differ is not approved.
+    #[serde(default)]
+    pub fixes: Vec<FixPreview>,
+    /// For a `wait` on a lock: the jobs holding the objects. For the `validate` once they
+    /// are gone: the jobs that held them (the revalidation a released lock allows).
+    #[serde(default)]
+    pub lock_holders: Vec<LockHolder>,
+    /// A `validate` of a job whose every error was `locked_by_other_job`: the one
+    /// revalidation a released lock allows. Not irreversible, so an apply that approved
+    /// work on the job may do it without a new plan.
+    #[serde(default)]
+    pub lock_release: bool,
+    /// Set on a `run` or `cancel` of a job that redactctl did not create: the plan says it
+    /// adopts that job, and the adoption counts as irreversible.
+    #[serde(default)]
+    pub adopt: Option<Adoption>,
+}
+
+/// One fix that a `fix` run applies, from Stripe's fix table (STRIPE_API.md).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct FixPreview {
+    /// The kind of fix, when the erroring object's type is one the table names; `None`
+    /// otherwise (the description then says "Stripe's fix for <type>", never a guess).
+    pub kind: Option<FixKind>,
+    /// The erroring object.
+    pub object: ErroringObject,
+    /// "cancel PaymentIntent pi_123", or "Stripe's fix for charge ch_1".
+    pub description: String,
+    /// The manifest's `allowed_fixes` names this kind: the reviewed manifest approved it.
+    #[serde(default)]
+    pub preapproved: bool,
+}
+
+/// An active job that holds objects a failed job needs (`locked_by_other_job`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct LockHolder {
+    pub job: String,
+    pub status: JobStatus,
+    /// The entry that owns the holder; `None`: unmanaged.
+    pub entry: Option<String>,
+    /// The erroring objects it holds (ids).
+    pub objects: Vec<String>,
+    /// `true`: the holder names the object as a root. `false`: no job names it, so any
+    /// other active job may hold it through a related object.
+    pub direct: bool,
+}
+
+impl LockHolder {
+    /// "prj_1 (entry dsr-1, status ready)" or "prj_1 (unmanaged, status ready)".
+    pub fn describe(&self) -> String {
+        let whose = match &self.entry {
+            Some(e) => format!("entry {e}"),
+            None => "unmanaged".to_string(),
+        };
+        format!("{} ({whose}, status {})", self.job, self.status)
+    }
+}
+
+/// A job redactctl did not create (no audit record of its create), acted on by this plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Adoption {
+    pub job: String,
+    /// The job's `created` (unix seconds).
+    pub created: i64,
+}
+
+impl Adoption {
+    /// "adopt prj_1 (created outside redactctl at 2026-01-01T00:00:00Z)".
+    pub fn describe(&self) -> String {
+        format!(
+            "adopt {} (created outside redactctl at {})",
+            self.job,
+            rfc3339(self.created)
+        )
+    }
+}
+
+/// Unix seconds as RFC 3339 (UTC); the raw number when out of range.
+pub fn rfc3339(t: i64) -> String {
+    u64::try_from(t)
+        .ok()
+        .map(|s| {
+            humantime::format_rfc3339_seconds(
+                std::time::UNIX_EPOCH + std::time::Duration::from_secs(s),
+            )
+            .to_string()
+        })
+        .unwrap_or_else(|| t.to_string())
+}
+
+impl Action {
+    /// How many irreversible effects this action has: the action itself (run, redact),
+    /// each fix it applies, and the adoption of an outside job. Derived from what the
+    /// action does, so that `--max-irreversible` counts every one.
+    pub fn irreversible_effects(&self) -> usize {
+        let own = usize::from(matches!(self.op, Op::Run | Op::Redact));
+        let fixes = if self.op == Op::Run {
+            self.fixes.len()
+        } else {
+            0
+        };
+        own + fixes + usize::from(self.adopt.is_some())
+    }
 }
 
 /// What a reviewer approves: an action without the job ids Stripe assigns.
@@ -247,6 +369,21 @@ pub struct EntryPlan {
     /// in by `annotate_deadlines`, as of the day the plan was made).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deadline: Option<super::deadlines::DeadlineView>,
+    /// Every fix the entry's planned runs apply (irreversible), as the plan lists them.
+    #[serde(default)]
+    pub fixes: Vec<FixPreview>,
+    /// Declared objects another job redacted (a lock holder that reached them).
+    #[serde(default)]
+    pub redacted_by: Vec<RedactedBy>,
+}
+
+/// Declared objects redacted by a job that is not the entry's own.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct RedactedBy {
+    pub job: String,
+    /// The entry that owns that job; `None`: unmanaged.
+    pub entry: Option<String>,
+    pub objects: Vec<ObjectRef>,
 }
 
 /// A live job as the plan shows it.
@@ -258,6 +395,22 @@ pub struct JobView {
     pub objects: Vec<ObjectRef>,
     pub validation_behavior: ValidationBehavior,
     pub errors: Vec<ErrorView>,
+    /// Who created the job, as the audit log tells.
+    #[serde(default)]
+    pub provenance: Provenance,
+}
+
+/// Who created a job.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Provenance {
+    /// The audit log records its create.
+    Redactctl,
+    /// The audit log was read and holds no create of this job (Dashboard, a script).
+    Outside,
+    /// No audit log was available.
+    #[default]
+    Unknown,
 }
 
 /// A validation error with what would resolve it.
@@ -316,6 +469,12 @@ impl Plan {
         self.entries.iter().any(|e| e.outcome == Outcome::Blocked)
     }
 
+    /// Every irreversible effect of the plan (runs, redacts, fixes, adoptions): what
+    /// `--max-irreversible` must be compared with.
+    pub fn irreversible_count(&self) -> usize {
+        self.actions.iter().map(Action::irreversible_effects).sum()
+    }
+
     /// The action with this id.
     pub fn action(&self, id: &str) -> Option<&Action> {
         self.actions.iter().find(|a| a.id == id)
@@ -336,8 +495,12 @@ impl Summary {
                 Op::Redact => s.redact += 1,
                 Op::Wait => {}
             }
-            if a.irreversible {
-                s.irreversible += 1;
+            s.irreversible += a.irreversible_effects();
+            if a.op == Op::Run {
+                s.fixes += a.fixes.len();
+            }
+            if a.adopt.is_some() {
+                s.adopt += 1;
             }
         }
         s

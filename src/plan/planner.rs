@@ -3,9 +3,11 @@
 //! and derives the next steps, so a rerun after a crash plans exactly what is left.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::fmt::Write as _;
 
-use super::fixes::{run_side_effects, view_error};
-use super::index::{Index, JobInfo};
+use super::fixes::{fix_preview, fixes_of, view_error, ErrorContext};
+use super::index::{errors_of, Index, JobInfo};
+use super::locks::lock_holders;
 use super::model::*;
 use crate::kinds::{ObjectKind, ObjectRef};
 use crate::manifest::{Behavior, Desired, DesiredState, Entry, Via};
@@ -49,7 +51,12 @@ pub fn plan(desired: &Desired, live: &Live, opts: &Options) -> Plan {
         if !targets.is_empty() && !info.entries.iter().any(|&e| in_scope(e)) {
             continue;
         }
-        let will_prune = prune && matches!(info.job.status, JobStatus::Ready | JobStatus::Failed);
+        let cancelable = matches!(info.job.status, JobStatus::Ready | JobStatus::Failed);
+        // A job created outside redactctl that names declared objects is a conflict: only
+        // naming it cancels it, `--prune` does not.
+        let named = opts.cancel_conflicting.contains(&info.job.id);
+        let outside_conflict = !info.entries.is_empty() && info.provenance == Provenance::Outside;
+        let will_prune = cancelable && ((prune && !outside_conflict) || named);
         let entry_names: Vec<String> = info
             .entries
             .iter()
@@ -59,7 +66,16 @@ pub fn plan(desired: &Desired, live: &Live, opts: &Options) -> Plan {
             prune_n += 1;
             let id = format!("{PRUNE_PREFIX}/cancel-{prune_n}");
             let mut a = job_action(&id, None, Op::Cancel, info);
-            a.reason = format!("--prune: {}", unmanaged_reason(&entry_names));
+            a.reason = if named {
+                format!(
+                    "--cancel-conflicting {}: {}",
+                    info.job.id,
+                    unmanaged_reason(&entry_names)
+                )
+            } else {
+                format!("--prune: {}", unmanaged_reason(&entry_names))
+            };
+            a.adopt = adoption(info);
             pruned.insert(j, id);
             actions.push(a);
         }
@@ -88,6 +104,9 @@ pub fn plan(desired: &Desired, live: &Live, opts: &Options) -> Plan {
         actions.append(&mut acts);
     }
 
+    if opts.prune && !targets.is_empty() {
+        warnings.push("--prune and --target do not mix: nothing is pruned".to_string());
+    }
     Plan {
         format_version: FORMAT_VERSION,
         desired_digest: desired.digest.clone(),
@@ -122,6 +141,14 @@ fn job_action(id: &str, entry: Option<&str>, op: Op, info: &JobInfo<'_>) -> Acti
     a
 }
 
+/// The adoption marker for acting on a job that redactctl did not create.
+fn adoption(info: &JobInfo<'_>) -> Option<Adoption> {
+    (info.provenance == Provenance::Outside).then(|| Adoption {
+        job: info.job.id.clone(),
+        created: info.job.created,
+    })
+}
+
 fn observed(job: &RedactionJob) -> Precondition {
     Precondition::Job {
         job: job.id.clone(),
@@ -147,6 +174,10 @@ fn blank(id: &str, entry: Option<&str>, op: Op) -> Action {
         side_effects: Vec::new(),
         reason: String::new(),
         key_context: Vec::new(),
+        fixes: Vec::new(),
+        lock_holders: Vec::new(),
+        lock_release: false,
+        adopt: None,
     }
 }
 
@@ -173,6 +204,9 @@ struct EntryPlanner<'p, 'a> {
     blocked: Vec<Blocked>,
     warnings: Vec<String>,
     redacted: Vec<ObjectRef>,
+    redacted_by: Vec<RedactedBy>,
+    /// Fixes shown for a `state: validated` entry: what its run would apply.
+    preview: Vec<FixPreview>,
 }
 
 impl<'p, 'a> EntryPlanner<'p, 'a> {
@@ -200,6 +234,8 @@ impl<'p, 'a> EntryPlanner<'p, 'a> {
             blocked: Vec::new(),
             warnings: Vec::new(),
             redacted: Vec::new(),
+            redacted_by: Vec::new(),
+            preview: Vec::new(),
         }
     }
 
@@ -223,14 +259,28 @@ impl<'p, 'a> EntryPlanner<'p, 'a> {
     /// The job's validation errors: every page as observed, else the first page Stripe
     /// embeds in the job itself.
     fn errors_of(&self, job: &'a RedactionJob) -> &'a [JobValidationError] {
-        match self.live.validation_errors.get(&job.id) {
-            Some(all) => all,
-            None => job
-                .validation_errors
+        errors_of(self.live, job)
+    }
+
+    /// What the live state tells about an error's object (its age, for the risk period).
+    fn context(&self, e: &JobValidationError) -> ErrorContext {
+        ErrorContext {
+            created: e
+                .erroring_object
                 .as_ref()
-                .map(|l| l.data.as_slice())
-                .unwrap_or(&[]),
+                .and_then(|o| self.live.object_created.get(&o.id).copied()),
+            now: self.live.observed_at,
         }
+    }
+
+    fn view(&self, e: &JobValidationError) -> ErrorView {
+        view_error(e, self.entry.validation_behavior, self.context(e))
+    }
+
+    /// The fixes a `fix` run would apply for these errors, with the manifest's
+    /// pre-approvals.
+    fn fixes(&self, errors: &[JobValidationError]) -> Vec<FixPreview> {
+        fixes_of(errors, |e| self.context(e), &self.entry.allowed_fixes)
     }
 
     /// The entry's non-canceled jobs, in `Live` order; records their views.
@@ -244,7 +294,7 @@ impl<'p, 'a> EntryPlanner<'p, 'a> {
             let errors = self
                 .errors_of(info.job)
                 .iter()
-                .map(|e| view_error(e, self.entry.validation_behavior))
+                .map(|e| self.view(e))
                 .collect();
             self.jobs.push(JobView {
                 id: info.job.id.clone(),
@@ -253,6 +303,7 @@ impl<'p, 'a> EntryPlanner<'p, 'a> {
                 objects: info.objects.clone(),
                 validation_behavior: info.job.effective_behavior(),
                 errors,
+                provenance: info.provenance,
             });
             if let JobStatus::Unknown(s) = &info.job.status {
                 self.warnings.push(format!(
@@ -286,11 +337,20 @@ impl<'p, 'a> EntryPlanner<'p, 'a> {
         Some(self.push(a))
     }
 
-    fn run(&mut self, info: &JobInfo<'_>, deferred: bool, after: Vec<String>) -> String {
+    /// A run of a live job. `fixes`: what it applies (the job runs in `fix` behaviour).
+    fn run(
+        &mut self,
+        info: &JobInfo<'_>,
+        deferred: bool,
+        after: Vec<String>,
+        fixes: Vec<FixPreview>,
+    ) -> String {
         let mut a = self.new_job_action(Op::Run, info);
         a.deferred = deferred;
         a.after = after;
-        a.side_effects = run_side_effects(self.entry.validation_behavior, self.errors_of(info.job));
+        a.side_effects = fixes.iter().map(|f| f.description.clone()).collect();
+        a.fixes = fixes;
+        a.adopt = adoption(info);
         a.reason = if deferred {
             "state: redacted; runs once the job is ready".to_string()
         } else {
@@ -322,24 +382,8 @@ impl<'p, 'a> EntryPlanner<'p, 'a> {
         a.after = after;
         a.replace = replace;
         a.reason = reason;
+        a.adopt = adoption(info);
         self.push(a)
-    }
-
-    /// Every lock error's object, and every object of the job, is free of other active jobs.
-    fn lock_is_gone(&self, j: usize, errors: &[JobValidationError]) -> bool {
-        let all_locks = !errors.is_empty()
-            && errors
-                .iter()
-                .all(|e| e.code == ValidationErrorCode::LockedByOtherJob);
-        all_locks
-            && errors
-                .iter()
-                .filter_map(|e| e.erroring_object.as_ref())
-                .all(|o| self.index.other_active_holders(&o.id, j).next().is_none())
-            && self.index.jobs[j]
-                .objects
-                .iter()
-                .all(|o| self.index.other_active_holders(&o.id, j).next().is_none())
     }
 
     /// `state: redacted` and `state: validated`.
@@ -367,6 +411,29 @@ impl<'p, 'a> EntryPlanner<'p, 'a> {
                     list(&stale)
                 ));
             }
+            if !stale.is_empty() && status.is_pre_run() && info.provenance == Provenance::Outside {
+                // Not redactctl's job: its undeclared objects are someone else's request,
+                // not objects the manifest dropped. A conflict, canceled only when named.
+                if self.opts.cancel_conflicting.contains(&info.job.id) {
+                    let id = self.cancel(
+                        info,
+                        true,
+                        format!(
+                            "--cancel-conflicting {}: created outside redactctl, it also \
+                             names {}, which no manifest declares",
+                            info.job.id,
+                            list(&stale)
+                        ),
+                    );
+                    for o in info.objects.iter().filter(|o| declared.contains(o)) {
+                        released.entry(o.clone()).or_default().push((j, id.clone()));
+                    }
+                } else {
+                    held.extend(info.objects.iter().cloned());
+                    self.outside_conflict(j, &stale);
+                }
+                continue;
+            }
             if !stale.is_empty() && status.is_pre_run() {
                 let id = self.cancel(
                     info,
@@ -384,20 +451,48 @@ impl<'p, 'a> EntryPlanner<'p, 'a> {
             if status.is_active() {
                 held.extend(info.objects.iter().cloned());
             }
+            let fix_entry = self.entry.validation_behavior == Behavior::Fix;
+            let job_fixes = info.job.effective_behavior() == ValidationBehavior::Fix;
             match status {
                 JobStatus::Created | JobStatus::Validating => {
-                    let mut after: Vec<String> = self.update_if_needed(info).into_iter().collect();
+                    // A `fix` entry's job stays in `error` until a plan has shown its fixes;
+                    // switching a `fix` job back to `error` is always safe.
+                    let mut after: Vec<String> = if fix_entry {
+                        Vec::new()
+                    } else {
+                        self.update_if_needed(info).into_iter().collect()
+                    };
                     after.push(self.wait(info, "Stripe is validating the job"));
                     if want_run {
-                        self.run(info, true, after);
+                        let fixes = if job_fixes && fix_entry {
+                            self.fixes(self.errors_of(info.job))
+                        } else {
+                            Vec::new()
+                        };
+                        self.warn_unlisted_fixes(info, &fixes);
+                        self.run(info, true, after, fixes);
                     }
                 }
                 JobStatus::Ready => {
-                    let after: Vec<String> = self.update_if_needed(info).into_iter().collect();
+                    // Ready under `error`: validation found nothing to fix, so a `fix`
+                    // entry runs it as it is. Ready under `fix`: the run applies the fixes
+                    // its errors list.
+                    let after: Vec<String> = if fix_entry {
+                        Vec::new()
+                    } else {
+                        self.update_if_needed(info).into_iter().collect()
+                    };
                     if want_run {
-                        self.run(info, false, after);
+                        let fixes = if job_fixes && fix_entry {
+                            self.fixes(self.errors_of(info.job))
+                        } else {
+                            Vec::new()
+                        };
+                        self.warn_unlisted_fixes(info, &fixes);
+                        self.run(info, false, after, fixes);
                     }
                 }
+                JobStatus::Failed if self.redacted_elsewhere(j) => {}
                 JobStatus::Failed => self.plan_failed(j, want_run),
                 JobStatus::Redacting => {
                     self.wait(info, "Stripe is redacting");
@@ -419,6 +514,7 @@ impl<'p, 'a> EntryPlanner<'p, 'a> {
         for o in &self.entry.objects {
             if self.index.redacted.contains(o) {
                 self.redacted.push(o.clone());
+                self.note_redacted_by(o);
                 continue;
             }
             if held.contains(o) {
@@ -462,18 +558,86 @@ impl<'p, 'a> EntryPlanner<'p, 'a> {
         }
     }
 
+    /// A run in `fix` behaviour whose errors Stripe does not list: the plan cannot show
+    /// the fixes it applies, and says so.
+    fn warn_unlisted_fixes(&mut self, info: &JobInfo<'_>, fixes: &[FixPreview]) {
+        let under_fix = info.job.effective_behavior() == ValidationBehavior::Fix;
+        if under_fix && fixes.is_empty() && self.entry.validation_behavior == Behavior::Fix {
+            self.warnings.push(format!(
+                "job {} runs with validation_behavior: fix and Stripe lists no errors for it: \
+                 the fixes it applies cannot be shown (a plan that showed them before the \
+                 switch to fix covers them); set `validation_behavior: error` to run it \
+                 without fixes",
+                info.job.id
+            ));
+        }
+    }
+
+    /// Whether every declared object of failed job `j` was redacted by another job (a lock
+    /// holder that reached them): nothing is left for the job to do.
+    fn redacted_elsewhere(&self, j: usize) -> bool {
+        let mine: Vec<&ObjectRef> = self.index.jobs[j]
+            .objects
+            .iter()
+            .filter(|o| self.entry.objects.contains(o))
+            .collect();
+        !mine.is_empty()
+            && mine
+                .iter()
+                .all(|o| self.index.redacted_by.get(*o).is_some_and(|&by| by != j))
+    }
+
+    /// Records which job, not the entry's own, redacted a declared object.
+    fn note_redacted_by(&mut self, o: &ObjectRef) {
+        let Some(&by) = self.index.redacted_by.get(o) else {
+            return;
+        };
+        let info = &self.index.jobs[by];
+        if info.owner() == Some(self.index_of_entry) {
+            return;
+        }
+        let entry = info.owner().map(|e| self.all[e].name.clone());
+        match self.redacted_by.iter_mut().find(|r| r.job == info.job.id) {
+            Some(r) => r.objects.push(o.clone()),
+            None => self.redacted_by.push(RedactedBy {
+                job: info.job.id.clone(),
+                entry,
+                objects: vec![o.clone()],
+            }),
+        }
+    }
+
     fn plan_failed(&mut self, j: usize, want_run: bool) {
         let info = &self.index.jobs[j];
         let errors = self.errors_of(info.job);
-        let (validate_after, reason) = if let Some(update) = self.update_if_needed(info) {
+        let all_locks = !errors.is_empty()
+            && errors
+                .iter()
+                .all(|e| e.code == ValidationErrorCode::LockedByOtherJob);
+        let fix_entry = self.entry.validation_behavior == Behavior::Fix;
+        let job_errors = info.job.effective_behavior() == ValidationBehavior::Error;
+        // A lock still held is waited on first, whatever else failed: the revalidation
+        // after it shows the rest.
+        let held = errors
+            .iter()
+            .any(|e| e.code == ValidationErrorCode::LockedByOtherJob)
+            && !lock_holders(self.index, self.all, j, errors).is_empty();
+        if all_locks || held {
+            return self.plan_locked(j, errors, want_run);
+        }
+        let all_fixable = !errors.is_empty()
+            && errors
+                .iter()
+                .all(|e| fix_preview(e, self.context(e), &[]).is_some());
+        if fix_entry && job_errors && all_fixable {
+            let previews = self.fixes(errors);
+            return self.plan_fix_preview(j, previews, want_run);
+        }
+        let (validate_after, reason) = if !fix_entry && !job_errors {
+            let update = self.update_if_needed(info);
             (
-                vec![update],
+                update.into_iter().collect(),
                 "revalidate with the new validation_behavior".to_string(),
-            )
-        } else if self.lock_is_gone(j, errors) {
-            (
-                Vec::new(),
-                "every error was locked_by_other_job and the lock is gone".to_string(),
             )
         } else if self.opts.revalidate {
             self.warnings.push(format!(
@@ -482,10 +646,7 @@ impl<'p, 'a> EntryPlanner<'p, 'a> {
             ));
             (Vec::new(), "--revalidate".to_string())
         } else {
-            let views: Vec<ErrorView> = errors
-                .iter()
-                .map(|e| view_error(e, self.entry.validation_behavior))
-                .collect();
+            let views: Vec<ErrorView> = errors.iter().map(|e| self.view(e)).collect();
             let resolve = resolutions(&views, self.entry.validation_behavior);
             self.blocked.push(Blocked {
                 problem: format!("job {} failed validation", info.job.id),
@@ -497,8 +658,113 @@ impl<'p, 'a> EntryPlanner<'p, 'a> {
         };
         let validate = self.validate(info, validate_after, reason);
         if want_run {
-            self.run(info, true, vec![validate]);
+            self.run(info, true, vec![validate], Vec::new());
         }
+    }
+
+    /// Every error is `locked_by_other_job`: wait on the holders by name; once they are
+    /// done, revalidate once.
+    fn plan_locked(&mut self, j: usize, errors: &[JobValidationError], want_run: bool) {
+        let info = &self.index.jobs[j];
+        let holders = lock_holders(self.index, self.all, j, errors);
+        let active: Vec<LockHolder> = holders.into_iter().collect();
+        let mut after = Vec::new();
+        let reason = if active.is_empty() {
+            "every error was locked_by_other_job and the lock is gone".to_string()
+        } else {
+            let names: Vec<String> = active.iter().map(LockHolder::describe).collect();
+            let mut w = self.new_job_action(Op::Wait, info);
+            w.reason = format!("waiting on {}", names.join(", "));
+            if active.iter().any(|h| !h.direct) {
+                w.reason.push_str(
+                    " (no job names the locked object: it is held through a related object)",
+                );
+            }
+            w.lock_holders = active.clone();
+            after.push(self.push(w));
+            format!(
+                "revalidate once {} {} done",
+                names.join(", "),
+                if active.len() == 1 { "is" } else { "are" }
+            )
+        };
+        let mut v = self.new_job_action(Op::Validate, info);
+        v.deferred = !active.is_empty();
+        v.after = after;
+        v.reason = reason;
+        v.key_context = errors.iter().map(|e| e.id.clone()).collect();
+        v.lock_release = true;
+        // The revalidation a released lock allows: it names the jobs that held it (the
+        // ones still named by the errors, active or not).
+        v.lock_holders = if active.is_empty() {
+            released_holders(self.index, self.all, j, errors)
+        } else {
+            active
+        };
+        let validate = self.push(v);
+        if want_run {
+            self.run(info, true, vec![validate], Vec::new());
+        }
+    }
+
+    /// A `fix` entry's job failed under `error` and every error has a fix: the preview.
+    /// The update to `fix`, the revalidation and the run all carry the fixes, so that only
+    /// a plan that listed exactly these fixes is approval for them.
+    fn plan_fix_preview(&mut self, j: usize, previews: Vec<FixPreview>, want_run: bool) {
+        if !want_run {
+            // `state: validated`: the job stays in `error`, validated, and the plan shows
+            // what a run would fix; the switch comes with the plan that runs it.
+            self.preview.extend(previews);
+            return;
+        }
+        let info = &self.index.jobs[j];
+        let Some(update) = self.update_if_needed(info) else {
+            return;
+        };
+        if let Some(u) = self.actions.iter_mut().find(|a| a.id == update) {
+            u.fixes = previews.clone();
+            u.reason = format!(
+                "validation_behavior: fix, shown first: the run will apply {} {}",
+                previews.len(),
+                if previews.len() == 1 { "fix" } else { "fixes" }
+            );
+        }
+        let validate = self.validate(
+            info,
+            vec![update],
+            "revalidate with validation_behavior: fix".to_string(),
+        );
+        if let Some(v) = self.actions.iter_mut().find(|a| a.id == validate) {
+            v.fixes = previews.clone();
+        }
+        if want_run {
+            self.run(info, true, vec![validate], previews);
+        }
+    }
+
+    /// A job created outside redactctl names declared objects next to undeclared ones.
+    fn outside_conflict(&mut self, j: usize, undeclared: &[&ObjectRef]) {
+        let info = &self.index.jobs[j];
+        self.blocked.push(Blocked {
+            problem: format!(
+                "job {} ({}) was created outside redactctl at {} and also names {}, which no \
+                 manifest declares",
+                info.job.id,
+                info.job.status,
+                rfc3339(info.job.created),
+                list(undeclared)
+            ),
+            job: Some(info.job.id.clone()),
+            errors: Vec::new(),
+            resolve: vec![
+                format!(
+                    "ask who created job {} whether it may go; then cancel it with \
+                     `--cancel-conflicting {}`",
+                    info.job.id, info.job.id
+                ),
+                "or declare its other objects in an entry".to_string(),
+            ],
+        });
     }
 
     fn conflict(&mut self, u: usize, objects: &[ObjectRef]) {
@@ -509,18 +775,32 @@ impl<'p, 'a> EntryPlanner<'p, 'a> {
             .filter(|&&e| e != self.index_of_entry)
             .map(|&e| self.all[e].name.as_str())
             .collect();
-        let whose = if others.is_empty() {
+        let mut whose = if others.is_empty() {
             "which no entry owns".to_string()
         } else {
             format!("which also names objects of {}", others.join(", "))
         };
+        if info.provenance == Provenance::Outside {
+            let _ = write!(
+                whose,
+                " (created outside redactctl at {})",
+                rfc3339(info.job.created)
+            );
+        }
         let status = &info.job.status;
         let mut resolve = Vec::new();
         if matches!(status, JobStatus::Ready | JobStatus::Failed) {
-            resolve.push(format!(
-                "cancel job {} (`redactctl apply --prune` cancels unmanaged ready/failed jobs)",
-                info.job.id
-            ));
+            resolve.push(if info.provenance == Provenance::Outside {
+                format!(
+                    "cancel job {id} by naming it: `redactctl apply --cancel-conflicting {id}`",
+                    id = info.job.id
+                )
+            } else {
+                format!(
+                    "cancel job {} (`redactctl apply --prune` cancels unmanaged ready/failed jobs)",
+                    info.job.id
+                )
+            });
         } else {
             resolve.push(format!("wait for job {} ({status}) to finish", info.job.id));
         }
@@ -568,7 +848,9 @@ impl<'p, 'a> EntryPlanner<'p, 'a> {
             except_jobs: except.iter().cloned().collect(),
         });
         a.objects = objects;
-        a.validation_behavior = Some(self.entry.validation_behavior);
+        // A `fix` entry's job is created with `error` first: its validation then lists
+        // every fixable error, and a plan shows each fix before any job switches to `fix`.
+        a.validation_behavior = Some(Behavior::Error);
         a.key_context = context.into_iter().collect();
         a.reason = if except.is_empty() {
             "declared objects that no job covers".to_string()
@@ -578,6 +860,12 @@ impl<'p, 'a> EntryPlanner<'p, 'a> {
                 except.iter().cloned().collect::<Vec<_>>().join(", ")
             )
         };
+        if self.entry.validation_behavior == Behavior::Fix {
+            a.reason.push_str(
+                "; created with validation_behavior: error, so that a plan shows its fixes \
+                 before any switch to fix",
+            );
+        }
         let objects = a.objects.clone();
         let create = self.push(a);
         if want_run {
@@ -738,6 +1026,15 @@ impl<'p, 'a> EntryPlanner<'p, 'a> {
     }
 
     fn finish(self) -> (EntryPlan, Vec<Action>) {
+        let mut fixes: Vec<FixPreview> = self
+            .actions
+            .iter()
+            .filter(|a| a.op == Op::Run)
+            .flat_map(|a| a.fixes.iter().cloned())
+            .chain(self.preview.iter().cloned())
+            .collect();
+        fixes.sort_by(|a, b| a.description.cmp(&b.description));
+        fixes.dedup();
         let outcome = if !self.blocked.is_empty() {
             Outcome::Blocked
         } else if self.actions.iter().any(|a| {
@@ -768,6 +1065,8 @@ impl<'p, 'a> EntryPlanner<'p, 'a> {
                 warnings: self.warnings,
                 outcome,
                 deadline: None,
+                fixes,
+                redacted_by: self.redacted_by,
             },
             self.actions,
         )
@@ -822,4 +1121,37 @@ fn list(objects: &[&ObjectRef]) -> String {
         .map(|o| o.to_string())
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// The jobs that held what job `j`'s lock errors name and are now done (succeeded or
+/// canceled), for the revalidation a released lock allows.
+fn released_holders(
+    index: &Index<'_>,
+    entries: &[Entry],
+    j: usize,
+    errors: &[JobValidationError],
+) -> Vec<LockHolder> {
+    let mut out: Vec<LockHolder> = Vec::new();
+    for e in errors {
+        let Some(obj) = e.erroring_object.as_ref() else {
+            continue;
+        };
+        for (h, info) in index.jobs.iter().enumerate() {
+            if h == j || info.job.status.is_active() || !info.objects.iter().any(|o| o.id == obj.id)
+            {
+                continue;
+            }
+            match out.iter_mut().find(|l| l.job == info.job.id) {
+                Some(l) => l.objects.push(obj.id.clone()),
+                None => out.push(LockHolder {
+                    job: info.job.id.clone(),
+                    status: info.job.status.clone(),
+                    entry: info.owner().map(|e| entries[e].name.clone()),
+                    objects: vec![obj.id.clone()],
+                    direct: true,
+                }),
+            }
+        }
+    }
+    out
 }

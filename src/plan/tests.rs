@@ -5,7 +5,9 @@ use std::path::PathBuf;
 
 use super::*;
 use crate::kinds::{ObjectKind, ObjectRef};
-use crate::manifest::{AccountSpec, Behavior, Desired, DesiredState, Entry, Location, Via};
+use crate::manifest::{
+    AccountSpec, Behavior, Desired, DesiredState, Entry, FixKind, Location, Via,
+};
 use crate::observe::Live;
 use crate::stripe::models::{
     Account, ErroringObject, JobObjects, JobStatus, JobValidationError, Mode, RedactionJob,
@@ -18,6 +20,9 @@ fn cus(id: &str) -> ObjectRef {
 fn pi(id: &str) -> ObjectRef {
     ObjectRef::new(ObjectKind::PaymentIntents, id)
 }
+fn ch(id: &str) -> ObjectRef {
+    ObjectRef::new(ObjectKind::Charges, id)
+}
 fn vs(id: &str) -> ObjectRef {
     ObjectRef::new(ObjectKind::IdentityVerificationSessions, id)
 }
@@ -27,6 +32,7 @@ fn entry(name: &str, objects: &[ObjectRef], state: DesiredState, behavior: Behav
     objects.sort();
     Entry {
         deadline: Default::default(),
+        allowed_fixes: Vec::new(),
         name: name.into(),
         ticket: Some(format!("T-{name}")),
         objects,
@@ -190,15 +196,10 @@ fn validating_job_waits_then_runs() {
 
 #[test]
 fn created_job_with_other_behavior_is_updated_first() {
-    let d = desired(vec![entry(
-        "a",
-        &[cus("cus_1")],
-        DesiredState::Redacted,
-        Behavior::Fix,
-    )]);
+    let d = desired(vec![redacted("a", &[cus("cus_1")])]);
     let p = go(
         &d,
-        &live(vec![job("prj_1", 1, "created", "error", &[cus("cus_1")])]),
+        &live(vec![job("prj_1", 1, "created", "fix", &[cus("cus_1")])]),
     );
     assert_eq!(
         ops(&p, "a"),
@@ -208,8 +209,37 @@ fn created_job_with_other_behavior_is_updated_first() {
             (Op::Run, j("prj_1"), true)
         ]
     );
-    assert_eq!(p.actions[0].validation_behavior, Some(Behavior::Fix));
+    assert_eq!(p.actions[0].validation_behavior, Some(Behavior::Error));
     assert!(p.actions[2].after.contains(&p.actions[0].id));
+}
+
+#[test]
+fn a_fix_entry_is_created_with_error_so_that_its_fixes_can_be_shown() {
+    let d = desired(vec![entry(
+        "a",
+        &[cus("cus_1")],
+        DesiredState::Redacted,
+        Behavior::Fix,
+    )]);
+    let p = go(&d, &live(vec![]));
+    assert_eq!(p.actions[0].op, Op::Create);
+    assert_eq!(p.actions[0].validation_behavior, Some(Behavior::Error));
+    // Its validating job stays in `error`: no switch before a plan showed the fixes.
+    let p = go(
+        &d,
+        &live(vec![job(
+            "prj_1",
+            1,
+            "validating",
+            "error",
+            &[cus("cus_1")],
+        )]),
+    );
+    assert_eq!(
+        ops(&p, "a"),
+        vec![(Op::Wait, j("prj_1"), false), (Op::Run, j("prj_1"), true)]
+    );
+    assert!(p.actions[1].fixes.is_empty());
 }
 
 #[test]
@@ -233,15 +263,10 @@ fn ready_job_runs_irreversibly() {
 
 #[test]
 fn ready_job_with_other_behavior_is_updated_then_run() {
-    let d = desired(vec![entry(
-        "a",
-        &[cus("cus_1")],
-        DesiredState::Redacted,
-        Behavior::Fix,
-    )]);
+    let d = desired(vec![redacted("a", &[cus("cus_1")])]);
     let p = go(
         &d,
-        &live(vec![job("prj_1", 1, "ready", "error", &[cus("cus_1")])]),
+        &live(vec![job("prj_1", 1, "ready", "fix", &[cus("cus_1")])]),
     );
     assert_eq!(
         ops(&p, "a"),
@@ -318,25 +343,166 @@ fn failed_job_whose_lock_is_gone_is_revalidated() {
 }
 
 #[test]
-fn failed_job_whose_lock_is_still_held_is_blocked() {
-    let d = desired(vec![redacted("a", &[cus("cus_1")])]);
+fn failed_job_whose_lock_is_still_held_waits_on_the_holder_by_name() {
+    // The customer's job reaches the charge that the charge entry's job holds.
+    let d = desired(vec![
+        redacted("cust", &[cus("cus_1")]),
+        redacted("charge", &[ch("ch_1")]),
+    ]);
     let mut l = live(vec![
-        job(
-            "prj_0",
-            1,
-            "validating",
-            "error",
-            &[cus("cus_1"), cus("cus_x")],
-        ),
+        job("prj_0", 1, "ready", "error", &[ch("ch_1")]),
         job("prj_1", 2, "failed", "error", &[cus("cus_1")]),
     ]);
     l.validation_errors.insert(
         "prj_1".into(),
-        vec![verr("prjve_1", "locked_by_other_job", "customer", "cus_1")],
+        vec![verr("prjve_1", "locked_by_other_job", "charge", "ch_1")],
     );
     let p = go(&d, &l);
-    assert!(!p.actions.iter().any(|a| a.op == Op::Validate));
-    assert_eq!(ent(&p, "a").outcome, Outcome::Blocked);
+    assert_eq!(
+        ops(&p, "cust"),
+        vec![
+            (Op::Wait, j("prj_1"), false),
+            (Op::Validate, j("prj_1"), true),
+            (Op::Run, j("prj_1"), true)
+        ]
+    );
+    let wait = p
+        .actions
+        .iter()
+        .find(|a| a.entry.as_deref() == Some("cust"))
+        .unwrap();
+    assert_eq!(wait.reason, "waiting on prj_0 (entry charge, status ready)");
+    assert_eq!(wait.lock_holders[0].objects, vec!["ch_1".to_string()]);
+    assert!(wait.lock_holders[0].direct);
+    assert_eq!(ent(&p, "cust").outcome, Outcome::Waiting);
+    assert!(ent(&p, "cust").blocked.is_empty());
+    // Not a revalidation loop: nothing is sent while the holder is active.
+    assert!(p
+        .actions
+        .iter()
+        .filter(|a| a.entry.as_deref() == Some("cust"))
+        .all(|a| a.op == Op::Wait || a.deferred));
+}
+
+#[test]
+fn a_lock_held_through_a_related_object_waits_on_every_possible_holder() {
+    let d = desired(vec![redacted("cust", &[cus("cus_1")])]);
+    let mut l = live(vec![
+        job("prj_0", 1, "redacting", "error", &[cus("cus_7")]),
+        job("prj_1", 2, "failed", "error", &[cus("cus_1")]),
+        // A job that failed on a lock holds nothing.
+        job("prj_2", 3, "failed", "error", &[cus("cus_8")]),
+    ]);
+    l.validation_errors.insert(
+        "prj_1".into(),
+        vec![verr(
+            "prjve_1",
+            "locked_by_other_job",
+            "payment_method",
+            "pm_1",
+        )],
+    );
+    l.validation_errors.insert(
+        "prj_2".into(),
+        vec![verr("prjve_2", "locked_by_other_job", "customer", "cus_8")],
+    );
+    let p = go(&d, &l);
+    let wait = &p.actions[0];
+    assert_eq!(wait.op, Op::Wait);
+    assert_eq!(
+        wait.lock_holders
+            .iter()
+            .map(|h| (h.job.as_str(), h.direct))
+            .collect::<Vec<_>>(),
+        [("prj_0", false)]
+    );
+    assert!(
+        wait.reason.contains("through a related object"),
+        "{}",
+        wait.reason
+    );
+}
+
+#[test]
+fn once_the_holder_is_done_one_revalidation_is_planned() {
+    let d = desired(vec![
+        redacted("cust", &[cus("cus_1")]),
+        redacted("charge", &[ch("ch_1")]),
+    ]);
+    let mut l = live(vec![
+        job("prj_0", 1, "canceled", "error", &[ch("ch_1")]),
+        job("prj_1", 2, "failed", "error", &[cus("cus_1")]),
+        // An unrelated active job: the known holder is done, so it is not waited on.
+        job("prj_9", 3, "ready", "error", &[cus("cus_unrelated")]),
+    ]);
+    l.validation_errors.insert(
+        "prj_1".into(),
+        vec![verr("prjve_1", "locked_by_other_job", "charge", "ch_1")],
+    );
+    let p = go(&d, &l);
+    let cust: Vec<&Action> = p
+        .actions
+        .iter()
+        .filter(|a| a.entry.as_deref() == Some("cust"))
+        .collect();
+    assert_eq!(cust.len(), 2);
+    assert_eq!((cust[0].op, cust[0].deferred), (Op::Validate, false));
+    assert!(cust[0].lock_release);
+    assert!(!cust[0].irreversible);
+    assert_eq!(cust[0].lock_holders[0].job, "prj_0");
+    assert_eq!(cust[1].op, Op::Run);
+
+    // An apply that approved creating and running the entry's job may revalidate once.
+    let approved = go(&d, &live(vec![]));
+    let (allowed, new) = approved_actions(&approved, &p);
+    assert!(
+        allowed
+            .iter()
+            .any(|a| a.op == Op::Validate && a.entry.as_deref() == Some("cust")),
+        "{new:?}"
+    );
+    // Without approval for the entry, the revalidation is new work.
+    let other = go(
+        &desired(vec![redacted("charge", &[ch("ch_1")])]),
+        &live(vec![]),
+    );
+    let (allowed, _) = approved_actions(&other, &p);
+    assert!(!allowed.iter().any(|a| a.op == Op::Validate));
+}
+
+#[test]
+fn a_holder_that_redacted_the_entrys_objects_converges_it() {
+    let d = desired(vec![
+        redacted("order", &[pi("pi_5")]),
+        redacted("charge", &[ch("ch_1")]),
+    ]);
+    // The charge entry's job failed on the charge, held by a job that names the charge and
+    // the order's PaymentIntent; that job then succeeded.
+    let mut l = live(vec![
+        job("prj_0", 1, "succeeded", "error", &[ch("ch_1"), pi("pi_5")]),
+        job("prj_1", 2, "failed", "error", &[ch("ch_1")]),
+    ]);
+    l.validation_errors.insert(
+        "prj_1".into(),
+        vec![verr("prjve_1", "locked_by_other_job", "charge", "ch_1")],
+    );
+    let p = go(&d, &l);
+    let e = ent(&p, "charge");
+    assert!(ops(&p, "charge").is_empty(), "{:?}", ops(&p, "charge"));
+    assert_eq!(e.outcome, Outcome::Converged);
+    assert_eq!(
+        e.redacted_by,
+        vec![RedactedBy {
+            job: "prj_0".into(),
+            entry: None,
+            objects: vec![ch("ch_1")],
+        }]
+    );
+    let text = render_human(&p, false);
+    assert!(
+        text.contains("redacted by prj_0 (unmanaged): Charge ch_1"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -721,14 +887,16 @@ fn targets_plan_only_named_entries_and_turn_prune_off() {
             prune: true,
             targets: vec!["b".into(), "zzz".into()],
             revalidate: false,
+            ..Options::default()
         },
     );
     assert_eq!(p.entries.len(), 1);
     assert_eq!(p.entries[0].name, "b");
     assert!(p.actions.iter().all(|a| a.entry.as_deref() == Some("b")));
     assert!(p.unmanaged.is_empty());
-    assert_eq!(p.warnings.len(), 1);
+    assert_eq!(p.warnings.len(), 2);
     assert!(p.warnings[0].contains("zzz"));
+    assert!(p.warnings[1].contains("do not mix"));
 }
 
 #[test]
@@ -950,16 +1118,10 @@ fn new_work_found_by_a_re_plan_is_reported_not_allowed() {
         &d,
         &live(vec![job("prj_1", 1, "ready", "error", &[cus("cus_1")])]),
     );
-    // The manifest now says fix: the re-plan wants an update before the run.
-    let d2 = desired(vec![entry(
-        "a",
-        &[cus("cus_1")],
-        DesiredState::Redacted,
-        Behavior::Fix,
-    )]);
+    // The job was switched to fix: the re-plan wants an update before the run.
     let fresh = go(
-        &d2,
-        &live(vec![job("prj_1", 1, "ready", "error", &[cus("cus_1")])]),
+        &d,
+        &live(vec![job("prj_1", 1, "ready", "fix", &[cus("cus_1")])]),
     );
     let (allowed, new) = approved_actions(&saved, &fresh);
     assert!(allowed.is_empty(), "{allowed:?}");
@@ -1204,17 +1366,19 @@ fn human_view_shows_the_behavior_change_as_before_and_after() {
         DesiredState::Redacted,
         Behavior::Fix,
     )]);
-    let text = render_human(
-        &go(
-            &d,
-            &live(vec![job("prj_1", 1, "ready", "error", &[cus("cus_1")])]),
-        ),
-        false,
+    let mut l = live(vec![job("prj_1", 1, "failed", "error", &[cus("cus_1")])]);
+    l.validation_errors.insert(
+        "prj_1".into(),
+        vec![verr("prjve_1", "invalid_state", "payment_intent", "pi_9")],
     );
+    let text = render_human(&go(&d, &l), false);
     assert!(text.contains("~ update job prj_1"), "{text}");
     assert!(text.contains("- validation_behavior: error\n"), "{text}");
     assert!(text.contains("+ validation_behavior: fix\n"), "{text}");
-    assert!(text.contains("! run job prj_1  [IRREVERSIBLE]"), "{text}");
+    assert!(
+        text.contains("! run job prj_1  [IRREVERSIBLE, deferred]"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -1318,4 +1482,548 @@ fn fail_on_conditions_parse() {
         FailOn::window(&[FailOn::Overdue, FailOn::DueWithin(14)]),
         14
     );
+}
+// ---- fix previews ------------------------------------------------------------------
+
+fn fix_entry(name: &str, objects: &[ObjectRef]) -> Entry {
+    entry(name, objects, DesiredState::Redacted, Behavior::Fix)
+}
+
+/// The guide's customer: its job failed under `error` on an open PaymentIntent and an
+/// attached PaymentMethod.
+fn guide_live(errors: &[(&str, &str, &str)]) -> Live {
+    let mut l = live(vec![job("prj_1", 1, "failed", "error", &[cus("cus_1")])]);
+    l.validation_errors.insert(
+        "prj_1".into(),
+        errors
+            .iter()
+            .enumerate()
+            .map(|(i, (code, ty, id))| verr(&format!("prjve_{i}"), code, ty, id))
+            .collect(),
+    );
+    l
+}
+
+const GUIDE_ERRORS: &[(&str, &str, &str)] = &[
+    ("invalid_state", "payment_intent", "pi_1"),
+    ("invalid_state", "payment_method", "pm_1"),
+];
+
+#[test]
+fn a_fix_preview_lists_every_fix_each_irreversible_and_counted() {
+    let d = desired(vec![fix_entry("a", &[cus("cus_1")])]);
+    let p = go(&d, &guide_live(GUIDE_ERRORS));
+    let e = ent(&p, "a");
+    let fixes: Vec<&str> = e.fixes.iter().map(|f| f.description.as_str()).collect();
+    assert_eq!(
+        fixes,
+        ["cancel PaymentIntent pi_1", "detach PaymentMethod pm_1"]
+    );
+    let run = p.actions.iter().find(|a| a.op == Op::Run).unwrap();
+    assert_eq!(run.fixes.len(), 2);
+    assert_eq!(run.irreversible_effects(), 3, "the run and its two fixes");
+    assert_eq!(p.summary.irreversible, 3);
+    assert_eq!(p.summary.fixes, 2);
+    assert_eq!(p.irreversible_count(), 3);
+    // The switch to fix commits to the same fixes but destroys nothing itself.
+    let update = p.actions.iter().find(|a| a.op == Op::Update).unwrap();
+    assert_eq!(update.fixes, run.fixes);
+    assert_eq!(update.irreversible_effects(), 0);
+}
+
+#[test]
+fn a_fix_preview_is_approved_only_for_exactly_the_fixes_it_listed() {
+    let d = desired(vec![fix_entry("a", &[cus("cus_1")])]);
+    let approved = go(&d, &guide_live(GUIDE_ERRORS));
+    // Same errors: everything is approved.
+    let fresh = go(&d, &guide_live(GUIDE_ERRORS));
+    let (allowed, new) = approved_actions(&approved, &fresh);
+    assert_eq!(allowed.len(), 3);
+    assert!(new.is_empty());
+    // A new fixable error since approval: the switch, revalidation and run all stop.
+    let mut more = GUIDE_ERRORS.to_vec();
+    more.push(("invalid_state", "invoice", "in_1"));
+    let fresh = go(&d, &guide_live(&more));
+    let (allowed, new) = approved_actions(&approved, &fresh);
+    assert!(allowed.is_empty(), "{allowed:?}");
+    assert_eq!(
+        new.iter().map(|a| a.op).collect::<Vec<_>>(),
+        [Op::Update, Op::Validate, Op::Run]
+    );
+    // After the switch the ready job's run applies the approved fixes.
+    let mut l = live(vec![job("prj_1", 1, "ready", "fix", &[cus("cus_1")])]);
+    l.validation_errors.insert(
+        "prj_1".into(),
+        vec![
+            verr("prjve_0", "invalid_state", "payment_intent", "pi_1"),
+            verr("prjve_1", "invalid_state", "payment_method", "pm_1"),
+        ],
+    );
+    let fresh = go(&d, &l);
+    let (allowed, _) = approved_actions(&approved, &fresh);
+    assert_eq!(allowed.len(), 1);
+    assert_eq!(allowed[0].op, Op::Run);
+    assert_eq!(allowed[0].fixes.len(), 2);
+}
+
+#[test]
+fn a_plan_that_showed_no_fixes_does_not_approve_them() {
+    let d = desired(vec![fix_entry("a", &[cus("cus_1")])]);
+    // What `--auto-approve` approved on the first apply: create (under error) and run.
+    let approved = go(&d, &live(vec![]));
+    assert_eq!(
+        approved.actions[0].validation_behavior,
+        Some(Behavior::Error)
+    );
+    assert_eq!(approved.summary.fixes, 0);
+    let fresh = go(&d, &guide_live(GUIDE_ERRORS));
+    let (allowed, new) = approved_actions(&approved, &fresh);
+    assert!(allowed.is_empty(), "{allowed:?}");
+    assert_eq!(new.len(), 3);
+}
+
+#[test]
+fn allowed_fixes_pre_approve_only_their_kinds() {
+    let mut e = fix_entry("a", &[cus("cus_1")]);
+    e.allowed_fixes = vec![FixKind::CancelPaymentIntent, FixKind::DetachPaymentMethod];
+    let d = desired(vec![e.clone()]);
+    let approved = go(&d, &live(vec![]));
+    let fresh = go(&d, &guide_live(GUIDE_ERRORS));
+    assert!(ent(&fresh, "a").fixes.iter().all(|f| f.preapproved));
+    let (allowed, new) = approved_actions(&approved, &fresh);
+    assert_eq!(
+        allowed.iter().map(|a| a.op).collect::<Vec<_>>(),
+        [Op::Update, Op::Validate, Op::Run]
+    );
+    assert!(new.is_empty());
+    // A fix of another kind still needs a plan that shows it.
+    e.allowed_fixes = vec![FixKind::CancelPaymentIntent];
+    let d = desired(vec![e]);
+    let approved = go(&d, &live(vec![]));
+    let fresh = go(&d, &guide_live(GUIDE_ERRORS));
+    let (allowed, _) = approved_actions(&approved, &fresh);
+    assert!(allowed.is_empty(), "{allowed:?}");
+}
+
+#[test]
+fn a_fix_entry_with_an_unfixable_error_is_blocked_not_switched() {
+    let d = desired(vec![fix_entry("a", &[cus("cus_1")])]);
+    let p = go(
+        &d,
+        &guide_live(&[
+            ("invalid_state", "payment_intent", "pi_1"),
+            ("invalid_cascading_source", "charge", "ch_1"),
+        ]),
+    );
+    assert!(ops(&p, "a").is_empty(), "{:?}", ops(&p, "a"));
+    assert_eq!(ent(&p, "a").outcome, Outcome::Blocked);
+}
+
+#[test]
+fn a_ready_fix_job_runs_with_the_fixes_its_errors_list() {
+    let d = desired(vec![fix_entry("a", &[cus("cus_1")])]);
+    let mut l = live(vec![job("prj_1", 1, "ready", "fix", &[cus("cus_1")])]);
+    l.validation_errors.insert(
+        "prj_1".into(),
+        vec![verr("prjve_0", "invalid_state", "invoice", "in_1")],
+    );
+    let p = go(&d, &l);
+    assert_eq!(ops(&p, "a"), vec![(Op::Run, j("prj_1"), false)]);
+    assert_eq!(p.actions[0].fixes[0].description, "void Invoice in_1");
+    // Ready under `error`: validation found nothing to fix; it runs as it is.
+    let p = go(
+        &d,
+        &live(vec![job("prj_1", 1, "ready", "error", &[cus("cus_1")])]),
+    );
+    assert_eq!(ops(&p, "a"), vec![(Op::Run, j("prj_1"), false)]);
+    assert!(p.actions[0].fixes.is_empty());
+}
+
+#[test]
+fn the_risk_period_is_dated_from_the_objects_creation() {
+    let d = desired(vec![fix_entry("a", &[cus("cus_1")])]);
+    let mut l = guide_live(&[("invalid_state", "payment_intent", "pi_1")]);
+    l.observed_at = 100 * 86_400;
+    l.object_created.insert("pi_1".into(), 95 * 86_400);
+    let p = go(&d, &l);
+    assert!(ent(&p, "a").fixes.is_empty(), "no fix exists for time");
+    assert_eq!(ent(&p, "a").outcome, Outcome::Blocked);
+    let hint = &ent(&p, "a").jobs[0].errors[0].hint;
+    assert!(hint.contains("90-day risk period"), "{hint}");
+    // Older than 90 days: the same error is fixable.
+    l.object_created.insert("pi_1".into(), 5 * 86_400);
+    let p = go(&d, &l);
+    assert_eq!(ent(&p, "a").fixes.len(), 1);
+}
+
+#[test]
+fn an_unknown_object_type_gets_stripes_fix_not_a_guessed_verb() {
+    let d = desired(vec![fix_entry("a", &[cus("cus_1")])]);
+    let p = go(
+        &d,
+        &guide_live(&[("invalid_state", "subscription", "sub_1")]),
+    );
+    assert_eq!(
+        ent(&p, "a").fixes[0].description,
+        "Stripe's fix for subscription sub_1"
+    );
+    assert_eq!(p.summary.fixes, 1);
+}
+
+// ---- provenance, adoption, conflicts ---------------------------------------------------
+
+fn with_provenance(mut l: Live, created: &[(&str, &[ObjectRef])]) -> Live {
+    l.created_by_redactctl = Some(
+        created
+            .iter()
+            .map(|(j, o)| (j.to_string(), o.to_vec()))
+            .collect(),
+    );
+    l
+}
+
+#[test]
+fn running_a_job_created_outside_redactctl_is_an_adoption() {
+    let d = desired(vec![redacted("a", &[cus("cus_1")])]);
+    let jobs = vec![job(
+        "prj_1",
+        1_700_000_000,
+        "ready",
+        "error",
+        &[cus("cus_1")],
+    )];
+    let p = go(&d, &with_provenance(live(jobs.clone()), &[]));
+    let run = &p.actions[0];
+    assert_eq!(run.op, Op::Run);
+    assert_eq!(
+        run.adopt.as_ref().map(Adoption::describe).as_deref(),
+        Some("adopt prj_1 (created outside redactctl at 2023-11-14T22:13:20Z)")
+    );
+    assert_eq!(p.summary.adopt, 1);
+    assert_eq!(p.summary.irreversible, 2, "the run and the adoption");
+    assert_eq!(ent(&p, "a").jobs[0].provenance, Provenance::Outside);
+    // The audit log records its create: no adoption.
+    let p = go(
+        &d,
+        &with_provenance(live(jobs.clone()), &[("prj_1", &[cus("cus_1")])]),
+    );
+    assert!(p.actions[0].adopt.is_none());
+    assert_eq!(ent(&p, "a").jobs[0].provenance, Provenance::Redactctl);
+    // No audit log: unknown, planned as before.
+    let p = go(&d, &live(jobs));
+    assert!(p.actions[0].adopt.is_none());
+    assert_eq!(ent(&p, "a").jobs[0].provenance, Provenance::Unknown);
+}
+
+#[test]
+fn an_approval_without_the_adoption_does_not_cover_it() {
+    let d = desired(vec![redacted("a", &[cus("cus_1")])]);
+    let jobs = vec![job("prj_1", 1, "ready", "error", &[cus("cus_1")])];
+    let approved = go(&d, &live(jobs.clone()));
+    let fresh = go(&d, &with_provenance(live(jobs), &[]));
+    let (allowed, new) = approved_actions(&approved, &fresh);
+    assert!(allowed.is_empty());
+    assert_eq!(new[0].op, Op::Run);
+}
+
+#[test]
+fn an_outside_job_naming_undeclared_objects_is_a_conflict_never_replaced() {
+    let d = desired(vec![redacted("a", &[cus("cus_1")])]);
+    let jobs = vec![job(
+        "prj_1",
+        1_700_000_000,
+        "ready",
+        "error",
+        &[cus("cus_1"), cus("cus_other")],
+    )];
+    let p = go(&d, &with_provenance(live(jobs.clone()), &[]));
+    assert!(p.actions.is_empty(), "{:?}", p.actions);
+    let b = &ent(&p, "a").blocked[0];
+    assert!(
+        b.problem.contains("created outside redactctl")
+            && b.problem
+                .contains("Customer cus_other, which no manifest declares"),
+        "{}",
+        b.problem
+    );
+    assert!(b.resolve[0].contains("--cancel-conflicting prj_1"));
+    // Named: canceled (an adoption), then the declared object gets its own job.
+    let p = plan(
+        &d,
+        &with_provenance(live(jobs.clone()), &[]),
+        &Options {
+            cancel_conflicting: vec!["prj_1".into()],
+            ..Options::default()
+        },
+    );
+    assert_eq!(
+        ops(&p, "a").iter().map(|o| o.0).collect::<Vec<_>>(),
+        [Op::Cancel, Op::Create, Op::Run]
+    );
+    assert!(p.actions[0].adopt.is_some());
+    // redactctl's own job with an object the manifest dropped is still replaced.
+    let p = go(
+        &d,
+        &with_provenance(live(jobs), &[("prj_1", &[cus("cus_1"), cus("cus_other")])]),
+    );
+    assert!(p.actions[0].replace && p.actions[0].adopt.is_none());
+}
+
+#[test]
+fn prune_never_cancels_an_outside_job_that_names_declared_objects() {
+    let d = desired(vec![
+        redacted("a", &[cus("cus_1")]),
+        redacted("b", &[cus("cus_2")]),
+    ]);
+    let l = with_provenance(
+        live(vec![
+            job("prj_7", 1, "failed", "error", &[cus("cus_1"), cus("cus_2")]),
+            job("prj_8", 2, "ready", "error", &[cus("cus_77")]),
+        ]),
+        &[],
+    );
+    let prune = Options {
+        prune: true,
+        whole_manifest_set: true,
+        ..Options::default()
+    };
+    let p = plan(&d, &l, &prune);
+    let cancels: Vec<Option<String>> = p
+        .actions
+        .iter()
+        .filter(|a| a.op == Op::Cancel)
+        .map(|a| a.job.clone())
+        .collect();
+    assert_eq!(cancels, [j("prj_8")]);
+    assert!(
+        p.actions[0].adopt.is_some(),
+        "pruning an outside job adopts it"
+    );
+    let b = &ent(&p, "a").blocked[0];
+    assert!(
+        b.problem.contains("created outside redactctl"),
+        "{}",
+        b.problem
+    );
+    let p = plan(
+        &d,
+        &l,
+        &Options {
+            cancel_conflicting: vec!["prj_7".into()],
+            ..Options::default()
+        },
+    );
+    assert!(p
+        .actions
+        .iter()
+        .any(|a| a.op == Op::Cancel && a.job == j("prj_7")));
+}
+
+#[test]
+fn an_issuing_card_job_matches_by_what_redactctl_asked_for() {
+    let card = ObjectRef::new(ObjectKind::IssuingCards, "ic_1");
+    let d = desired(vec![redacted("card", std::slice::from_ref(&card))]);
+    // Stripe reads the job back without the card.
+    let l = live(vec![job("prj_1", 1, "succeeded", "error", &[])]);
+    let p = go(&d, &l);
+    assert_eq!(
+        p.actions[0].op,
+        Op::Create,
+        "without provenance: a second job"
+    );
+    let l = with_provenance(l, &[("prj_1", std::slice::from_ref(&card))]);
+    let p = go(&d, &l);
+    assert!(p.actions.is_empty(), "{:?}", p.actions);
+    assert_eq!(ent(&p, "card").outcome, Outcome::Converged);
+    assert_eq!(ent(&p, "card").redacted, vec![card]);
+}
+
+#[test]
+fn provenance_is_built_from_audit_records() {
+    use crate::apply::audit::AuditRecord;
+    let rec = AuditRecord {
+        time: "2026-11-27T08:00:00Z".into(),
+        action: "create".into(),
+        entry: Some("a".into()),
+        job: Some("prj_1".into()),
+        objects: vec![cus("cus_1")],
+        idempotency_key: "k".into(),
+        request_id: None,
+        http_status: Some(200),
+        outcome: "ok".into(),
+        mode: "test".into(),
+        account: None,
+    };
+    let mut l = live(vec![job("prj_1", 1, "ready", "error", &[cus("cus_1")])]);
+    l.created_by_redactctl = Some(provenance_from_audit(&[rec]));
+    let p = go(&desired(vec![redacted("a", &[cus("cus_1")])]), &l);
+    assert!(p.actions[0].adopt.is_none());
+}
+
+// ---- what the views show before anything irreversible ---------------------------------
+
+/// One plan with a fix preview, a lock wait, an adoption and a conflict.
+fn irreversible_effects_plan() -> Plan {
+    let d = desired(vec![
+        fix_entry("guide", &[cus("cus_guide")]),
+        redacted("cust", &[cus("cus_1")]),
+        redacted("charge", &[ch("ch_1")]),
+        redacted("outside", &[cus("cus_5")]),
+        redacted("mixed", &[cus("cus_6")]),
+    ]);
+    let mut l = live(vec![
+        job(
+            "prj_guide",
+            1_800_000_000,
+            "failed",
+            "error",
+            &[cus("cus_guide")],
+        ),
+        job(
+            "prj_charge",
+            1_800_000_001,
+            "redacting",
+            "error",
+            &[ch("ch_1")],
+        ),
+        job(
+            "prj_cust",
+            1_800_000_002,
+            "failed",
+            "error",
+            &[cus("cus_1")],
+        ),
+        job("prj_out", 1_700_000_000, "ready", "error", &[cus("cus_5")]),
+        job(
+            "prj_mixed",
+            1_700_000_100,
+            "ready",
+            "error",
+            &[cus("cus_6"), cus("cus_stranger")],
+        ),
+    ]);
+    l.validation_errors.insert(
+        "prj_guide".into(),
+        vec![
+            verr("prjve_1", "invalid_state", "payment_intent", "pi_guide"),
+            verr("prjve_2", "invalid_state", "payment_method", "pm_guide"),
+        ],
+    );
+    l.validation_errors.insert(
+        "prj_cust".into(),
+        vec![verr("prjve_3", "locked_by_other_job", "charge", "ch_1")],
+    );
+    let l = with_provenance(
+        l,
+        &[
+            ("prj_guide", &[cus("cus_guide")]),
+            ("prj_charge", &[ch("ch_1")]),
+            ("prj_cust", &[cus("cus_1")]),
+        ],
+    );
+    go(&d, &l)
+}
+
+#[test]
+fn human_view_of_fixes_locks_adoptions_and_conflicts() {
+    insta::assert_snapshot!(
+        "irreversible_effects_human",
+        render_human(&irreversible_effects_plan(), false)
+    );
+}
+
+#[test]
+fn markdown_view_of_fixes_locks_adoptions_and_conflicts() {
+    insta::assert_snapshot!(
+        "irreversible_effects_markdown",
+        render_markdown(&irreversible_effects_plan())
+    );
+}
+
+#[test]
+fn a_validated_fix_entry_shows_its_fixes_and_switches_nothing() {
+    let d = desired(vec![entry(
+        "a",
+        &[cus("cus_1")],
+        DesiredState::Validated,
+        Behavior::Fix,
+    )]);
+    let p = go(&d, &guide_live(GUIDE_ERRORS));
+    assert!(p.actions.is_empty(), "{:?}", p.actions);
+    let e = ent(&p, "a");
+    assert_eq!(e.outcome, Outcome::Converged);
+    assert_eq!(e.fixes.len(), 2);
+    assert_eq!(p.summary.irreversible, 0, "nothing runs in this plan");
+}
+
+#[test]
+fn a_ready_fix_job_whose_errors_stripe_no_longer_lists_runs_the_fixes_shown() {
+    let d = desired(vec![fix_entry("a", &[cus("cus_1")])]);
+    let approved = go(&d, &guide_live(GUIDE_ERRORS));
+    let fresh = go(
+        &d,
+        &live(vec![job("prj_1", 1, "ready", "fix", &[cus("cus_1")])]),
+    );
+    assert!(ent(&fresh, "a").warnings[0].contains("cannot be shown"));
+    let (allowed, new) = approved_actions(&approved, &fresh);
+    assert!(new.is_empty(), "{new:?}");
+    assert_eq!(allowed[0].op, Op::Run);
+    let fixes: Vec<&str> = allowed[0]
+        .fixes
+        .iter()
+        .map(|f| f.description.as_str())
+        .collect();
+    assert_eq!(
+        fixes,
+        ["cancel PaymentIntent pi_1", "detach PaymentMethod pm_1"]
+    );
+    // A plan that never showed fixes does not approve such a run.
+    let plain = go(
+        &desired(vec![redacted("a", &[cus("cus_1")])]),
+        &live(vec![job("prj_1", 1, "ready", "error", &[cus("cus_1")])]),
+    );
+    let (allowed, _) = approved_actions(&plain, &fresh);
+    assert!(allowed.is_empty());
+    // The plan that saw the job itself (and warned) approves what it showed.
+    let (allowed, _) = approved_actions(&fresh, &fresh);
+    assert_eq!(allowed.len(), 1);
+}
+
+#[test]
+fn a_held_lock_is_waited_on_even_next_to_other_errors() {
+    let d = desired(vec![
+        fix_entry("cust", &[cus("cus_1")]),
+        redacted("charge", &[ch("ch_1")]),
+    ]);
+    let mut l = live(vec![
+        job("prj_0", 1, "redacting", "error", &[ch("ch_1")]),
+        job("prj_1", 2, "failed", "error", &[cus("cus_1")]),
+    ]);
+    l.validation_errors.insert(
+        "prj_1".into(),
+        vec![
+            verr("prjve_1", "locked_by_other_job", "charge", "ch_1"),
+            verr("prjve_2", "invalid_state", "payment_intent", "pi_1"),
+            // The same object twice: still every error fixable.
+            verr("prjve_3", "invalid_state", "payment_intent", "pi_1"),
+        ],
+    );
+    let p = go(&d, &l);
+    assert_eq!(ops(&p, "cust")[0], (Op::Wait, j("prj_1"), false));
+    assert_eq!(ent(&p, "cust").outcome, Outcome::Waiting);
+    // Once the holder is done, the fixable errors get their preview.
+    l.jobs[0].status = "succeeded".into();
+    l.validation_errors.insert(
+        "prj_1".into(),
+        vec![
+            verr("prjve_2", "invalid_state", "payment_intent", "pi_1"),
+            verr("prjve_3", "invalid_state", "payment_intent", "pi_1"),
+        ],
+    );
+    let p = go(&d, &l);
+    assert_eq!(
+        ops(&p, "cust").iter().map(|o| o.0).collect::<Vec<_>>(),
+        [Op::Update, Op::Validate, Op::Run]
+    );
+    assert_eq!(ent(&p, "cust").fixes.len(), 1);
 }

@@ -69,6 +69,7 @@ fn generated_plan(rng: &mut StdRng) -> String {
         }
         entries.push(Entry {
             deadline: Default::default(),
+            allowed_fixes: Vec::new(),
             name: format!("dsr-{e}"),
             ticket: rng.gen_bool(0.5).then(|| format!("DSR-{e}")),
             objects,
@@ -156,6 +157,7 @@ fn generated_plan(rng: &mut StdRng) -> String {
         prune: rng.gen_bool(0.5),
         targets: Vec::new(),
         revalidate: rng.gen_bool(0.2),
+        ..Options::default()
     };
     let mut p = plan::plan(&desired, &live, &opts);
     p.manifest_paths = vec![PathBuf::from("requests/")];

@@ -18,6 +18,7 @@ mod emulator_conformance;
 mod emulator_http;
 mod emulator_ops;
 mod emulator_support;
+mod fix_preview;
 mod fuzz_emulator_form;
 mod fuzz_manifest;
 mod fuzz_plan_file;

@@ -56,6 +56,7 @@ fn desired() -> Desired {
         },
         entries: vec![Entry {
             deadline: Default::default(),
+            allowed_fixes: Vec::new(),
             name: "kyc".into(),
             ticket: None,
             objects: vec![vs("vs_a"), vs("vs_b")],

@@ -155,6 +155,7 @@ fn desired() -> Desired {
     let vs = |id: &str| ObjectRef::new(ObjectKind::IdentityVerificationSessions, id);
     let entry = |name: &str, via, objects| Entry {
         deadline: Default::default(),
+        allowed_fixes: Vec::new(),
         name: name.into(),
         ticket: None,
         objects,

@@ -107,6 +107,7 @@ fn build(s: &Scenario) -> (Desired, Live, Options) {
         let (state, fix) = s.states[e];
         entries.push(Entry {
             deadline: Default::default(),
+            allowed_fixes: Vec::new(),
             name: format!("e{e}"),
             ticket: None,
             objects,
@@ -189,6 +190,7 @@ fn build(s: &Scenario) -> (Desired, Live, Options) {
         prune: s.prune,
         targets: s.target.map(|t| vec![format!("e{t}")]).unwrap_or_default(),
         revalidate: s.revalidate,
+        ..Options::default()
     };
     (desired, live, opts)
 }

@@ -33,6 +33,7 @@ fn entry(
     objects.sort();
     Entry {
         deadline: Default::default(),
+        allowed_fixes: Vec::new(),
         name: name.into(),
         ticket: ticket.map(str::to_string),
         objects,
@@ -339,7 +340,7 @@ fn human_view_closing_line_is_exact() {
     let last = text.lines().last().unwrap();
     assert_eq!(
         last,
-        "Plan: 5 to create, 1 to update, 1 to validate, 5 to run, 2 to cancel, 2 to redact; 7 irreversible."
+        "Plan: 5 to create, 1 to update, 1 to validate, 5 to run, 2 to cancel, 2 to redact; 9 irreversible (including 2 fixes)."
     );
 }
 

@@ -104,8 +104,24 @@ pub fn closing_line(plan: &Plan) -> String {
     } else {
         String::new()
     };
+    let mut of = Vec::new();
+    if s.fixes > 0 {
+        of.push(format!("{} {}", s.fixes, plural(s.fixes, "fix", "fixes")));
+    }
+    if s.adopt > 0 {
+        of.push(format!(
+            "{} {}",
+            s.adopt,
+            plural(s.adopt, "adoption", "adoptions")
+        ));
+    }
+    let of = if of.is_empty() {
+        String::new()
+    } else {
+        format!(" (including {})", of.join(", "))
+    };
     format!(
-        "Plan: {} to create, {} to update, {} to validate, {} to run, {} to cancel{redact}; {} irreversible.",
+        "Plan: {} to create, {} to update, {} to validate, {} to run, {} to cancel{redact}; {} irreversible{of}.",
         s.create, s.update, s.validate, s.run, s.cancel, s.irreversible
     )
 }
@@ -208,11 +224,30 @@ pub(super) fn entry_body(e: &EntryPlan, actions: &[&Action], p: &Painter) -> Vec
     if let Some(d) = &e.deadline {
         lines.push(deadline_line(d, p));
     }
-    for j in &e.jobs {
+    for r in &e.redacted_by {
+        let whose = match &r.entry {
+            Some(name) => format!("of entry {name}"),
+            None => "(unmanaged)".to_string(),
+        };
         lines.push(format!(
+            "redacted by {} {whose}: {}",
+            r.job,
+            objects_line(&r.objects)
+        ));
+    }
+    for j in &e.jobs {
+        let mut line = format!(
             "job {}  {}  validation_behavior: {}",
             j.id, j.status, j.validation_behavior
-        ));
+        );
+        if j.provenance == Provenance::Outside {
+            let _ = write!(
+                line,
+                "  created outside redactctl at {}",
+                rfc3339(j.created)
+            );
+        }
+        lines.push(line);
         lines.push(format!("    {}", objects_line(&j.objects)));
         for err in &j.errors {
             lines.extend(error_lines(err, p));
@@ -225,6 +260,18 @@ pub(super) fn entry_body(e: &EntryPlan, actions: &[&Action], p: &Painter) -> Vec
             "session {}  {status}  redaction: {redaction}",
             s.id
         ));
+    }
+    if !e.fixes.is_empty() {
+        lines.push(p.paint(
+            fg(AnsiColor::Red).bold(),
+            &format!(
+                "fixes the run will apply ({}, each irreversible):",
+                e.fixes.len()
+            ),
+        ));
+        for f in &e.fixes {
+            lines.push(p.paint(fg(AnsiColor::Red), &format!("    ! {}", fix_label(f))));
+        }
     }
     for a in actions {
         lines.extend(action_lines(actions, a, p));
@@ -342,8 +389,11 @@ pub(super) fn action_lines(siblings: &[&Action], a: &Action, p: &Painter) -> Vec
         format!("{} {} {target}", symbol(a), a.op.as_str())
     };
     let mut flags = Vec::new();
-    if a.irreversible {
+    if a.irreversible || a.irreversible_effects() > 0 {
         flags.push("IRREVERSIBLE");
+    }
+    if a.adopt.is_some() {
+        flags.push("ADOPT");
     }
     if a.deferred {
         flags.push("deferred");
@@ -376,11 +426,52 @@ pub(super) fn action_lines(siblings: &[&Action], a: &Action, p: &Painter) -> Vec
             .unwrap_or_default();
         lines.extend(field_diff("validation_behavior", &before, &after, p));
     }
-    for s in &a.side_effects {
+    if let Some(adopt) = &a.adopt {
+        lines.push(p.paint(
+            fg(AnsiColor::Red),
+            &format!("    {}  [IRREVERSIBLE]", adopt.describe()),
+        ));
+    }
+    match a.op {
+        Op::Run => {
+            for f in &a.fixes {
+                lines.push(p.paint(
+                    fg(AnsiColor::Red),
+                    &format!("    fix: {}  [IRREVERSIBLE]", fix_label(f)),
+                ));
+            }
+        }
+        Op::Update if !a.fixes.is_empty() => {
+            lines.push(format!(
+                "    switches to fix for: {}",
+                a.fixes
+                    .iter()
+                    .map(|f| f.description.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        _ => {}
+    }
+    let fixes: Vec<&str> = a.fixes.iter().map(|f| f.description.as_str()).collect();
+    for s in a
+        .side_effects
+        .iter()
+        .filter(|s| !fixes.contains(&s.as_str()))
+    {
         let label = if a.op == Op::Run { "fix" } else { "also" };
         lines.push(p.paint(fg(AnsiColor::Red), &format!("    {label}: {s}")));
     }
     lines
+}
+
+/// "cancel PaymentIntent pi_1 (pre-approved by allowed_fixes)".
+fn fix_label(f: &FixPreview) -> String {
+    if f.preapproved {
+        format!("{} (pre-approved by allowed_fixes)", f.description)
+    } else {
+        f.description.clone()
+    }
 }
 
 /// Before/after of a changed field, rendered by `similar`.

@@ -111,17 +111,25 @@ pub fn render_markdown(plan: &Plan) -> String {
         );
     }
     out.push('\n');
-    let irreversible: Vec<&Action> = plan.actions.iter().filter(|a| a.irreversible).collect();
+    let irreversible: Vec<&Action> = plan
+        .actions
+        .iter()
+        .filter(|a| a.irreversible || a.irreversible_effects() > 0)
+        .collect();
     if !irreversible.is_empty() {
-        let _ = writeln!(
-            out,
-            "> [!CAUTION]\n> {} irreversible {}: once run, the data cannot be restored.",
-            irreversible.len(),
-            if irreversible.len() == 1 {
+        let count = plan.irreversible_count();
+        let noun = if count == irreversible.len() {
+            if count == 1 {
                 "action"
             } else {
                 "actions"
             }
+        } else {
+            "effects (runs, fixes, adoptions)"
+        };
+        let _ = writeln!(
+            out,
+            "> [!CAUTION]\n> {count} irreversible {noun}: once run, the data cannot be restored."
         );
         for a in &irreversible {
             let what = a
@@ -142,7 +150,23 @@ pub fn render_markdown(plan: &Plan) -> String {
                     "objects"
                 }
             );
-            for s in &a.side_effects {
+            if let Some(adopt) = &a.adopt {
+                let _ = writeln!(out, ">   - **{}**", adopt.describe());
+            }
+            for f in &a.fixes {
+                let pre = if f.preapproved {
+                    " (pre-approved by `allowed_fixes`)"
+                } else {
+                    ""
+                };
+                let _ = writeln!(out, ">   - fix: {}{pre}", f.description);
+            }
+            let fixes: Vec<&str> = a.fixes.iter().map(|f| f.description.as_str()).collect();
+            for s in a
+                .side_effects
+                .iter()
+                .filter(|s| !fixes.contains(&s.as_str()))
+            {
                 let _ = writeln!(out, ">   - {s}");
             }
         }

@@ -1,0 +1,89 @@
+//! Provenance: which jobs redactctl created, read from the audit log. A job with no audit
+//! record of its create was made outside redactctl (the Dashboard, a script): the planner
+//! shows acting on it as an adoption, never silently. The same map matches a job to its
+//! entry by what its create asked for, since some kinds (`issuing_cards`) do not read back
+//! in the job's `objects`.
+
+use std::collections::BTreeMap;
+
+use crate::apply::audit::AuditRecord;
+use crate::kinds::ObjectRef;
+
+/// Job id → the objects its create asked for (sorted, without duplicates), from every
+/// successful or replayed `create` record. Records of other actions, failed creates and
+/// creates with no job id are ignored. Pure: the caller reads the log (`read_log`) and
+/// puts the result in `Live::created_by_redactctl`.
+pub fn provenance_from_audit(records: &[AuditRecord]) -> BTreeMap<String, Vec<ObjectRef>> {
+    let mut out: BTreeMap<String, Vec<ObjectRef>> = BTreeMap::new();
+    for r in records {
+        if r.action != "create" || !(r.outcome == "ok" || r.outcome == "replayed") {
+            continue;
+        }
+        let Some(job) = r.job.as_ref().filter(|j| !j.is_empty()) else {
+            continue;
+        };
+        let objects = out.entry(job.clone()).or_default();
+        objects.extend(r.objects.iter().cloned());
+        objects.sort();
+        objects.dedup();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kinds::ObjectKind;
+
+    fn record(
+        action: &str,
+        job: Option<&str>,
+        outcome: &str,
+        objects: &[ObjectRef],
+    ) -> AuditRecord {
+        AuditRecord {
+            time: "2026-11-27T08:00:00Z".into(),
+            action: action.into(),
+            entry: Some("dsr-1".into()),
+            job: job.map(str::to_string),
+            objects: objects.to_vec(),
+            idempotency_key: "redactctl-x".into(),
+            request_id: None,
+            http_status: Some(200),
+            outcome: outcome.into(),
+            mode: "test".into(),
+            account: None,
+        }
+    }
+
+    #[test]
+    fn only_successful_creates_with_a_job_count() {
+        let card = ObjectRef::new(ObjectKind::IssuingCards, "ic_1");
+        let cus = ObjectRef::new(ObjectKind::Customers, "cus_1");
+        let records = [
+            record("create", Some("prj_1"), "ok", &[card.clone(), cus.clone()]),
+            record(
+                "create",
+                Some("prj_2"),
+                "replayed",
+                std::slice::from_ref(&cus),
+            ),
+            record(
+                "create",
+                Some("prj_3"),
+                "error: 400",
+                std::slice::from_ref(&cus),
+            ),
+            record("create", None, "ok", std::slice::from_ref(&cus)),
+            record("run", Some("prj_4"), "ok", std::slice::from_ref(&cus)),
+        ];
+        let map = provenance_from_audit(&records);
+        assert_eq!(map.keys().collect::<Vec<_>>(), ["prj_1", "prj_2"]);
+        let mut want = vec![card, cus];
+        want.sort();
+        assert_eq!(
+            map["prj_1"], want,
+            "what the create asked for, cards included"
+        );
+    }
+}
