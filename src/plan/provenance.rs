@@ -51,6 +51,7 @@ mod tests {
             request_id: None,
             http_status: Some(200),
             outcome: outcome.into(),
+            attempt: 0,
             mode: "test".into(),
             account: None,
         }

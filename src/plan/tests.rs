@@ -1851,6 +1851,7 @@ fn provenance_is_built_from_audit_records() {
         request_id: None,
         http_status: Some(200),
         outcome: "ok".into(),
+        attempt: 0,
         mode: "test".into(),
         account: None,
     };
