@@ -37,7 +37,13 @@ pub fn run(global: &GlobalArgs, args: &PlanArgs) -> CommandResult {
                 plan::render_human(&the_plan, color::stdout_enabled(global.color))
             }
             OutputFormat::Json => plan::render_json(&the_plan),
-            OutputFormat::Markdown => plan::render_markdown(&the_plan),
+            OutputFormat::Markdown => plan::render_markdown_budgeted(
+                &the_plan,
+                plan::MarkdownOptions {
+                    max_bytes: args.max_bytes,
+                    all_entries: args.all_entries,
+                },
+            ),
         };
         print!("{text}");
         if let Some(out) = &args.out {

@@ -1309,3 +1309,6 @@ fn fail_on_conditions_parse() {
         14
     );
 }
+
+/// The Markdown view under a byte budget.
+mod markdown_budget;

@@ -27,6 +27,7 @@ mod manifest_schema;
 mod observe_emulator;
 mod observe_scripted;
 mod operations;
+mod plan_comment;
 mod plan_props;
 mod plan_views;
 mod quickstart;
