@@ -12,6 +12,7 @@ mod client_permits;
 mod client_scripted;
 mod common;
 mod deadlines;
+mod docker_smoke;
 mod docs_links;
 mod emulator_cli;
 mod emulator_conformance;
