@@ -69,7 +69,8 @@ pub fn has_changes(plan: &Plan) -> bool {
 }
 
 /// Writes the plan file atomically: a temp file beside it, then a rename, so that a crash
-/// or a full disk never leaves half a plan.
+/// or a full disk never leaves half a plan. A missing directory is created (`--out
+/// plan/plan.json` in a fresh CI checkout).
 pub fn save_plan(path: &Path, the_plan: &Plan) -> Result<(), String> {
     let json = plan::render_json(the_plan);
     let dir = match path.parent() {
@@ -77,6 +78,7 @@ pub fn save_plan(path: &Path, the_plan: &Plan) -> Result<(), String> {
         _ => std::path::PathBuf::from("."),
     };
     let write = || -> std::io::Result<()> {
+        std::fs::create_dir_all(&dir)?;
         let mut tmp = tempfile::NamedTempFile::new_in(&dir)?;
         tmp.write_all(json.as_bytes())?;
         tmp.as_file().sync_all()?;

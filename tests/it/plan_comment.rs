@@ -1,6 +1,6 @@
 //! `plan --format markdown` through the real binary, as the pull-request workflow runs it:
 //! a big change still produces a comment under the budget that says how much it left out,
-//! and the saved plan file beside it holds everything.
+//! and the saved plan file beside it holds everything. `--out` creates its directory.
 
 use crate::common::{text, Emu, Workdir};
 
@@ -92,4 +92,39 @@ fn a_budget_too_small_for_the_summary_is_refused_before_anything_is_read() {
         text(&out.stderr)
     );
     assert_eq!(emu.stats().total, 0, "no request was sent");
+}
+
+#[test]
+fn plan_out_creates_the_directory_it_is_given() {
+    let emu = Emu::instant();
+    let wd = Workdir::new();
+    wd.write("m.yaml", &many(1));
+    let out = wd
+        .cmd(&emu)
+        .args(["plan", "m.yaml", "--out", "fresh/dir/plan.json"])
+        .output()
+        .expect("redactctl runs");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let saved: serde_json::Value =
+        serde_json::from_str(&wd.read("fresh/dir/plan.json")).expect("the saved plan is JSON");
+    assert_eq!(saved["entries"].as_array().map(Vec::len), Some(1));
+}
+
+#[test]
+fn plan_out_under_a_file_is_a_clear_error() {
+    let emu = Emu::instant();
+    let wd = Workdir::new();
+    wd.write("m.yaml", &many(1));
+    wd.write("taken", "a file, not a directory");
+    let out = wd
+        .cmd(&emu)
+        .args(["plan", "m.yaml", "--out", "taken/plan.json"])
+        .output()
+        .expect("redactctl runs");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("cannot write the plan file taken/plan.json"),
+        "{}",
+        text(&out.stderr)
+    );
 }
