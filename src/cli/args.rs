@@ -167,6 +167,14 @@ pub struct PlanArgs {
     /// Exit 0 when there are no changes, 2 when there are, 1 on error.
     #[arg(long)]
     pub detailed_exitcode: bool,
+    /// With `--format markdown`: never print more than this many bytes (a pull-request
+    /// comment has a size limit); entries that do not fit are counted in a "truncated" line.
+    #[arg(long, value_name = "BYTES", default_value_t = crate::plan::DEFAULT_MAX_BYTES,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(crate::plan::MIN_MAX_BYTES as u64..))]
+    pub max_bytes: usize,
+    /// With `--format markdown`: also show entries with nothing to do.
+    #[arg(long)]
+    pub all_entries: bool,
     #[command(flatten)]
     pub planning: PlanningArgs,
 }

@@ -38,7 +38,13 @@ pub fn run(global: &GlobalArgs, args: &PlanArgs) -> CommandResult {
                 plan::render_human(&the_plan, color::stdout_enabled(global.color))
             }
             OutputFormat::Json => plan::render_json(&the_plan),
-            OutputFormat::Markdown => plan::render_markdown(&the_plan),
+            OutputFormat::Markdown => plan::render_markdown_budgeted(
+                &the_plan,
+                plan::MarkdownOptions {
+                    max_bytes: args.max_bytes,
+                    all_entries: args.all_entries,
+                },
+            ),
         };
         print!("{text}");
         if let Some(out) = &args.out {
@@ -64,7 +70,8 @@ pub fn has_changes(plan: &Plan) -> bool {
 }
 
 /// Writes the plan file atomically: a temp file beside it, then a rename, so that a crash
-/// or a full disk never leaves half a plan.
+/// or a full disk never leaves half a plan. A missing directory is created (`--out
+/// plan/plan.json` in a fresh CI checkout).
 pub fn save_plan(path: &Path, the_plan: &Plan) -> Result<(), String> {
     let json = plan::render_json(the_plan);
     let dir = match path.parent() {
@@ -72,6 +79,7 @@ pub fn save_plan(path: &Path, the_plan: &Plan) -> Result<(), String> {
         _ => std::path::PathBuf::from("."),
     };
     let write = || -> std::io::Result<()> {
+        std::fs::create_dir_all(&dir)?;
         let mut tmp = tempfile::NamedTempFile::new_in(&dir)?;
         tmp.write_all(json.as_bytes())?;
         tmp.as_file().sync_all()?;

@@ -28,7 +28,10 @@ pub use keys::KEY_PREFIX;
 pub use model::*;
 pub use planner::plan;
 pub use provenance::provenance_from_audit;
-pub use render::{closing_line, render_human, render_json, render_markdown};
+pub use render::{
+    closing_line, render_human, render_json, render_markdown, render_markdown_budgeted,
+    MarkdownOptions, DEFAULT_MAX_BYTES, MIN_MAX_BYTES,
+};
 pub use scope::{check_planning_options, ScopeError};
 pub use status::{
     failing_rows, render_status_human, render_status_json, status_rows, status_rows_on, FailOn,

@@ -2028,3 +2028,6 @@ fn a_held_lock_is_waited_on_even_next_to_other_errors() {
     );
     assert_eq!(ent(&p, "cust").fixes.len(), 1);
 }
+
+/// The Markdown view under a byte budget.
+mod markdown_budget;

@@ -41,6 +41,8 @@ fn the_reviewed_plan_is_what_merge_applies() {
         "plan/plan.json",
         "--format",
         "markdown",
+        "--max-bytes",
+        "60000",
         "--detailed-exitcode",
     ];
     let out = step(&wd, &emu, Some(READ_KEY), &pr_plan);

@@ -270,15 +270,32 @@ fn one_apply_at_a_time_and_plans_cancel_superseded_runs() {
 
 #[test]
 fn the_plan_comment_stays_under_githubs_limit_and_is_updated_in_place() {
-    let (text, _) = load("examples/ci/github/redactctl-plan.yml");
-    let budget: usize = text
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("budget="))
-        .expect("a byte budget")
+    let (text, wf) = load("examples/ci/github/redactctl-plan.yml");
+    let (_, plan) = jobs(&wf)
+        .into_iter()
+        .find(|(id, _)| id == "plan")
+        .expect("plan job");
+    let args = plan["steps"]
+        .as_sequence()
+        .expect("steps")
+        .iter()
+        .find(|s| s["with"]["command"].as_str() == Some("plan"))
+        .and_then(|s| s["with"]["args"].as_str())
+        .expect("a plan step");
+    assert!(args.contains("--format markdown"), "{args}");
+    // redactctl keeps the plan under the budget; the comment adds a marker and a footer.
+    let budget: usize = args
+        .split_whitespace()
+        .skip_while(|a| *a != "--max-bytes")
+        .nth(1)
+        .expect("the plan step sets --max-bytes")
         .parse()
         .expect("a number");
-    // The budget plus the marker, the truncation line and the footer stay under 65,536.
     assert!(budget + 2_000 < 65_536, "{budget}");
+    assert!(
+        !text.contains("head -c") && !text.contains("budget="),
+        "the plan is not cut in shell (that can split an entry or a code block)"
+    );
     assert!(
         text.contains("--method PATCH"),
         "an existing comment is edited, not duplicated"
@@ -287,6 +304,114 @@ fn the_plan_comment_stays_under_githubs_limit_and_is_updated_in_place() {
         text.contains("upload-artifact"),
         "the whole plan is kept as an artifact"
     );
+}
+
+/// The steps of a job, by name.
+fn step<'a>(job: &'a Value, name: &str) -> &'a Value {
+    job["steps"]
+        .as_sequence()
+        .expect("steps")
+        .iter()
+        .find(|s| s["name"].as_str() == Some(name))
+        .unwrap_or_else(|| panic!("a step named {name:?}"))
+}
+
+fn job<'a>(wf: &'a Value, id: &str) -> &'a Value {
+    let job = &wf["jobs"][id];
+    assert!(job.is_mapping(), "a job `{id}`");
+    job
+}
+
+/// A step whose failure must fail its job: no `continue-on-error`, no `|| true`, and a
+/// script that stops at the first failing command, pipes included.
+fn assert_fails_honestly(rel: &str, step: &Value) {
+    let name = step["name"].as_str().unwrap_or("(unnamed)");
+    assert!(
+        step["continue-on-error"].is_null(),
+        "{rel}: `{name}` hides its failure"
+    );
+    if let Some(script) = step["run"].as_str() {
+        assert!(
+            script.trim_start().starts_with("set -euo pipefail"),
+            "{rel}: `{name}` does not stop at the first failure"
+        );
+        assert!(
+            !script.contains("|| true") && !script.contains("|| :"),
+            "{rel}: `{name}` swallows a failure"
+        );
+        assert!(
+            !script.contains("| head"),
+            "{rel}: `{name}`: `head` closing a pipe early can fail the step for nothing (SIGPIPE)"
+        );
+    }
+    if step["uses"]
+        .as_str()
+        .is_some_and(|u| u.starts_with("actions/upload-artifact"))
+    {
+        assert_eq!(
+            step["with"]["if-no-files-found"].as_str(),
+            Some("error"),
+            "{rel}: `{name}` succeeds with nothing uploaded"
+        );
+    }
+}
+
+#[test]
+fn posting_the_comment_and_keeping_the_audit_log_fail_the_job_when_they_fail() {
+    let rel = "examples/ci/github/redactctl-plan.yml";
+    let (_, wf) = load(rel);
+    assert_fails_honestly(
+        rel,
+        step(job(&wf, "comment"), "Post or update the plan comment"),
+    );
+    assert_fails_honestly(rel, step(job(&wf, "plan"), "Keep the saved plan"));
+
+    for (rel, id) in [
+        ("examples/ci/github/redactctl-apply.yml", "apply"),
+        ("examples/ci/github/redactctl-converge.yml", "converge"),
+    ] {
+        let (_, wf) = load(rel);
+        let j = job(&wf, id);
+        assert_fails_honestly(rel, step(j, "Regenerate the receipts"));
+        assert_fails_honestly(rel, step(j, "Keep the audit log for the recording job"));
+        // The recording job is a job of this workflow: its failure turns the run red.
+        assert!(job(&wf, "record")["continue-on-error"].is_null(), "{rel}");
+    }
+    let rel = "examples/ci/github/redactctl-audit.yml";
+    let (text, wf) = load(rel);
+    assert_fails_honestly(rel, step(job(&wf, "commit"), "Commit the audit log"));
+    assert!(
+        !text.contains("cp -n"),
+        "{rel}: `cp -n` exits 0 or 1 on an existing file depending on the coreutils version"
+    );
+}
+
+#[test]
+fn no_step_or_job_of_the_examples_hides_a_failure() {
+    for rel in EXAMPLES {
+        let (_, wf) = load(rel);
+        for (id, j) in jobs(&wf) {
+            assert!(
+                j["continue-on-error"].is_null(),
+                "{rel}: job `{id}` hides its failure"
+            );
+            for s in j["steps"].as_sequence().into_iter().flatten() {
+                assert!(
+                    s["continue-on-error"].is_null(),
+                    "{rel}: a step of `{id}` hides its failure"
+                );
+                // One-line commands fail on their own; longer scripts must stop at the first
+                // failing command.
+                if let Some(script) = s["run"].as_str().filter(|r| r.trim().lines().count() > 1) {
+                    assert!(
+                        script.trim_start().starts_with("set -euo pipefail"),
+                        "{rel}: `{}` in `{id}`",
+                        s["name"].as_str().unwrap_or("(unnamed)")
+                    );
+                }
+            }
+        }
+    }
 }
 
 #[test]

@@ -365,6 +365,32 @@ fn markdown_view_snapshot() {
     insta::assert_snapshot!("markdown", md);
 }
 
+/// What a reviewer sees when the plan is bigger than the comment: the summary, the entries
+/// that fit, and how many more are in the artifact.
+#[test]
+fn markdown_view_cut_to_a_small_budget_snapshot() {
+    let options = plan::MarkdownOptions {
+        max_bytes: 4_096,
+        all_entries: false,
+    };
+    let md = plan::render_markdown_budgeted(&rich_plan(), options);
+    assert!(md.len() <= 4_096, "{}", md.len());
+    assert!(md.contains("more entries, full plan in the artifact"));
+    insta::assert_snapshot!("markdown_cut", md);
+}
+
+#[test]
+fn markdown_view_with_all_entries_shows_the_converged_ones() {
+    let options = plan::MarkdownOptions {
+        all_entries: true,
+        ..plan::MarkdownOptions::default()
+    };
+    let all = plan::render_markdown_budgeted(&rich_plan(), options);
+    let changed = plan::render_markdown(&rich_plan());
+    assert!(all.contains("<code>dsr-2026-0190</code>: converged"));
+    assert!(!changed.contains("<code>dsr-2026-0190</code>"));
+}
+
 #[test]
 fn committed_plan_schema_is_fresh() {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/plan.schema.json");

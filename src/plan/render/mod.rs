@@ -5,7 +5,9 @@ mod human;
 mod markdown;
 
 pub use human::{closing_line, render_human};
-pub use markdown::render_markdown;
+pub use markdown::{
+    render_markdown, render_markdown_budgeted, MarkdownOptions, DEFAULT_MAX_BYTES, MIN_MAX_BYTES,
+};
 
 use super::model::Plan;
 
