@@ -47,7 +47,11 @@ fn fixtures() -> Fixtures {
             age: Some(format!("{}m", JOBS - i)),
         });
     }
-    Fixtures { objects, jobs }
+    Fixtures {
+        objects,
+        jobs,
+        ..Fixtures::default()
+    }
 }
 
 fn object(id: &str, state: Option<&str>, related: Vec<String>) -> FixtureObject {

@@ -141,7 +141,11 @@ fn fixtures(scenario: Scenario) -> Fixtures {
             }
         }
     }
-    Fixtures { objects, jobs }
+    Fixtures {
+        objects,
+        jobs,
+        ..Fixtures::default()
+    }
 }
 
 fn desired(scenario: Scenario) -> Desired {

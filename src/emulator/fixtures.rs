@@ -24,6 +24,15 @@ pub struct Fixtures {
     /// Jobs that exist at start.
     #[serde(default)]
     pub jobs: Vec<FixtureJob>,
+    /// Customers with e-mail addresses (see [`super::customers`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub customers: Vec<super::customers::FixtureCustomer>,
+    /// Checkout sessions, guest checkouts included.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checkout_sessions: Vec<super::customers::FixtureCheckoutSession>,
+    /// Customer search: refused, index lag.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_search: Option<super::customers::SearchSettings>,
 }
 
 /// One object.
@@ -122,6 +131,7 @@ impl Fixtures {
 
     /// Checks what serde cannot: ages parse, jobs are well-formed.
     pub fn check(&self) -> Result<(), String> {
+        super::customers::check_fixtures(self)?;
         for o in &self.objects {
             if o.id.is_empty() {
                 return Err("an object has an empty id".into());

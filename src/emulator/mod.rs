@@ -23,11 +23,13 @@
 pub mod api;
 pub mod auth;
 pub mod clock;
+pub mod customers;
 pub mod fixtures;
 pub mod form;
 pub mod graph;
 pub mod limits;
 pub mod persist;
+pub mod search;
 mod server;
 pub mod state;
 pub mod stats;
@@ -205,8 +207,13 @@ pub async fn spawn(config: Config, addr: SocketAddr) -> Result<EmulatorHandle, E
         }
         None => (None, None),
     };
+    let directory = customers::Directory::from_fixtures(
+        config.fixtures.as_ref().unwrap_or(&Fixtures::default()),
+        now_ms,
+    );
     let shared = Arc::new(Shared {
         world: Mutex::new(world),
+        directory: Mutex::new(directory),
         delays,
         latency: config.latency,
         account_id: config.account_id.clone(),

@@ -32,6 +32,8 @@ const MAX_BODY: usize = 1 << 20;
 /// State shared by the handler and the background tasks.
 pub(crate) struct Shared {
     pub world: Mutex<World>,
+    /// Customers, checkout sessions and what `find` counts (not persisted).
+    pub directory: Mutex<super::customers::Directory>,
     pub delays: Delays,
     pub latency: Duration,
     pub account_id: Option<String>,
@@ -184,7 +186,10 @@ pub(crate) async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> R
         return admin(&shared, &method, &path, &request_id);
     }
     let route = Route::parse(&method, &path);
-    let template = route.template(&method);
+    let template = match super::customers::Route::parse(&method, &path) {
+        Some(r) => r.template(&method),
+        None => route.template(&method),
+    };
     let second = system_now_ms().div_euclid(1000);
     lock(&shared.stats).record_request(&template, second);
     if !shared.latency.is_zero() {
@@ -364,7 +369,11 @@ async fn process(
         now_ms,
         delays: &shared.delays,
     };
-    let (status, body): (u16, Value) = match api::dispatch(&mut world, &ctx, route, &params) {
+    let dispatched = match super::customers::Route::parse(method, path) {
+        Some(r) => super::customers::dispatch(&mut lock(&shared.directory), &ctx, &r, &params),
+        None => api::dispatch(&mut world, &ctx, route, &params),
+    };
+    let (status, body): (u16, Value) = match dispatched {
         Ok(x) => x,
         Err(e) => (e.status, e.body()),
     };
