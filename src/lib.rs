@@ -8,6 +8,7 @@
 pub mod apply;
 pub mod cli;
 pub mod emulator;
+pub mod find;
 pub mod kinds;
 pub mod manifest;
 pub mod observe;
