@@ -16,6 +16,7 @@ mod emulator_cli;
 mod emulator_http;
 mod emulator_ops;
 mod emulator_support;
+mod find;
 mod fuzz_emulator_form;
 mod fuzz_manifest;
 mod fuzz_plan_file;
