@@ -347,3 +347,30 @@ redactions:
     assert_eq!(out.status.code(), Some(0), "warnings only");
     insta::assert_snapshot!(text(&out.stderr));
 }
+
+#[test]
+fn a_customer_just_created_is_found_by_search_only_after_the_index_lag() {
+    let fixtures: Fixtures = serde_yaml::from_str("customer_search: {index_lag: 60s}\n").unwrap();
+    let emu = Emu::start(Config {
+        fixtures: Some(fixtures),
+        clock: redactctl::emulator::Clock::manual(1_800_000_000),
+        ..Config::default()
+    });
+    let created = emu.post(
+        "/v1/customers",
+        &[("email", "Lag.Person%40example.com"), ("name", "Lag")],
+    );
+    let id = created["id"].as_str().unwrap().to_string();
+    let wd = Workdir::new();
+    // Another letter case: only search could find it, and the index is behind.
+    let (code, out, _) = find(&wd, &emu, "lag.person@example.com", &[]);
+    assert_eq!(code, Some(5), "{out}");
+    emu.advance(std::time::Duration::from_secs(61));
+    let (code, out, _) = find(&wd, &emu, "lag.person@example.com", &[]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains(&id) && out.contains("via search"), "{out}");
+    // The exact route saw it at once.
+    let (code, out, _) = find(&wd, &emu, "Lag.Person@example.com", &[]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("via email+search"), "{out}");
+}
