@@ -164,3 +164,36 @@ pub fn warnings(id: &Identifier, out: &Outcome, search_refused: bool) -> Vec<Str
     }
     w
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn warnings_name_the_variants_the_exact_routes_miss() {
+        let id = Identifier::parse("Jane+shop@example.com").unwrap();
+        let mut out = Outcome::default();
+        assert_eq!(warnings(&id, &out, false).len(), 1, "the +tag");
+        let w = warnings(&id, &out, true);
+        assert_eq!(w.len(), 3, "{w:?}");
+        assert!(w.iter().any(|m| m.contains("lower case")));
+        out.add(Hit {
+            kind: ObjectKind::Customers,
+            id: "cus_1".into(),
+            created: 0,
+            livemode: false,
+            routes: vec![RouteName::CustomerSearch],
+            counts: Vec::new(),
+            customer: None,
+            case_differs: true,
+        });
+        let w = warnings(&id, &out, false);
+        assert!(
+            w[0].contains("cus_1") && w[0].contains("letter case"),
+            "{w:?}"
+        );
+        for m in w {
+            assert!(!m.to_lowercase().contains("jane"), "{m}");
+        }
+    }
+}

@@ -11,6 +11,9 @@ use redactctl::emulator::{Config, Fixtures};
 /// The address no output and no file may contain.
 const MARKER: &str = "zq7marker.person@example.com";
 
+/// Inside the API key, which must not show up either.
+const KEY_MARKER: &str = "Kq8KEYmarkerFIND";
+
 const FIXTURES: &str = r#"
 customers:
   - {id: cus_Exact1, email: zq7marker.person@example.com, age: 400d, related: [ch_1a, ch_1b, pi_1a, in_1a, sub_1a]}
@@ -239,6 +242,7 @@ fn the_address_appears_in_no_file_log_plan_or_audit_line() {
         let out = wd
             .cmd(&emu)
             .env("RUST_LOG", "trace")
+            .env("STRIPE_API_KEY", format!("sk_test_{KEY_MARKER}"))
             .args(args)
             .output()
             .unwrap();
@@ -252,6 +256,7 @@ fn the_address_appears_in_no_file_log_plan_or_audit_line() {
         seen.push_str(&text(&out.stderr));
     }
     assert!(seen.contains("TRACE"), "trace logging was not on");
+    assert!(!seen.contains(KEY_MARKER), "the key leaked");
     assert!(seen.contains("lookup"), "the lookups log their own lines");
     let forms = ["zq7marker", "zq7marker.person%40", "ZQ7Marker"];
     for f in forms {
