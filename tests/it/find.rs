@@ -379,3 +379,41 @@ fn a_customer_just_created_is_found_by_search_only_after_the_index_lag() {
     assert_eq!(code, Some(0), "{out}");
     assert!(out.contains("via email+search"), "{out}");
 }
+
+#[test]
+fn the_emulator_answers_the_lookup_routes_like_stripe() {
+    let emu = emu_with("");
+    let search = emu.get(&format!(
+        "{}/v1/customers/search?query=email%3A%27zq7marker.person%40example.com%27&limit=1",
+        emu.base
+    ));
+    assert_eq!(search["object"], "search_result");
+    assert_eq!(search["has_more"], true);
+    assert_eq!(search["next_page"], "page_1");
+    let bad = emu.get(&format!(
+        "{}/v1/customers/search?query=created%3E1",
+        emu.base
+    ));
+    assert_eq!(bad["error"]["type"], "invalid_request_error");
+    assert_eq!(bad["error"]["param"], "query");
+    let unknown = emu.get(&format!("{}/v1/customers?emial=x", emu.base));
+    assert_eq!(unknown["error"]["code"], "parameter_unknown");
+    let page = emu.get(&format!(
+        "{}/v1/charges?customer=cus_Exact1&limit=1",
+        emu.base
+    ));
+    assert_eq!(page["object"], "list");
+    assert_eq!(page["has_more"], true);
+    let stats = emu.stats();
+    for route in [
+        "GET /v1/customers/search",
+        "GET /v1/customers",
+        "GET /v1/charges",
+    ] {
+        assert!(
+            stats.by_route.contains_key(route),
+            "{route}: {:?}",
+            stats.by_route
+        );
+    }
+}
