@@ -64,17 +64,22 @@ pub async fn lookup(client: &Client, id: &Identifier, now: String) -> Result<Out
         }
         // Not every account may search (and Stripe may be briefly unable to): say so
         // and carry on with the exact routes.
+        Err(StripeError::Api { message, param, .. }) if param.as_deref() != Some("query") => {
+            search_refused = true;
+            out.routes.push((
+                RouteName::CustomerSearch,
+                RouteResult::Refused(id.scrub(&message)),
+            ));
+        }
         Err(
             e
             @ (StripeError::Api { .. } | StripeError::Network { .. } | StripeError::Decode { .. }),
         ) => {
             search_refused = true;
-            let message = match &e {
-                StripeError::Api { message, .. } => id.scrub(message),
-                other => id.scrub(&other.to_string()),
-            };
-            out.routes
-                .push((RouteName::CustomerSearch, RouteResult::Refused(message)));
+            out.routes.push((
+                RouteName::CustomerSearch,
+                RouteResult::Failed(id.scrub(&e.to_string())),
+            ));
         }
         Err(e) => return Err(fail(RouteName::CustomerSearch, e)),
     }
@@ -149,7 +154,7 @@ pub fn warnings(id: &Identifier, out: &Outcome, search_refused: bool) -> Vec<Str
         ));
     }
     if search_refused {
-        w.push("customer search was refused, so customers stored with the address in another letter case cannot be found; ask Stripe support or check the Dashboard".into());
+        w.push("customer search did not run (refused or failed), so customers stored with the address in another letter case cannot be found; check the Dashboard".into());
     }
     for v in id.variants() {
         match v {

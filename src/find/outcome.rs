@@ -53,6 +53,8 @@ pub enum RouteResult {
     Answered(usize),
     /// Refused (search not available to the account), with Stripe's message, scrubbed.
     Refused(String),
+    /// Could not run (the query was refused, Stripe was unreachable), scrubbed.
+    Failed(String),
 }
 
 /// One object found.
@@ -129,6 +131,7 @@ impl Outcome {
             .map(|(r, res)| match res {
                 RouteResult::Answered(n) => format!("{} ({n})", r.short()),
                 RouteResult::Refused(_) => format!("{} (refused)", r.short()),
+                RouteResult::Failed(_) => format!("{} (failed)", r.short()),
             })
             .collect::<Vec<_>>()
             .join(", ")
@@ -155,6 +158,7 @@ pub fn render_human(o: &Outcome) -> String {
             RouteResult::Answered(1) => "1 hit".to_string(),
             RouteResult::Answered(n) => format!("{n} hits"),
             RouteResult::Refused(m) => format!("refused by the account ({m})"),
+            RouteResult::Failed(m) => format!("failed, skipped ({m})"),
         };
         let _ = writeln!(s, "  {:<52} {what}", r.as_str());
     }
@@ -279,5 +283,8 @@ mod tests {
             "{text}"
         );
         assert_eq!(date_of(1_700_000_000), "2023-11-14");
+        o.routes[1].1 = RouteResult::Failed("cannot reach Stripe".into());
+        assert_eq!(o.routes_line(), "email (1), search (failed), checkout (0)");
+        assert!(render_human(&o).contains("failed, skipped (cannot reach Stripe)"));
     }
 }

@@ -171,7 +171,7 @@ fn refused_search_is_reported_and_the_other_routes_carry_on() {
     );
     assert_eq!(code, Some(0), "{out}{err}");
     assert!(out.contains("refused by the account"), "{out}");
-    assert!(out.contains("customer search was refused"), "{out}");
+    assert!(out.contains("customer search did not run"), "{out}");
     let written = wd.read("m.yaml");
     assert!(written.contains("customers: [cus_Exact1]\n"), "{written}");
     assert!(written.contains("search (refused)"), "{written}");
