@@ -66,7 +66,7 @@ fn main() {
     let fixtures = Fixtures {
         objects: Vec::new(),
         jobs,
-        accounts: Vec::new(),
+        ..Fixtures::default()
     };
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     rt.block_on(async {

@@ -50,7 +50,7 @@ fn fixtures() -> Fixtures {
     Fixtures {
         objects,
         jobs,
-        accounts: Vec::new(),
+        ..Fixtures::default()
     }
 }
 

@@ -144,7 +144,7 @@ fn fixtures(scenario: Scenario) -> Fixtures {
     Fixtures {
         objects,
         jobs,
-        accounts: Vec::new(),
+        ..Fixtures::default()
     }
 }
 

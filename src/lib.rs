@@ -9,6 +9,7 @@ pub mod apply;
 pub mod cli;
 pub mod deadline;
 pub mod emulator;
+pub mod find;
 pub mod io_limits;
 pub mod kinds;
 pub mod manifest;

@@ -123,6 +123,9 @@ pub enum Command {
     Reconcile(ReconcileArgs),
     /// Receipts for auditors: per entry, its jobs, statuses and when each step was done.
     Report(ReportArgs),
+    /// Look a person up by e-mail (read from stdin, a prompt or --from-file, never argv)
+    /// and write the manifest entry with their Stripe ids.
+    Find(super::find_cmd::FindArgs),
     /// Print shell completions.
     Completions(CompletionsArgs),
     /// Print the man page (roff).

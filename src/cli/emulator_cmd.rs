@@ -93,6 +93,9 @@ pub fn config_from_args(
 async fn serve_async(args: &EmulatorServeArgs) -> Result<(), String> {
     let config = config_from_args(args, std::env::var("STRIPE_WEBHOOK_SECRET").ok())?;
     let emu = spawn(config, args.addr).await.map_err(|e| e.to_string())?;
+    // Listen for the signals before saying where we listen: a supervisor that stops us as
+    // soon as it reads that line must get a clean shutdown, not the default kill.
+    let stop = stop_signal();
     eprintln!(
         "emulator listening on {} (test keys: sk_test_…, live keys: sk_live_…)",
         emu.base_url()
@@ -100,32 +103,28 @@ async fn serve_async(args: &EmulatorServeArgs) -> Result<(), String> {
     if let Some(state) = &args.state {
         eprintln!("emulator state: {}", state.display());
     }
-    wait_for_stop().await;
+    stop.await;
     eprintln!("emulator: shutting down");
     emu.shutdown().await;
     Ok(())
 }
 
-/// Returns on Ctrl-C or (on Unix) SIGTERM.
-async fn wait_for_stop() {
+/// Registers for Ctrl-C and (on Unix) SIGTERM now, and returns a future that ends when one
+/// arrives.
+fn stop_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
+    let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    let ctrl_c = tokio::signal::ctrl_c();
+    async move {
+        #[cfg(unix)]
+        if let Some(mut term) = term {
+            tokio::select! {
+                _ = ctrl_c => {}
+                _ = term.recv() => {}
             }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
+            return;
         }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
+        let _ = ctrl_c.await;
     }
 }
 

@@ -7,6 +7,7 @@ pub mod color;
 mod completions_cmd;
 pub mod connect;
 mod emulator_cmd;
+pub mod find_cmd;
 mod logging;
 mod plan_cmd;
 mod prepare;
@@ -36,6 +37,8 @@ pub enum Exit {
     Blocked = 3,
     /// `apply --wait`: the time ran out before convergence.
     TimedOut = 4,
+    /// `find`: no customer or checkout session has the address (nothing written).
+    NoMatch = 5,
     /// `status --fail-on`: a request is overdue or due within the given days.
     DeadlineAlert = 6,
 }
@@ -82,6 +85,7 @@ pub fn run(cli: Cli) -> Exit {
         Command::Emulator(cmd) => emulator_cmd::run(cmd),
         Command::Reconcile(args) => finish(reconcile_cmd::run(&cli.global, &args)),
         Command::Report(args) => finish(report_cmd::run(&cli.global, &args)),
+        Command::Find(args) => finish(find_cmd::run(&cli.global, &args)),
         Command::Completions(args) => completions_cmd::completions(&args),
         Command::Man => completions_cmd::man(),
     }

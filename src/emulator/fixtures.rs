@@ -26,6 +26,15 @@ pub struct Fixtures {
     /// Jobs that exist at start.
     #[serde(default)]
     pub jobs: Vec<FixtureJob>,
+    /// Customers with e-mail addresses (see [`super::customers`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub customers: Vec<super::customers::FixtureCustomer>,
+    /// Checkout sessions, guest checkouts included.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checkout_sessions: Vec<super::customers::FixtureCheckoutSession>,
+    /// Customer search: refused, index lag.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_search: Option<super::customers::SearchSettings>,
     /// Accounts: which keys belong to them and which accounts are connected to them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub accounts: Vec<FixtureAccount>,
@@ -190,6 +199,7 @@ impl Fixtures {
                 ));
             }
         }
+        super::customers::check_fixtures(self)?;
         for o in &self.objects {
             if o.id.is_empty() {
                 return Err("an object has an empty id".into());
@@ -229,11 +239,60 @@ impl Fixtures {
 
     /// Objects that go to every namespace.
     pub fn template(&self, now_ms: i64) -> Vec<ObjectRecord> {
-        self.objects
+        let mut out: Vec<ObjectRecord> = self
+            .objects
             .iter()
             .filter(|o| o.mode.is_none() && o.account.is_none())
             .map(|o| o.record(now_ms))
-            .collect()
+            .collect();
+        out.extend(
+            self.directory_objects(now_ms)
+                .into_iter()
+                .filter(|(ns, _)| ns.account.is_none() && !ns.livemode)
+                .map(|(_, r)| r),
+        );
+        out
+    }
+
+    /// The customers and checkout sessions of the `customers:`/`checkout_sessions:` keys
+    /// as objects a redaction job can name (with their related objects), unless `objects:`
+    /// already declares them: what `find` finds, a job can redact.
+    fn directory_objects(&self, now_ms: i64) -> Vec<(NsKey, ObjectRecord)> {
+        let declared = |id: &str| self.objects.iter().any(|o| o.id == id);
+        let created = |age: &Option<String>| {
+            age.as_deref()
+                .and_then(|a| age_ms(a).ok())
+                .map(|age| (now_ms - age).div_euclid(1000))
+                .or(Some(now_ms.div_euclid(1000)))
+        };
+        let record = |id: &str, object_type: &str, created: Option<i64>, related: Vec<String>| {
+            ObjectRecord {
+                id: id.to_string(),
+                object_type: object_type.to_string(),
+                state: None,
+                created,
+                related,
+                redacted: false,
+                error: None,
+                redaction: None,
+            }
+        };
+        let mut out = Vec::new();
+        for c in self.customers.iter().filter(|c| !declared(&c.id)) {
+            let ns = ns_of(c.mode, c.account.as_deref());
+            out.push((
+                ns,
+                record(&c.id, "customer", created(&c.age), c.related.clone()),
+            ));
+        }
+        for s in self.checkout_sessions.iter().filter(|s| !declared(&s.id)) {
+            let ns = ns_of(s.mode, s.account.as_deref());
+            out.push((
+                ns,
+                record(&s.id, "checkout.session", created(&s.age), Vec::new()),
+            ));
+        }
+        out
     }
 
     /// Seeds a fresh world: namespaced objects, then jobs (oldest first).
@@ -244,6 +303,11 @@ impl Fixtures {
             .filter(|o| o.mode.is_some() || o.account.is_some())
         {
             world.put_object(&ns_of(o.mode, o.account.as_deref()), o.record(now_ms));
+        }
+        for (ns, record) in self.directory_objects(now_ms) {
+            if ns.account.is_some() || ns.livemode {
+                world.put_object(&ns, record);
+            }
         }
         let mut jobs: Vec<(i64, &FixtureJob)> = self
             .jobs

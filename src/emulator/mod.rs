@@ -25,12 +25,14 @@
 pub mod api;
 pub mod auth;
 pub mod clock;
+pub mod customers;
 pub mod fixtures;
 pub mod form;
 pub mod graph;
 pub mod kinds;
 pub mod limits;
 pub mod persist;
+pub mod search;
 mod server;
 pub mod state;
 pub mod stats;
@@ -234,8 +236,13 @@ pub async fn spawn(config: Config, addr: SocketAddr) -> Result<EmulatorHandle, E
         }
         None => (None, None),
     };
+    let customer_directory = customers::Directory::from_fixtures(
+        config.fixtures.as_ref().unwrap_or(&Fixtures::default()),
+        now_ms,
+    );
     let shared = Arc::new(Shared {
         world: Mutex::new(world),
+        customers: Mutex::new(customer_directory),
         delays,
         latency: config.latency,
         account_id: config.account_id.clone(),

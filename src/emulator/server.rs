@@ -33,6 +33,8 @@ const MAX_BODY: usize = 1 << 20;
 /// State shared by the handler and the background tasks.
 pub(crate) struct Shared {
     pub world: Mutex<World>,
+    /// Customers, checkout sessions and what `find` counts (not persisted).
+    pub customers: Mutex<super::customers::Directory>,
     pub delays: Delays,
     pub latency: Duration,
     pub account_id: Option<String>,
@@ -202,7 +204,10 @@ pub(crate) async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> R
         );
     }
     let route = Route::parse(&method, &path);
-    let template = route.template(&method);
+    let template = match super::customers::Route::parse(&method, &path) {
+        Some(r) => r.template(&method),
+        None => route.template(&method),
+    };
     let second = system_now_ms().div_euclid(1000);
     lock(&shared.stats).record_request(&template, second);
     if !shared.latency.is_zero() {
@@ -421,7 +426,8 @@ async fn process(
         }
         Err(e) => return Outcome::error(&ApiError::unauthorized(e.to_string())),
     };
-    if info.read_only && method == "POST" && *route != Route::Unknown {
+    let writes = *route != Route::Unknown || super::customers::Route::parse(method, path).is_some();
+    if info.read_only && method == "POST" && writes {
         return Outcome::error(&ApiError {
             status: 403,
             kind: "invalid_request_error",
@@ -520,12 +526,19 @@ async fn process(
         method,
         path,
     };
-    // Parameters that fail validation: nothing is saved, a retry with the same key runs.
-    let call = match api::parse_call(&ctx, route, &params) {
-        Ok(c) => c,
-        Err(e) => return Outcome::error(&e),
+    let dispatched = match super::customers::Route::parse(method, path) {
+        Some(r) => super::customers::dispatch(&mut lock(&shared.customers), &ctx, &r, &params),
+        None => {
+            // Parameters that fail validation: nothing is saved, a retry with the same
+            // key runs.
+            let call = match api::parse_call(&ctx, route, &params) {
+                Ok(c) => c,
+                Err(e) => return Outcome::error(&e),
+            };
+            api::execute(&mut world, &ctx, &call)
+        }
     };
-    let (mut status, body): (u16, Value) = match api::execute(&mut world, &ctx, &call) {
+    let (mut status, body): (u16, Value) = match dispatched {
         Ok(x) => x,
         Err(e) => (e.status, e.body()),
     };

@@ -191,7 +191,12 @@ impl Loader {
             .files
             .push(SourceFile::new(input.path.clone(), text));
         let first_diag = self.diags.len();
+        let manifests_before = self.manifests_per_arg[input.arg];
         self.parse_and_convert(file, input);
+        if self.manifests_per_arg[input.arg] > manifests_before {
+            let raw = &self.files.files[file];
+            self.diags.extend(lint::scan_source(&raw.path, &raw.text));
+        }
         // Streamed entries were checked before their document's top level: restore
         // source order within the file.
         self.diags[first_diag..].sort_by_key(|d| d.location.as_ref().map(|l| (l.line, l.column)));

@@ -144,15 +144,15 @@ impl std::fmt::Debug for Client {
 }
 
 /// One logical request (retried as a whole).
-struct Request<'a> {
-    method: Method,
+pub(super) struct Request<'a> {
+    pub(super) method: Method,
     /// The route template (`/v1/privacy/redaction_jobs/:id/run`): rate-limit key and log field.
-    route: &'static str,
+    pub(super) route: &'static str,
     /// Path segments after the base URL (percent-encoded when joined).
-    segments: Vec<&'a str>,
-    query: Params,
-    form: Params,
-    idempotency_key: Option<&'a str>,
+    pub(super) segments: Vec<&'a str>,
+    pub(super) query: Params,
+    pub(super) form: Params,
+    pub(super) idempotency_key: Option<&'a str>,
 }
 
 /// What one attempt produced.
@@ -522,7 +522,10 @@ impl Client {
 
     /// The request loop: checks, then attempts with backoff until success, a final
     /// failure, or the retry policy says stop.
-    async fn send<T: DeserializeOwned>(&self, req: Request<'_>) -> Result<Sent<T>, StripeError> {
+    pub(super) async fn send<T: DeserializeOwned>(
+        &self,
+        req: Request<'_>,
+    ) -> Result<Sent<T>, StripeError> {
         let url = self.url(&req)?;
         let idempotency = match req.idempotency_key {
             Some(k) => Some(check_idempotency_key(k)?),

@@ -5,6 +5,7 @@ pub mod encode;
 pub mod error;
 pub mod key;
 pub mod limiter;
+pub mod lookup;
 pub mod models;
 pub mod paging;
 pub mod retry;

@@ -19,6 +19,7 @@ mod emulator_conformance;
 mod emulator_http;
 mod emulator_ops;
 mod emulator_support;
+mod find;
 mod fix_preview;
 mod fuzz_emulator_form;
 mod fuzz_manifest;
