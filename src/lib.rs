@@ -7,6 +7,7 @@
 
 pub mod apply;
 pub mod cli;
+pub mod domain;
 pub mod emulator;
 pub mod kinds;
 pub mod manifest;

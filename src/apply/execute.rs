@@ -39,9 +39,7 @@ pub async fn perform(
     audit: &Mutex<AuditLog>,
 ) -> Result<ActionResult, super::ApplyError> {
     let key = action.idempotency_key(&target.account, target.mode);
-    let behavior = action
-        .validation_behavior
-        .map(|b| ValidationBehavior::from(b.as_str()));
+    let behavior: Option<ValidationBehavior> = action.validation_behavior;
     let job = action.job.as_deref();
     let outcome: Result<Sent<(String, String)>, StripeError> = match (action.op, job) {
         (Op::Create, _) => client

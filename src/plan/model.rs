@@ -18,8 +18,7 @@ use crate::stripe::models::{
 /// so that an old binary refuses a newer plan instead of misreading it.
 pub const FORMAT_VERSION: u32 = 1;
 
-/// Most root objects Stripe accepts in one redaction job.
-pub const MAX_OBJECTS_PER_JOB: usize = 10;
+pub use crate::domain::MAX_OBJECTS_PER_JOB;
 
 /// What the caller wants planned, beyond the manifests.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
