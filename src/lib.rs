@@ -12,6 +12,7 @@ pub mod emulator;
 pub mod kinds;
 pub mod manifest;
 pub mod observe;
+pub mod ops;
 pub mod plan;
 pub mod reconcile;
 pub mod report;

@@ -27,7 +27,8 @@ pub enum ActionResult {
 /// Who is being written to: recorded in idempotency keys and audit lines.
 #[derive(Debug, Clone)]
 pub struct Target {
-    pub account: String,
+    /// The key's account, when Stripe reported one.
+    pub account: Option<String>,
     pub mode: Mode,
 }
 
@@ -38,7 +39,7 @@ pub async fn perform(
     action: &Action,
     audit: &Mutex<AuditLog>,
 ) -> Result<ActionResult, super::ApplyError> {
-    let key = action.idempotency_key(&target.account, target.mode);
+    let key = action.idempotency_key(target.account.as_deref().unwrap_or(""), target.mode);
     let behavior: Option<ValidationBehavior> = action.validation_behavior;
     let job = action.job.as_deref();
     let outcome: Result<Sent<(String, String)>, StripeError> = match (action.op, job) {
@@ -74,7 +75,7 @@ pub async fn perform(
         http_status: None,
         outcome: String::new(),
         mode: target.mode.as_str().into(),
-        account: Some(target.account.clone()).filter(|a| !a.is_empty()),
+        account: target.account.clone(),
     };
     let result = match outcome {
         Ok(sent) => {

@@ -10,7 +10,7 @@ pub fn run(cmd: EmulatorCommand) -> Exit {
     match cmd {
         EmulatorCommand::Serve(args) => serve(&args),
         // Dispatched by `cli::run`, which knows the global `--local`.
-        EmulatorCommand::Reset => super::emulator_reset(false),
+        EmulatorCommand::Reset => super::emulator_reset(false).unwrap_or(Exit::Error),
     }
 }
 

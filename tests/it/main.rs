@@ -22,6 +22,7 @@ mod manifest_schema;
 mod observe_emulator;
 mod observe_scripted;
 mod operations;
+mod ops_reconcile;
 mod plan_props;
 mod plan_views;
 mod quickstart;
