@@ -23,24 +23,17 @@ pub struct StatusRow {
     pub redacted: usize,
     /// Declared objects.
     pub declared: usize,
-    /// `converged`, `pending` (redactctl has work to do), `in progress` (Stripe has), or
-    /// `blocked` (a person must act).
+    /// The planner's classification of the entry.
+    pub outcome: Outcome,
+    /// Its label ([`Outcome::label`]): `converged`, `pending` (redactctl has work to do),
+    /// `in progress` (Stripe has), or `blocked` (a person must act).
     pub state: String,
 }
 
 impl StatusRow {
     /// Whether a person must act on this entry (for the CLI's summary and exit code).
     pub fn is_blocked(&self) -> bool {
-        self.state == state_name(Outcome::Blocked)
-    }
-}
-
-fn state_name(o: Outcome) -> &'static str {
-    match o {
-        Outcome::Converged => "converged",
-        Outcome::Changes => "pending",
-        Outcome::Waiting => "in progress",
-        Outcome::Blocked => "blocked",
+        self.outcome == Outcome::Blocked
     }
 }
 
@@ -53,19 +46,20 @@ pub fn status_rows(desired: &Desired, live: &Live) -> Vec<StatusRow> {
             jobs: e.jobs.into_iter().map(|j| (j.id, j.status)).collect(),
             redacted: e.redacted.len(),
             declared: e.declared,
-            state: state_name(e.outcome).to_string(),
+            outcome: e.outcome,
+            state: e.outcome.label().to_string(),
             name: e.name,
             ticket: e.ticket,
         })
         .collect()
 }
 
-fn state_style(state: &str) -> Style {
-    let c = match state {
-        "converged" => AnsiColor::Green,
-        "blocked" => AnsiColor::Red,
-        "pending" => AnsiColor::Yellow,
-        _ => AnsiColor::Cyan,
+fn state_style(outcome: Outcome) -> Style {
+    let c = match outcome {
+        Outcome::Converged => AnsiColor::Green,
+        Outcome::Blocked => AnsiColor::Red,
+        Outcome::Changes => AnsiColor::Yellow,
+        Outcome::Waiting => AnsiColor::Cyan,
     };
     Style::new().fg_color(Some(c.into()))
 }
@@ -122,7 +116,7 @@ pub fn render_status_human(rows: &[StatusRow], color: bool) -> String {
         line(
             &mut out,
             [&c[0], &c[1], &c[2], &c[3], &c[4]],
-            Some(state_style(&r.state)),
+            Some(state_style(r.outcome)),
         );
     }
     out

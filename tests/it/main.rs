@@ -26,6 +26,7 @@ mod ops_reconcile;
 mod plan_props;
 mod plan_views;
 mod quickstart;
+mod receipts;
 mod reconcile;
 mod reliability;
 mod secrets;

@@ -193,7 +193,7 @@ pub(super) fn entry_body(e: &EntryPlan, actions: &[&Action], p: &Painter) -> Vec
     let mut lines = Vec::new();
     lines.push(format!(
         "{}: {}/{} objects redacted",
-        e.outcome.as_str(),
+        e.outcome.label(),
         e.redacted.len(),
         e.declared
     ));

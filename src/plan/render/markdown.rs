@@ -55,7 +55,7 @@ pub fn render_markdown(plan: &Plan) -> String {
             e.name,
             cell(e.ticket.as_deref().unwrap_or("")),
             e.state.as_str(),
-            e.outcome.as_str(),
+            e.outcome.label(),
             e.redacted.len(),
             e.declared,
             cell(&ops.join(", "))
@@ -108,7 +108,7 @@ pub fn render_markdown(plan: &Plan) -> String {
             out,
             "<details><summary><code>{}</code>: {}</summary>\n",
             e.name,
-            e.outcome.as_str()
+            e.outcome.label()
         );
         let _ = writeln!(out, "```diff\n{}", entry_header(e));
         for line in entry_body(e, actions, &p) {
