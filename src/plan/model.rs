@@ -87,7 +87,11 @@ pub struct Observed {
 
 impl std::fmt::Display for Observed {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let kind = if self.emulator { "emulator" } else { "Stripe" };
+        let kind = if self.emulator {
+            "the embedded emulator"
+        } else {
+            "the API"
+        };
         write!(
             f,
             "{kind} at {}, account {}, {} mode",

@@ -29,6 +29,7 @@ mod quickstart;
 mod receipts;
 mod reconcile;
 mod reliability;
+mod saved_plans;
 mod secrets;
 mod validate_bad_input;
 mod validate_examples;
