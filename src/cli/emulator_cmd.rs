@@ -35,7 +35,7 @@ fn serve(args: &EmulatorServeArgs) -> Exit {
 }
 
 /// The configuration the flags describe (reads fixtures and the webhook secret).
-pub fn config_from_args(
+fn config_from_args(
     args: &EmulatorServeArgs,
     webhook_secret: Option<String>,
 ) -> Result<Config, String> {
