@@ -80,3 +80,20 @@ fn a_plan_file_of_the_old_format_is_a_clear_error() {
     assert_eq!(emu.writes(), 0);
     insta::assert_snapshot!("old_plan_format_error", stderr);
 }
+
+#[test]
+fn the_plans_first_line_says_where_the_writes_go() {
+    let emu = Emu::instant();
+    let wd = Workdir::new();
+    wd.write(
+        "m.yaml",
+        &manifest("dsr-where", "      customers: [cus_W1]\n", ""),
+    );
+    let out = wd.cmd(&emu).args(["plan", "m.yaml"]).output().unwrap();
+    let stdout = text(&out.stdout);
+    let first = stdout.lines().next().unwrap_or_default();
+    assert_eq!(
+        first.replace(&emu.base, "[API_BASE]"),
+        "redactctl plan: the API at [API_BASE], account acct_5b4edd9a98a19017, test mode"
+    );
+}
