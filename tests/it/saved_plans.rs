@@ -97,3 +97,18 @@ fn the_plans_first_line_says_where_the_writes_go() {
         "redactctl plan: the API at [API_BASE], account acct_5b4edd9a98a19017, test mode"
     );
 }
+
+#[test]
+fn the_apply_summary_names_what_was_done() {
+    let emu = Emu::instant();
+    let wd = Workdir::new();
+    wd.write(
+        "m.yaml",
+        &manifest("dsr-summary", "      customers: [cus_Y1]\n", ""),
+    );
+    let out = wd.apply_wait(&emu).output().unwrap();
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    let summary = &stdout[stdout.find("Apply summary:").unwrap_or(0)..];
+    insta::assert_snapshot!("apply_summary", stable(summary));
+}
