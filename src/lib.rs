@@ -8,12 +8,14 @@
 pub mod apply;
 pub mod cli;
 pub mod deadline;
+pub mod domain;
 pub mod emulator;
 pub mod find;
 pub mod io_limits;
 pub mod kinds;
 pub mod manifest;
 pub mod observe;
+pub mod ops;
 pub mod plan;
 pub mod reconcile;
 pub mod report;

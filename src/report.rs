@@ -8,8 +8,9 @@ use std::fmt::Write;
 use serde::Serialize;
 
 use crate::apply::audit::AuditRecord;
-use crate::manifest::{Desired, Via};
+use crate::manifest::{Desired, DesiredState};
 use crate::observe::Live;
+use crate::plan;
 
 /// One job (or verification session) of an entry, with its steps.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -38,13 +39,20 @@ pub struct ReceiptStep {
 pub struct Receipt {
     pub entry: String,
     pub ticket: Option<String>,
+    /// What the manifest asks for: `redacted`, `validated` or `canceled`.
+    pub desired: DesiredState,
     pub objects: Vec<String>,
-    /// `redacted` when every object is covered by a succeeded job or redacted session.
+    /// Declared objects redacted so far.
+    pub redacted: usize,
+    /// Where the entry stands, in the words `status` uses ([`plan::Outcome::label`]): the
+    /// planner's classification, so that a receipt never disagrees with `plan` or `status`.
     pub state: String,
+    /// The jobs (or sessions) the planner counts as the entry's.
     pub jobs: Vec<ReceiptJob>,
 }
 
 /// Builds receipts from what the manifests declare, what Stripe holds and what was done.
+/// Which jobs belong to an entry, and where it stands, is the planner's decision.
 pub fn receipts(desired: &Desired, live: &Live, audit: &[AuditRecord]) -> Vec<Receipt> {
     let mut steps_by_target: BTreeMap<&str, Vec<ReceiptStep>> = BTreeMap::new();
     // A write's intent line precedes its outcome line; the receipt shows what came of it.
@@ -61,79 +69,86 @@ pub fn receipts(desired: &Desired, live: &Live, audit: &[AuditRecord]) -> Vec<Re
             });
         }
     }
-    desired
+    let steps = |id: &str| steps_by_target.get(id).cloned().unwrap_or_default();
+    let classified = plan::plan(desired, live, &plan::Options::default());
+    classified
         .entries
         .iter()
         .map(|entry| {
-            let declared: Vec<String> = entry.objects.iter().map(|o| o.id.clone()).collect();
-            let mut jobs = Vec::new();
-            let mut redacted = std::collections::BTreeSet::new();
-            match entry.via {
-                Via::RedactionJob => {
-                    for job in &live.jobs {
-                        let refs = job.object_refs();
-                        if !refs.iter().any(|o| entry.objects.contains(o)) {
-                            continue;
-                        }
-                        if job.status == crate::stripe::models::JobStatus::Succeeded {
-                            redacted.extend(refs.iter().map(|o| o.id.clone()));
-                        }
-                        jobs.push(ReceiptJob {
-                            id: job.id.clone(),
-                            status: job.status.to_string(),
-                            objects: refs.iter().map(|o| o.id.clone()).collect(),
-                            created: Some(job.created),
-                            steps: steps_by_target
-                                .get(job.id.as_str())
-                                .cloned()
-                                .unwrap_or_default(),
-                        });
+            let declared: Vec<String> = desired
+                .entry(&entry.name)
+                .map(|e| e.objects.iter().map(|o| o.id.clone()).collect())
+                .unwrap_or_default();
+            let jobs = entry
+                .jobs
+                .iter()
+                .map(|job| ReceiptJob {
+                    id: job.id.clone(),
+                    status: job.status.to_string(),
+                    objects: job.objects.iter().map(|o| o.id.clone()).collect(),
+                    created: Some(job.created),
+                    steps: steps(&job.id),
+                })
+                .chain(entry.sessions.iter().map(|session| {
+                    let status = match (&session.redaction, &session.status) {
+                        (Some(r), _) => format!("redaction {r}"),
+                        (None, Some(s)) => s.to_string(),
+                        (None, None) => "not found".to_string(),
+                    };
+                    ReceiptJob {
+                        id: session.id.clone(),
+                        status,
+                        objects: vec![session.id.clone()],
+                        created: live
+                            .sessions
+                            .get(&session.id)
+                            .map(|s| s.created)
+                            .filter(|c| *c > 0),
+                        steps: steps(&session.id),
                     }
-                }
-                Via::IdentityRedact => {
-                    for object in &entry.objects {
-                        let Some(session) = live.sessions.get(&object.id) else {
-                            continue;
-                        };
-                        let status = session
-                            .redaction
-                            .as_ref()
-                            .map(|r| format!("redaction {}", r.status))
-                            .unwrap_or_else(|| session.status.to_string());
-                        if session
-                            .redaction
-                            .as_ref()
-                            .is_some_and(|r| r.status.as_str() == "redacted")
-                        {
-                            redacted.insert(object.id.clone());
-                        }
-                        jobs.push(ReceiptJob {
-                            id: session.id.clone(),
-                            status,
-                            objects: vec![session.id.clone()],
-                            created: Some(session.created).filter(|c| *c > 0),
-                            steps: steps_by_target
-                                .get(session.id.as_str())
-                                .cloned()
-                                .unwrap_or_default(),
-                        });
-                    }
-                }
-            }
-            let state = if declared.iter().all(|o| redacted.contains(o)) {
-                "redacted"
-            } else if jobs.is_empty() {
-                "not started"
-            } else {
-                "in progress"
-            };
+                }))
+                .chain(recorded_elsewhere(entry, live, audit, &steps))
+                .collect();
             Receipt {
                 entry: entry.name.clone(),
                 ticket: entry.ticket.clone(),
+                desired: entry.state,
                 objects: declared,
-                state: state.into(),
+                redacted: entry.redacted.len(),
+                state: entry.outcome.label().to_string(),
                 jobs,
             }
+        })
+        .collect()
+}
+
+/// Jobs the audit log says redactctl wrote for `entry` that the planner no longer lists
+/// (canceled ones, which it omits): an auditor still sees what was done and how it ended.
+fn recorded_elsewhere(
+    entry: &plan::EntryPlan,
+    live: &Live,
+    audit: &[AuditRecord],
+    steps: &dyn Fn(&str) -> Vec<ReceiptStep>,
+) -> Vec<ReceiptJob> {
+    let listed = |id: &str| {
+        entry.jobs.iter().any(|j| j.id == id) || entry.sessions.iter().any(|s| s.id == id)
+    };
+    let mut ids: Vec<&str> = audit
+        .iter()
+        .filter(|r| r.entry.as_deref() == Some(entry.name.as_str()))
+        .filter_map(|r| r.job.as_deref())
+        .filter(|id| !listed(id))
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids.into_iter()
+        .filter_map(|id| live.jobs.iter().find(|j| j.id == id))
+        .map(|job| ReceiptJob {
+            id: job.id.clone(),
+            status: job.status.to_string(),
+            objects: job.object_refs().iter().map(|o| o.id.clone()).collect(),
+            created: Some(job.created),
+            steps: steps(&job.id),
         })
         .collect()
 }

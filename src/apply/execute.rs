@@ -28,7 +28,8 @@ pub enum ActionResult {
 /// Who is being written to: recorded in idempotency keys and audit lines.
 #[derive(Debug, Clone)]
 pub struct Target {
-    pub account: String,
+    /// The key's account, when Stripe reported one.
+    pub account: Option<String>,
     pub mode: Mode,
 }
 
@@ -56,9 +57,7 @@ pub async fn perform(
     action: &Action,
     audit: &Mutex<AuditLog>,
 ) -> Result<ActionResult, super::ApplyError> {
-    let behavior = action
-        .validation_behavior
-        .map(|b| ValidationBehavior::from(b.as_str()));
+    let behavior: Option<ValidationBehavior> = action.validation_behavior;
     let request = match (action.op, action.job.as_deref()) {
         (Op::Create, _) => Request::Create(behavior),
         (Op::Update, Some(id)) => match behavior {
@@ -76,9 +75,9 @@ pub async fn perform(
         (_, None) => return Ok(ActionResult::Skipped("its job does not exist yet".into())),
     };
     let lock = || audit.lock().ok();
-    let (attempt, key) = lock()
-        .ok_or_else(poisoned)?
-        .fresh_key(|n| action.idempotency_key_attempt(&target.account, target.mode, n));
+    let (attempt, key) = lock().ok_or_else(poisoned)?.fresh_key(|n| {
+        action.idempotency_key_attempt(target.account.as_deref().unwrap_or(""), target.mode, n)
+    });
     let mut record = AuditRecord {
         time: now_rfc3339(),
         action: action.op.as_str().into(),
@@ -91,7 +90,7 @@ pub async fn perform(
         outcome: INTENT.into(),
         attempt,
         mode: target.mode.as_str().into(),
-        account: Some(target.account.clone()).filter(|a| !a.is_empty()),
+        account: target.account.clone(),
     };
     lock().ok_or_else(poisoned)?.append(&record)?;
     let outcome: Result<Sent<(String, String)>, StripeError> = match request {

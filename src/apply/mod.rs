@@ -75,3 +75,11 @@ pub struct ApplyReport {
     /// The last plan: where each entry stands now.
     pub last: Plan,
 }
+
+impl ApplyReport {
+    /// Whether apply would otherwise call itself complete while steps the last plan still
+    /// lists were not done (not approved, a lock, a race): then it is not complete.
+    pub fn left_undone(&self) -> bool {
+        self.ending == Ending::Done && !self.not_approved.is_empty()
+    }
+}

@@ -125,6 +125,9 @@ pub fn render(report: &ApplyReport) -> String {
         }
     }
     let closing = match report.ending {
+        Ending::Done if report.left_undone() => {
+            "Apply stopped: the steps listed under \"Not done\" were left undone; run plan/apply again to review them."
+        }
         Ending::Done => {
             if report
                 .last

@@ -10,7 +10,7 @@ pub fn run(cmd: EmulatorCommand) -> Exit {
     match cmd {
         EmulatorCommand::Serve(args) => serve(&args),
         // Dispatched by `cli::run`, which knows the global `--local`.
-        EmulatorCommand::Reset => super::emulator_reset(false),
+        EmulatorCommand::Reset => super::emulator_reset(false).unwrap_or(Exit::Error),
     }
 }
 
@@ -35,7 +35,7 @@ fn serve(args: &EmulatorServeArgs) -> Exit {
 }
 
 /// The configuration the flags describe (reads fixtures and the webhook secret).
-pub fn config_from_args(
+fn config_from_args(
     args: &EmulatorServeArgs,
     webhook_secret: Option<String>,
 ) -> Result<Config, String> {

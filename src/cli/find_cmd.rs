@@ -8,10 +8,11 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::args::GlobalArgs;
-use super::{connect, prepare, CommandResult, Exit};
-use crate::find::{self, entry, Identifier};
-use crate::manifest::AccountSpec;
-use crate::stripe::models::Mode;
+use super::view::{CliEvents, Progress};
+use super::{block_on, CommandResult, Exit};
+use crate::find::{self, Identifier};
+use crate::ops::find::{FindRequest, WriteEntry};
+use crate::ops::{self, OpsError};
 
 /// Longest input read for the address.
 const MAX_INPUT: u64 = 4096;
@@ -35,90 +36,76 @@ pub struct FindArgs {
 
 pub fn run(global: &GlobalArgs, args: &FindArgs) -> CommandResult {
     let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
-    let received = args
-        .received
-        .clone()
-        .unwrap_or_else(|| now[..10].to_string());
+    let write = match (&args.write, &args.ticket) {
+        (Some(path), Some(ticket)) => Some(WriteEntry {
+            path: path.clone(),
+            ticket: ticket.clone(),
+            received: args
+                .received
+                .clone()
+                .unwrap_or_else(|| now[..10].to_string()),
+        }),
+        _ => None,
+    };
     // Bad input is refused before anything is read or sent.
-    if let Some(t) = &args.ticket {
-        entry::entry_name(t).map_err(|e| e.to_string())?;
-        entry::check_date(&received).map_err(|e| e.to_string())?;
+    if let Some(w) = &write {
+        ops::find::check_write(w)?;
     }
-    let id = read_identifier(args)?;
-    let local = AccountSpec {
-        mode: Mode::Test,
-        id: None,
-        connected_account: None,
+    let identifier = read_identifier(args)?;
+    let session = super::session(global);
+    let events = CliEvents::new(global, false, Progress::Quiet);
+    let request = FindRequest {
+        identifier,
+        write,
+        now,
     };
-    let key = connect::key_for(global, &local)?;
-    let account = AccountSpec {
-        mode: key.mode(),
-        ..local
-    };
-    let mode = key.mode();
-    let outcome = prepare::block_on(async {
-        let conn = connect::connect(global, key, &account).await?;
-        let result = find::lookup(&conn.client, &id, now).await;
-        conn.close().await;
-        result.map_err(|e| e.to_string())
-    })?;
-    print!("{}", find::render_human(&outcome));
-    if outcome.is_empty() {
+    let outcome = block_on(ops::find::find(&session, request, &events))??;
+    print!("{}", find::render_human(&outcome.found));
+    if outcome.found.is_empty() {
         eprintln!("No match: nothing was written. Check the address, or look in the Dashboard.");
         return Ok(Exit::NoMatch);
     }
-    let (Some(path), Some(ticket)) = (&args.write, &args.ticket) else {
-        return Ok(Exit::Ok);
-    };
-    let spec = entry::EntrySpec {
-        ticket: ticket.clone(),
-        received,
-        looked_up_at: outcome.looked_up_at.clone(),
-        routes: outcome.routes_line(),
-        objects: outcome.grouped(),
-    };
-    let text = match std::fs::read_to_string(path) {
-        Ok(existing) => entry::append(&existing, &spec, path),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let mode = (!entry::sibling_declares_account(path)).then_some(mode);
-            entry::new_file(&spec, mode)
-        }
-        Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+    if let Some((name, path)) = &outcome.written {
+        println!(
+            "\nWrote entry `{name}` to {}. Next: review it, then `redactctl plan {}`.",
+            path.display(),
+            path.display()
+        );
     }
-    .map_err(|e| e.to_string())?;
-    entry::check_text(path, &text).map_err(|e| e.to_string())?;
-    entry::write_file(path, &text).map_err(|e| e.to_string())?;
-    let name = entry::entry_name(ticket).map_err(|e| e.to_string())?;
-    println!(
-        "\nWrote entry `{name}` to {}. Next: review it, then `redactctl plan {}`.",
-        path.display(),
-        path.display()
-    );
     Ok(Exit::Ok)
 }
 
 /// The address, from `--from-file`, a prompt on a terminal, or standard input.
-fn read_identifier(args: &FindArgs) -> Result<Identifier, String> {
+fn read_identifier(args: &FindArgs) -> Result<Identifier, OpsError> {
     let mut text = String::new();
     match &args.from_file {
         Some(p) => {
             std::fs::File::open(p)
                 .and_then(|f| f.take(MAX_INPUT).read_to_string(&mut text))
-                .map_err(|e| format!("cannot read {}: {e}", p.display()))?;
+                .map_err(|source| OpsError::ReadFile {
+                    path: p.clone(),
+                    source,
+                })?;
         }
         None if std::io::stdin().is_terminal() => {
             eprint!("E-mail address to look up: ");
             let _ = std::io::stderr().flush();
             std::io::stdin()
                 .read_line(&mut text)
-                .map_err(|e| format!("cannot read the address: {e}"))?;
+                .map_err(|source| OpsError::ReadFile {
+                    path: PathBuf::from("<terminal>"),
+                    source,
+                })?;
         }
         None => {
             std::io::stdin()
                 .take(MAX_INPUT)
                 .read_to_string(&mut text)
-                .map_err(|e| format!("cannot read the address from standard input: {e}"))?;
+                .map_err(|source| OpsError::ReadFile {
+                    path: PathBuf::from("<standard input>"),
+                    source,
+                })?;
         }
     }
-    Identifier::parse(&text).map_err(|e| e.to_string())
+    Identifier::parse(&text).map_err(OpsError::FindInput)
 }

@@ -5,65 +5,98 @@ mod apply_cmd;
 pub mod args;
 pub mod color;
 mod completions_cmd;
-pub mod connect;
 mod emulator_cmd;
+pub mod exit_codes;
 pub mod find_cmd;
 mod logging;
 mod plan_cmd;
-mod prepare;
 mod reconcile_cmd;
 mod report_cmd;
 mod schema_cmd;
 mod status_cmd;
 mod validate_cmd;
+mod view;
 
 use std::process::ExitCode;
 
 use clap::Parser;
 
 pub use args::Cli;
-use args::Command;
+use args::{Command, GlobalArgs};
+pub use exit_codes::Exit;
 
-/// Exit codes of the design's command table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Exit {
-    /// Success, converged, or nothing to do.
-    Ok = 0,
-    /// An error: bad input, a refused guard, a stale plan, a failed request.
-    Error = 1,
-    /// `plan --detailed-exitcode`: there are changes.
-    Changes = 2,
-    /// `apply`: a person must act (blocked entries).
-    Blocked = 3,
-    /// `apply --wait`: the time ran out before convergence.
-    TimedOut = 4,
-    /// `find`: no customer or checkout session has the address (nothing written).
-    NoMatch = 5,
-    /// `status --fail-on`: a request is overdue or due within the given days.
-    DeadlineAlert = 6,
+use crate::manifest::render_diagnostics;
+use crate::ops::{self, OpsError, Session};
+
+/// Why a command failed at the edge.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error(transparent)]
+    Ops(Box<OpsError>),
+    #[error("cannot start the async runtime")]
+    Runtime(#[source] std::io::Error),
+    #[error("cannot render the CSV report")]
+    Csv(#[source] csv::Error),
 }
 
-impl From<Exit> for ExitCode {
-    fn from(e: Exit) -> Self {
-        ExitCode::from(e as u8)
+impl From<OpsError> for CliError {
+    fn from(e: OpsError) -> Self {
+        CliError::Ops(Box::new(e))
     }
 }
 
-/// What a command comes to: an exit code, or the message of its one `error:` line (empty
-/// when the command already printed its diagnostics).
-pub type CommandResult = Result<Exit, String>;
+/// What a command comes to: an exit code, or the error to print.
+pub type CommandResult = Result<Exit, CliError>;
 
-/// Prints a failed command's message and maps it to exit 1.
-pub fn finish(result: CommandResult) -> Exit {
-    match result {
-        Ok(exit) => exit,
-        Err(message) => {
-            if !message.is_empty() {
-                eprintln!("error: {message}");
-            }
-            Exit::Error
-        }
+/// `error: …` then one `Caused by: …` line per cause. The one renderer of errors, used by
+/// the binary and the snapshot tests.
+pub fn render_error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut lines = ops::messages(error).into_iter();
+    let mut out = format!("error: {}\n", lines.next().unwrap_or_default());
+    for cause in lines {
+        out.push_str(&format!("Caused by: {cause}\n"));
     }
+    out
+}
+
+/// Prints a failed command's error (manifest errors as their diagnostics) and maps the
+/// result to its exit code.
+pub fn finish(result: CommandResult, global: &GlobalArgs) -> Exit {
+    let Err(e) = result else {
+        return result.unwrap_or(Exit::Error);
+    };
+    match &e {
+        CliError::Ops(ops) => match &**ops {
+            OpsError::Manifest(failure) => eprint!(
+                "{}",
+                render_diagnostics(&failure.diagnostics, color::stderr_enabled(global.color))
+            ),
+            _ => eprint!("{}", render_error_chain(&e)),
+        },
+        _ => eprint!("{}", render_error_chain(&e)),
+    }
+    exit_codes::for_error(&e)
+}
+
+/// The ops session the global options describe. `GlobalArgs` stops here.
+pub fn session(global: &GlobalArgs) -> Session {
+    Session {
+        api_key_file: global.api_key_file.clone(),
+        api_base: global.api_base.clone(),
+        stripe_version: global.stripe_version.clone(),
+        local: global.local,
+        rate_limit: global.client_rate_limit,
+        endpoint_rate_limit: global.client_endpoint_rate_limit,
+    }
+}
+
+/// Runs an async use case to completion on a fresh runtime.
+pub fn block_on<T>(future: impl std::future::Future<Output = T>) -> Result<T, CliError> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(CliError::Runtime)?;
+    Ok(runtime.block_on(future))
 }
 
 /// Parses the command line, runs the command and returns its exit code.
@@ -75,36 +108,32 @@ pub fn main() -> ExitCode {
 
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> Exit {
+    let global = &cli.global;
     match cli.command {
         Command::Schema => schema_cmd::run(),
-        Command::Validate(args) => validate_cmd::run(&args, cli.global.color, cli.global.quiet),
-        Command::Plan(args) => finish(plan_cmd::run(&cli.global, &args)),
-        Command::Apply(args) => finish(apply_cmd::run(&cli.global, &args)),
-        Command::Status(args) => finish(status_cmd::run(&cli.global, &args)),
-        Command::Emulator(args::EmulatorCommand::Reset) => emulator_reset(cli.global.local),
+        Command::Validate(args) => validate_cmd::run(&args, global.color, global.quiet),
+        Command::Plan(args) => finish(plan_cmd::run(global, &args), global),
+        Command::Apply(args) => finish(apply_cmd::run(global, &args), global),
+        Command::Status(args) => finish(status_cmd::run(global, &args), global),
+        Command::Emulator(args::EmulatorCommand::Reset) => {
+            finish(emulator_reset(global.local), global)
+        }
         Command::Emulator(cmd) => emulator_cmd::run(cmd),
-        Command::Reconcile(args) => finish(reconcile_cmd::run(&cli.global, &args)),
-        Command::Report(args) => finish(report_cmd::run(&cli.global, &args)),
-        Command::Find(args) => finish(find_cmd::run(&cli.global, &args)),
+        Command::Reconcile(args) => finish(reconcile_cmd::run(global, &args), global),
+        Command::Report(args) => finish(report_cmd::run(global, &args), global),
+        Command::Find(args) => finish(find_cmd::run(global, &args), global),
         Command::Completions(args) => completions_cmd::completions(&args),
         Command::Man => completions_cmd::man(),
     }
 }
 
 /// `emulator reset --local`: forgets the embedded emulator's state.
-fn emulator_reset(local: bool) -> Exit {
+fn emulator_reset(local: bool) -> CommandResult {
     if !local {
         eprintln!("error: `emulator reset` wipes the embedded emulator's state; say so with --local (a served emulator keeps its state in its --state file)");
-        return Exit::Error;
+        return Ok(Exit::Error);
     }
-    match connect::reset_local() {
-        Ok(dir) => {
-            eprintln!("Removed the embedded emulator's state ({}).", dir.display());
-            Exit::Ok
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            Exit::Error
-        }
-    }
+    let dir = ops::emulator::reset_local()?;
+    eprintln!("Removed the embedded emulator's state ({}).", dir.display());
+    Ok(Exit::Ok)
 }

@@ -1,107 +1,92 @@
-//! `redactctl reconcile`: plan and apply in a loop, level-triggered. Each pass re-reads the
-//! manifests and the whole live state, applies with the same guards as `apply`, and prints
-//! one JSON line. Passes never overlap; SIGTERM or Ctrl-C ends the loop after the current
-//! pass; a verified webhook starts the next pass early.
+//! `redactctl reconcile`: wires the library loop (`ops::reconcile`) to the outside world.
+//! SIGTERM or Ctrl-C becomes a shutdown trigger (the current pass finishes), a verified
+//! webhook a webhook trigger; each pass prints one JSON line on stdout.
 
 use std::io::Write;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::sync::Arc;
 
-use tokio::sync::Notify;
+use tokio::sync::{mpsc, Notify};
 
 use super::args::{GlobalArgs, ReconcileArgs};
-use super::connect::{self, Connection};
-use super::{prepare, CommandResult, Exit};
-use crate::apply::audit::{now_rfc3339, AuditLog};
-use crate::apply::execute::{ActionResult, Target};
-use crate::apply::progress::{PlainReporter, QuietReporter, Reporter};
-use crate::apply::{self, guards, ApplyOptions};
-use crate::manifest::AccountSpec;
-use crate::observe::observe;
-use crate::plan::{self, Outcome};
-use crate::reconcile::{listener, PassLine};
+use super::view::{CliEvents, Progress};
+use super::{block_on, CommandResult, Exit};
+use crate::ops::reconcile::{run_loop, ReconcileRequest, Reconciler, Trigger};
+use crate::ops::OpsError;
+use crate::reconcile::listener;
 
 pub fn run(global: &GlobalArgs, args: &ReconcileArgs) -> CommandResult {
     if !args.auto_approve {
-        return Err("reconcile applies without asking; pass --auto-approve to confirm that every pass may apply what the manifests say".into());
+        return Err(OpsError::ReconcileNeedsApproval.into());
     }
     let secret = match args.listen {
         Some(_) => match std::env::var("STRIPE_WEBHOOK_SECRET") {
             Ok(s) if !s.trim().is_empty() => Some(s.trim().as_bytes().to_vec()),
-            _ => {
-                return Err(
-                    "--listen needs the webhook signing secret in STRIPE_WEBHOOK_SECRET".into(),
-                )
-            }
+            _ => return Err(OpsError::WebhookSecretMissing.into()),
         },
         None => None,
     };
-    let first = prepare::load_manifests(global, &args.paths)?;
-    prepare::block_on(async move {
-        let account = first.account.clone();
-        let key = connect::key_for(global, &account)?;
-        guards::check_mode(key.mode(), &account).map_err(|e| e.to_string())?;
-        let conn = connect::connect(global, key, &account).await?;
-        let result = serve_passes(global, args, &conn, &account, secret).await;
-        conn.close().await;
+    let session = super::session(global);
+    let request = ReconcileRequest {
+        paths: args.paths.clone(),
+        max_irreversible: args.max_irreversible,
+        audit_log: args.audit_log.clone(),
+        no_cache: false,
+    };
+    let progress = if global.verbose > 0 {
+        Progress::Plain
+    } else {
+        Progress::Quiet
+    };
+    let events = CliEvents::new(global, false, progress);
+    block_on(async move {
+        let reconciler = Reconciler::start(&session, &request, &events).await?;
+        let result = serve(args, &reconciler, secret, &events).await;
+        reconciler.close().await;
         result
-    })
+    })?
 }
 
-/// The loop itself: passes until SIGTERM or Ctrl-C, early on verified webhooks.
-async fn serve_passes(
-    global: &GlobalArgs,
+async fn serve(
     args: &ReconcileArgs,
-    conn: &Connection,
-    account: &AccountSpec,
+    reconciler: &Reconciler,
     secret: Option<Vec<u8>>,
+    events: &CliEvents,
 ) -> CommandResult {
-    let audit = Mutex::new(AuditLog::open(&args.audit_log).map_err(|e| e.to_string())?);
-    let stopping = Arc::new(AtomicBool::new(false));
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    spawn_signal_watch(tx.clone());
     let stop = Arc::new(Notify::new());
-    spawn_signal_watch(stopping.clone(), stop.clone());
-    let trigger = Arc::new(Notify::new());
     if let (Some(addr), Some(secret)) = (args.listen, secret) {
+        let webhook = Arc::new(Notify::new());
         let stop_listener = stop.clone();
-        let stopping_listener = stopping.clone();
-        let shutdown = async move {
-            while !stopping_listener.load(Ordering::SeqCst) {
-                stop_listener.notified().await;
-            }
-        };
-        let (bound, _task) = listener::serve(addr, secret, trigger.clone(), shutdown)
+        let shutdown = async move { stop_listener.notified().await };
+        let (bound, _task) = listener::serve(addr, secret, webhook.clone(), shutdown)
             .await
-            .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+            .map_err(|source| OpsError::Listen { addr, source })?;
         eprintln!("reconcile: listening for Stripe webhooks on http://{bound}");
+        let tx = tx.clone();
+        tokio::spawn(async move {
+            loop {
+                webhook.notified().await;
+                if tx.send(Trigger::Webhook).is_err() {
+                    break;
+                }
+            }
+        });
     }
-    let mut cause = "start";
-    let mut pass = 0u64;
-    loop {
-        pass += 1;
-        let line = run_pass(global, args, conn, account, &audit, pass, cause).await;
+    drop(tx);
+    let passes = run_loop(reconciler, args.interval, &mut rx, events, |line| {
         let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "{}", serde_json::to_string(&line).unwrap_or_default());
+        let _ = writeln!(out, "{}", serde_json::to_string(line).unwrap_or_default());
         let _ = out.flush();
-        drop(out);
-        if stopping.load(Ordering::SeqCst) {
-            break;
-        }
-        cause = tokio::select! {
-            _ = tokio::time::sleep(args.interval) => "interval",
-            _ = trigger.notified() => "webhook",
-            _ = stop.notified() => "stop",
-        };
-        if cause == "stop" || stopping.load(Ordering::SeqCst) {
-            break;
-        }
-    }
-    eprintln!("reconcile: stopped after {pass} passes");
+    })
+    .await;
+    stop.notify_one();
+    eprintln!("reconcile: stopped after {passes} passes");
     Ok(Exit::Ok)
 }
 
-/// Sets `stopping` and wakes the loop on SIGTERM or Ctrl-C.
-fn spawn_signal_watch(stopping: Arc<AtomicBool>, stop: Arc<Notify>) {
+/// Sends [`Trigger::Shutdown`] on SIGTERM or Ctrl-C.
+fn spawn_signal_watch(tx: mpsc::UnboundedSender<Trigger>) {
     tokio::spawn(async move {
         #[cfg(unix)]
         {
@@ -118,104 +103,6 @@ fn spawn_signal_watch(stopping: Arc<AtomicBool>, stop: Arc<Notify>) {
         {
             let _ = tokio::signal::ctrl_c().await;
         }
-        stopping.store(true, Ordering::SeqCst);
-        stop.notify_waiters();
-        stop.notify_one();
+        let _ = tx.send(Trigger::Shutdown);
     });
-}
-
-async fn run_pass(
-    global: &GlobalArgs,
-    args: &ReconcileArgs,
-    conn: &Connection,
-    account: &AccountSpec,
-    audit: &Mutex<AuditLog>,
-    pass: u64,
-    cause: &str,
-) -> PassLine {
-    let started = Instant::now();
-    let mut line = PassLine {
-        pass,
-        time: now_rfc3339(),
-        trigger: cause.to_string(),
-        ..PassLine::default()
-    };
-    let result = pass_inner(global, args, conn, account, audit, &mut line).await;
-    if let Err(e) = result {
-        line.error = Some(e);
-    }
-    line.duration_ms = started.elapsed().as_millis() as u64;
-    line
-}
-
-async fn pass_inner(
-    global: &GlobalArgs,
-    args: &ReconcileArgs,
-    conn: &Connection,
-    account: &AccountSpec,
-    audit: &Mutex<AuditLog>,
-    line: &mut PassLine,
-) -> Result<(), String> {
-    let desired = prepare::load_manifests(global, &args.paths)
-        .map_err(|_| "the manifests have errors (printed above); pass skipped".to_string())?;
-    if &desired.account != account {
-        return Err(
-            "`account` changed since reconcile started; restart it to use the new account".into(),
-        );
-    }
-    let observe_opts = prepare::observe_options(false, global.local);
-    let live = observe(&conn.client, &desired, &observe_opts)
-        .await
-        .map_err(|e| e.to_string())?;
-    guards::check_account(live.account.as_ref(), account).map_err(|e| e.to_string())?;
-    let options = plan::Options::default();
-    let approved = plan::plan(&desired, &live, &options);
-    let irreversible = approved.actions.iter().filter(|a| a.irreversible).count();
-    guards::check_irreversible(irreversible, args.max_irreversible).map_err(|e| e.to_string())?;
-    let target = Target {
-        account: live
-            .account
-            .as_ref()
-            .map(|a| a.id.clone())
-            .unwrap_or_default(),
-        mode: conn.key_mode,
-    };
-    let opts = ApplyOptions {
-        parallelism: 8,
-        wait: None,
-        planning: options,
-        observe: observe_opts,
-    };
-    let reporter: Box<dyn Reporter> = if global.verbose > 0 {
-        Box::new(PlainReporter::default())
-    } else {
-        Box::new(QuietReporter)
-    };
-    let report = apply::converge(
-        &conn.client,
-        &target,
-        &desired,
-        &approved,
-        &opts,
-        audit,
-        reporter.as_ref(),
-    )
-    .await
-    .map_err(|e| e.to_string())?;
-    line.entries = report.last.entries.len();
-    for e in &report.last.entries {
-        match e.outcome {
-            Outcome::Converged => line.converged += 1,
-            Outcome::Waiting | Outcome::Changes => line.waiting += 1,
-            Outcome::Blocked => line.blocked += 1,
-        }
-    }
-    line.actions = report.performed.len();
-    line.failed = report
-        .performed
-        .iter()
-        .filter(|(_, r)| matches!(r, ActionResult::Failed(_)))
-        .count();
-    line.not_approved = report.not_approved.len();
-    Ok(())
 }

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::args::{ColorChoice, TableFormat, ValidateArgs};
 use super::{color, Exit};
-use crate::manifest::{self, count_line, render_diagnostics, Diagnostic, Location, Severity};
+use crate::manifest::{count_line, render_diagnostics, Diagnostic, Location, Severity};
 
 /// Version of the JSON output; bumped on incompatible changes.
 pub const FORMAT_VERSION: u32 = 1;
@@ -81,10 +81,8 @@ pub fn json_report(diagnostics: &[Diagnostic], entries: usize) -> String {
 
 /// Runs `validate`.
 pub fn run(args: &ValidateArgs, color_choice: ColorChoice, quiet: bool) -> Exit {
-    let (diagnostics, entries, ok) = match manifest::load(&args.paths) {
-        Ok(loaded) => (loaded.warnings, loaded.desired.entries.len(), true),
-        Err(failure) => (failure.diagnostics, 0, false),
-    };
+    let outcome = crate::ops::validate::validate(&args.paths);
+    let (diagnostics, entries, ok) = (outcome.diagnostics, outcome.entries, outcome.valid);
     match args.format {
         TableFormat::Json => println!("{}", json_report(&diagnostics, entries)),
         TableFormat::Human => {

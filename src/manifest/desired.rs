@@ -8,8 +8,8 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use crate::deadline::DeadlineSpec;
+pub use crate::domain::{Behavior, Mode};
 use crate::kinds::ObjectRef;
-pub use crate::stripe::models::Mode;
 
 /// A place in a manifest file (1-based line and column).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -22,37 +22,6 @@ pub struct Location {
 impl fmt::Display for Location {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}:{}:{}", self.file.display(), self.line, self.column)
-    }
-}
-
-/// How a job treats fixable validation errors, as declared.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    Serialize,
-    Deserialize,
-    schemars::JsonSchema,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum Behavior {
-    /// Fixable problems fail validation; a person fixes them (Stripe's default).
-    Error,
-    /// Fixable problems are fixed when the job runs (e.g. an open PaymentIntent is canceled).
-    Fix,
-}
-
-impl Behavior {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Behavior::Error => "error",
-            Behavior::Fix => "fix",
-        }
     }
 }
 

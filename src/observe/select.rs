@@ -77,7 +77,7 @@ mod tests {
             livemode: false,
             objects: None,
             status: JobStatus::from(status),
-            validation_behavior: behavior.map(ValidationBehavior::from),
+            validation_behavior: behavior.and_then(|b| b.parse::<ValidationBehavior>().ok()),
             validation_errors: None,
         }
     }

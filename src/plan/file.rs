@@ -153,15 +153,23 @@ mod tests {
             parse_plan_file("{\"actions\": 5}"),
             Err(PlanFileError::MissingVersion)
         );
-        let err = parse_plan_file("{\"format_version\": 2, \"actions\": 5}").unwrap_err();
+        let err = parse_plan_file("{\"format_version\": 9, \"actions\": 5}").unwrap_err();
         assert_eq!(
             err,
             PlanFileError::UnsupportedVersion {
-                found: 2,
-                supported: 1
+                found: 9,
+                supported: FORMAT_VERSION
             }
         );
-        assert!(err.to_string().contains("format_version 2"));
+        assert!(err.to_string().contains("format_version 9"));
+        // A plan saved before plans recorded their options and where they looked is a
+        // clear error, not a plan applied with guessed options.
+        let old = parse_plan_file("{\"format_version\": 1, \"actions\": []}").unwrap_err();
+        assert!(matches!(
+            old,
+            PlanFileError::UnsupportedVersion { found: 1, .. }
+        ));
+        assert!(old.to_string().contains("re-create the plan"), "{old}");
         assert!(matches!(
             parse_plan_file("{\"format_version\": \"1\"}"),
             Err(PlanFileError::Invalid { .. })
@@ -170,7 +178,7 @@ mod tests {
 
     #[test]
     fn missing_fields_are_reported_with_position() {
-        let err = parse_plan_file("{\"format_version\": 1}").unwrap_err();
+        let err = parse_plan_file("{\"format_version\": 2}").unwrap_err();
         match &err {
             PlanFileError::Invalid { message, line, .. } => {
                 assert!(message.contains("missing field"), "{message}");

@@ -15,14 +15,15 @@ use crate::stripe::models::{
 };
 
 /// The plan-file format this version writes and reads. Bumped on any incompatible change,
-/// so that an old binary refuses a newer plan instead of misreading it.
-pub const FORMAT_VERSION: u32 = 1;
+/// so that an old binary refuses a newer plan instead of misreading it. 2: a plan carries
+/// the options it was made with and where it observed Stripe.
+pub const FORMAT_VERSION: u32 = 2;
 
-/// Most root objects Stripe accepts in one redaction job.
-pub const MAX_OBJECTS_PER_JOB: usize = 10;
+pub use crate::domain::MAX_OBJECTS_PER_JOB;
 
-/// What the caller wants planned, beyond the manifests.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// What the caller wants planned, beyond the manifests. A plan records them, so that a
+/// saved plan is re-planned (while apply converges) exactly as it was made.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Options {
     /// Cancel unmanaged jobs in `ready`/`failed` (off when `targets` is non-empty: a
     /// targeted run must not touch anything outside its targets).
@@ -66,9 +67,47 @@ pub struct Plan {
     #[serde(default)]
     pub warnings: Vec<String>,
     /// The manifest paths the plan was made from, so that `apply PLANFILE` can reload and
-    /// compare them (`desired_digest`). The planner leaves it empty; the CLI fills it in.
+    /// compare them (`desired_digest`). The planner leaves it empty; `ops::plan` fills it in.
     #[serde(default)]
     pub manifest_paths: Vec<PathBuf>,
+    /// The options the plan was made with (`--target`, `--prune`, `--revalidate`).
+    pub options: Options,
+    /// Where the plan looked: the API base, the account and mode the key belongs to. The
+    /// planner (no I/O) leaves it empty; `ops` fills it in, and `apply PLANFILE` refuses a
+    /// plan made elsewhere before sending anything.
+    #[serde(default)]
+    pub observed: Option<Observed>,
+}
+
+/// Where a plan observed Stripe.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Observed {
+    /// The base URL of the API the plan read.
+    pub api_base: String,
+    /// The account the key belongs to, as Stripe reported it (`None`: not reported).
+    pub account_id: Option<String>,
+    /// The key's mode.
+    pub mode: Mode,
+    /// Whether the API identified itself as redactctl's emulator.
+    #[serde(default)]
+    pub emulator: bool,
+}
+
+impl std::fmt::Display for Observed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = if self.emulator {
+            "the embedded emulator"
+        } else {
+            "the API"
+        };
+        write!(
+            f,
+            "{kind} at {}, account {}, {} mode",
+            self.api_base,
+            self.account_id.as_deref().unwrap_or("(not reported)"),
+            self.mode
+        )
+    }
 }
 
 /// How many actions of each kind a plan holds (deferred ones included: they were approved
@@ -325,12 +364,23 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    /// The name shown in plans.
+    /// The name in the plan's JSON (and plan file).
     pub fn as_str(self) -> &'static str {
         match self {
             Outcome::Converged => "converged",
             Outcome::Changes => "changes",
             Outcome::Waiting => "waiting",
+            Outcome::Blocked => "blocked",
+        }
+    }
+
+    /// The word people read for this state, the same in `status`, `report` and the plan's
+    /// human and Markdown views (the table in `docs/architecture.md`).
+    pub fn label(self) -> &'static str {
+        match self {
+            Outcome::Converged => "converged",
+            Outcome::Changes => "pending",
+            Outcome::Waiting => "in progress",
             Outcome::Blocked => "blocked",
         }
     }
@@ -478,6 +528,21 @@ impl Plan {
     /// The action with this id.
     pub fn action(&self, id: &str) -> Option<&Action> {
         self.actions.iter().find(|a| a.id == id)
+    }
+}
+
+impl Action {
+    /// Whether this action destroys something for good: every run and redact. Derived
+    /// from the op (and, for a prune, nothing else): a plan file's `irreversible` field is
+    /// never trusted.
+    pub fn is_irreversible(&self) -> bool {
+        self.irreversible || matches!(self.op, Op::Run | Op::Redact)
+    }
+
+    /// Whether this action cancels an unmanaged job (`--prune`): recognised by its missing
+    /// entry, not by its id.
+    pub fn is_prune(&self) -> bool {
+        self.entry.is_none() && self.op == Op::Cancel
     }
 }
 

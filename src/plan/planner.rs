@@ -119,6 +119,8 @@ pub fn plan(desired: &Desired, live: &Live, opts: &Options) -> Plan {
         actions,
         warnings,
         manifest_paths: Vec::new(),
+        options: opts.clone(),
+        observed: None,
     }
 }
 

@@ -25,8 +25,10 @@ pub struct StatusRow {
     pub redacted: usize,
     /// Declared objects.
     pub declared: usize,
-    /// `converged`, `pending` (redactctl has work to do), `in progress` (Stripe has), or
-    /// `blocked` (a person must act).
+    /// The planner's classification of the entry.
+    pub outcome: Outcome,
+    /// Its label ([`Outcome::label`]): `converged`, `pending` (redactctl has work to do),
+    /// `in progress` (Stripe has), or `blocked` (a person must act).
     pub state: String,
     /// Due date and days left, when the entry declares a deadline and the rows were made
     /// with [`status_rows_on`].
@@ -47,16 +49,7 @@ pub struct StuckJob {
 impl StatusRow {
     /// Whether a person must act on this entry (for the CLI's summary and exit code).
     pub fn is_blocked(&self) -> bool {
-        self.state == state_name(Outcome::Blocked)
-    }
-}
-
-fn state_name(o: Outcome) -> &'static str {
-    match o {
-        Outcome::Converged => "converged",
-        Outcome::Changes => "pending",
-        Outcome::Waiting => "in progress",
-        Outcome::Blocked => "blocked",
+        self.outcome == Outcome::Blocked
     }
 }
 
@@ -108,7 +101,8 @@ fn rows(desired: &Desired, live: &Live, clock: Option<(Date, u32)>) -> Vec<Statu
                 jobs: e.jobs.into_iter().map(|j| (j.id, j.status)).collect(),
                 redacted: e.redacted.len(),
                 declared: e.declared,
-                state: state_name(e.outcome).to_string(),
+                outcome: e.outcome,
+                state: e.outcome.label().to_string(),
                 name: e.name,
                 ticket: e.ticket,
                 deadline,

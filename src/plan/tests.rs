@@ -1350,7 +1350,7 @@ fn markdown_escapes_table_cells_and_balances_sections() {
     let d = desired(vec![e]);
     let md = render_markdown(&go(&d, &live(vec![])));
     assert!(md.contains("DSR\\|142"), "{md}");
-    assert!(md.contains("<details><summary><code>a</code>: changes</summary>"));
+    assert!(md.contains("<details><summary><code>a</code>: pending</summary>"));
     assert_eq!(
         md.matches("<details>").count(),
         md.matches("</details>").count()

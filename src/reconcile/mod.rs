@@ -6,13 +6,27 @@ pub mod signature;
 
 use serde::{Deserialize, Serialize};
 
+/// Why a reconcile pass runs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Trigger {
+    /// The first pass.
+    #[default]
+    Start,
+    /// `--interval` passed without another trigger.
+    Interval,
+    /// A verified webhook asked for a pass.
+    Webhook,
+    /// SIGTERM or Ctrl-C: finish the current pass, start no other.
+    Shutdown,
+}
+
 /// One line per pass (JSON on stdout), for log pipelines.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PassLine {
     pub pass: u64,
     pub time: String,
-    /// `start`, `interval` or `webhook`.
-    pub trigger: String,
+    pub trigger: Trigger,
     pub duration_ms: u64,
     pub entries: usize,
     pub converged: usize,

@@ -31,7 +31,7 @@ use super::retry::{is_retryable, parse_should_retry, RetryPolicy};
 use super::DEFAULT_STRIPE_VERSION;
 
 /// Stripe's limit on root objects per redaction job.
-pub const MAX_OBJECTS_PER_JOB: usize = 10;
+pub use crate::domain::MAX_OBJECTS_PER_JOB;
 /// Stripe's limit on the length of an idempotency key.
 pub const MAX_IDEMPOTENCY_KEY_LEN: usize = 255;
 /// The page size used by auto-paging (Stripe's maximum).

@@ -10,104 +10,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::kinds::{ObjectKind, ObjectRef};
 
-/// Defines a string enum that round-trips values it does not know.
-macro_rules! open_enum {
-    ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
-        #[serde(from = "String", into = "String")]
-        pub enum $name {
-            $($variant,)+
-            /// A value this version of redactctl does not know; kept as sent.
-            Unknown(String),
-        }
-
-        impl $name {
-            /// The wire spelling.
-            pub fn as_str(&self) -> &str {
-                match self {
-                    $($name::$variant => $text,)+
-                    $name::Unknown(s) => s.as_str(),
-                }
-            }
-        }
-
-        impl From<String> for $name {
-            fn from(s: String) -> Self {
-                match s.as_str() {
-                    $($text => $name::$variant,)+
-                    _ => $name::Unknown(s),
-                }
-            }
-        }
-
-        impl From<&str> for $name {
-            fn from(s: &str) -> Self {
-                $name::from(s.to_string())
-            }
-        }
-
-        impl From<$name> for String {
-            fn from(v: $name) -> String {
-                v.as_str().to_string()
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-    };
-}
-
-open_enum! {
-    /// A redaction job's status (STRIPE_API.md).
-    JobStatus {
-        Created => "created",
-        Validating => "validating",
-        Ready => "ready",
-        Failed => "failed",
-        Redacting => "redacting",
-        Succeeded => "succeeded",
-        Canceling => "canceling",
-        Canceled => "canceled",
-    }
-}
-
-impl JobStatus {
-    /// `created`, `validating`, `ready`, `failed`: nothing has been destroyed yet.
-    pub fn is_pre_run(&self) -> bool {
-        matches!(
-            self,
-            JobStatus::Created | JobStatus::Validating | JobStatus::Ready | JobStatus::Failed
-        )
-    }
-
-    /// Pre-run plus `redacting` and `canceling`: the job holds its objects. Unknown
-    /// statuses count as active, so that an object is never given to a second job by
-    /// mistake.
-    pub fn is_active(&self) -> bool {
-        self.is_pre_run()
-            || matches!(
-                self,
-                JobStatus::Redacting | JobStatus::Canceling | JobStatus::Unknown(_)
-            )
-    }
-
-    /// `succeeded` and `canceled` never change again (they may be cached).
-    pub fn is_terminal(&self) -> bool {
-        matches!(self, JobStatus::Succeeded | JobStatus::Canceled)
-    }
-}
-
-open_enum! {
-    /// How a job treats fixable validation errors.
-    ValidationBehavior {
-        Error => "error",
-        Fix => "fix",
-    }
-}
+use crate::domain::open_enum;
+pub use crate::domain::{Behavior as ValidationBehavior, JobStatus, Mode};
 
 open_enum! {
     /// The code of a `privacy.redaction_job_validation_error`.
@@ -156,7 +60,9 @@ pub struct RedactionJob {
     #[serde(default)]
     pub objects: Option<JobObjects>,
     pub status: JobStatus,
-    #[serde(default)]
+    /// Mapped onto the domain's behaviour; a value this version does not know reads as
+    /// unset.
+    #[serde(default, deserialize_with = "ValidationBehavior::lenient")]
     pub validation_behavior: Option<ValidationBehavior>,
     #[serde(default)]
     pub validation_errors: Option<List<JobValidationError>>,
@@ -195,7 +101,6 @@ impl RedactionJob {
     /// The behaviour Stripe applies: `error` when unset.
     pub fn effective_behavior(&self) -> ValidationBehavior {
         self.validation_behavior
-            .clone()
             .unwrap_or(ValidationBehavior::Error)
     }
 }
@@ -282,31 +187,6 @@ pub struct ErrorBody {
     pub error: ApiErrorDetail,
 }
 
-/// Test or live mode, decided by the key's prefix and carried by every object.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum Mode {
-    Test,
-    Live,
-}
-
-impl Mode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Mode::Test => "test",
-            Mode::Live => "live",
-        }
-    }
-}
-
-impl fmt::Display for Mode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -319,7 +199,9 @@ mod tests {
         assert!(job.status.is_active());
         let back = serde_json::to_value(&job).unwrap();
         assert_eq!(back["status"], "quarantined");
-        assert_eq!(back["validation_behavior"], "shred");
+        // A behaviour Stripe might add reads as unset instead of failing the whole job.
+        assert_eq!(job.validation_behavior, None);
+        assert_eq!(back["validation_behavior"], serde_json::Value::Null);
     }
 
     #[test]

@@ -62,10 +62,15 @@ fn assert_one_line_error(out: &std::process::Output, wd: &Workdir, needle: &str)
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error")).collect();
     assert_eq!(errors.len(), 1, "exactly one error line:\n{stderr}");
+    // The error line says what failed; its `Caused by:` lines say why.
+    let chain: Vec<&str> = stderr
+        .lines()
+        .skip_while(|l| !l.starts_with("error"))
+        .take_while(|l| l.starts_with("error") || l.starts_with("Caused by: "))
+        .collect();
     assert!(
-        errors[0].to_lowercase().contains(needle),
-        "`{needle}` in: {}",
-        errors[0]
+        chain.iter().any(|l| l.to_lowercase().contains(needle)),
+        "`{needle}` in: {chain:?}"
     );
     assert!(!stderr.contains(TEST_KEY));
     assert!(!wd.path().join("p.json").exists(), "no plan file");

@@ -168,9 +168,9 @@ redactions:
         let (emu, wd) = setup();
         let (code, human, stderr) = run(&wd, &emu, &["plan", "m.yaml"]);
         assert_eq!(code, Some(0), "{stderr}");
-        insta::assert_snapshot!("plan_human", human);
+        insta::assert_snapshot!("plan_human", crate::common::scrub_base(&human, &emu));
         let (_, markdown, _) = run(&wd, &emu, &["plan", "--format", "markdown", "m.yaml"]);
-        insta::assert_snapshot!("plan_markdown", markdown);
+        insta::assert_snapshot!("plan_markdown", crate::common::scrub_base(&markdown, &emu));
         let (_, json, _) = run(&wd, &emu, &["plan", "--format", "json", "m.yaml"]);
         let plan: serde_json::Value = serde_json::from_str(&json).unwrap();
         let entry = |name: &str| {

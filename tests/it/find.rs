@@ -135,7 +135,7 @@ fn a_guest_checkout_alone_is_found() {
 }
 
 #[test]
-fn no_hit_exits_5_and_writes_nothing() {
+fn no_hit_exits_7_and_writes_nothing() {
     let emu = emu_with("");
     let wd = Workdir::new();
     wd.write("m.yaml", "version: 1\naccount: {mode: test}\nredactions:\n  - name: a\n    objects: {customers: [cus_Z]}\n");
@@ -146,7 +146,7 @@ fn no_hit_exits_5_and_writes_nothing() {
         "nobody@example.com",
         &["--write", "m.yaml", "--ticket", "DSR-10"],
     );
-    assert_eq!(code, Some(5), "{out}{err}");
+    assert_eq!(code, Some(7), "{out}{err}");
     assert!(err.contains("nothing was written"), "{err}");
     assert_eq!(wd.read("m.yaml"), before);
     let (code, ..) = find(
@@ -155,7 +155,7 @@ fn no_hit_exits_5_and_writes_nothing() {
         "nobody@example.com",
         &["--write", "new.yaml", "--ticket", "DSR-10"],
     );
-    assert_eq!(code, Some(5));
+    assert_eq!(code, Some(7));
     assert!(!wd.path().join("new.yaml").exists());
 }
 
@@ -381,7 +381,7 @@ fn a_customer_just_created_is_found_by_search_only_after_the_index_lag() {
     let wd = Workdir::new();
     // Another letter case: only search could find it, and the index is behind.
     let (code, out, _) = find(&wd, &emu, "lag.person@example.com", &[]);
-    assert_eq!(code, Some(5), "{out}");
+    assert_eq!(code, Some(7), "{out}");
     emu.advance(std::time::Duration::from_secs(61));
     let (code, out, _) = find(&wd, &emu, "lag.person@example.com", &[]);
     assert_eq!(code, Some(0), "{out}");

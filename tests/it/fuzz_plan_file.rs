@@ -33,7 +33,7 @@ fn snapshot_plan() -> String {
     );
     let text = std::fs::read_to_string(path).unwrap();
     let body = text.splitn(3, "---\n").nth(2).unwrap();
-    assert!(body.starts_with("{\n  \"format_version\": 1"), "{body:.80}");
+    assert!(body.starts_with("{\n  \"format_version\": 2"), "{body:.80}");
     body.to_string()
 }
 
@@ -190,7 +190,7 @@ fn check(text: &str, seed: u64, case: usize) -> bool {
     };
     match parsed {
         Ok(plan) => {
-            if plan.format_version != 1 {
+            if plan.format_version != plan::FORMAT_VERSION {
                 fail(format!("accepted format_version {}", plan.format_version));
             }
             let again = plan::render_json(&plan);
@@ -233,8 +233,8 @@ fn check(text: &str, seed: u64, case: usize) -> bool {
                     }
                 }
                 PlanFileError::UnsupportedVersion { found, .. } => {
-                    if *found == 1 {
-                        fail("version 1 called unsupported".into());
+                    if *found == u64::from(plan::FORMAT_VERSION) {
+                        fail("the current version called unsupported".into());
                     }
                 }
             }

@@ -23,7 +23,9 @@ fn report_gives_receipts_in_three_formats() {
     let r = &v["receipts"][0];
     assert_eq!(r["entry"], "dsr-r");
     assert_eq!(r["ticket"], "DSR-1");
-    assert_eq!(r["state"], "redacted");
+    assert_eq!(r["state"], "converged");
+    assert_eq!(r["desired"], "redacted");
+    assert_eq!(r["redacted"], 1);
     assert_eq!(r["jobs"][0]["id"], job.as_str());
     let steps: Vec<&str> = r["jobs"][0]["steps"]
         .as_array()
@@ -48,7 +50,7 @@ fn report_gives_receipts_in_three_formats() {
         .output()
         .unwrap();
     let md = text(&out.stdout);
-    assert!(md.contains("| dsr-r | DSR-1 | redacted |"), "{md}");
+    assert!(md.contains("| dsr-r | DSR-1 | converged |"), "{md}");
 }
 
 #[test]

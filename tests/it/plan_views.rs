@@ -350,7 +350,7 @@ fn json_view_snapshot_and_round_trip() {
     let json = plan::render_json(&p);
     assert_eq!(plan::parse_plan_file(&json).unwrap(), p);
     let value: serde_json::Value = serde_json::from_str(&json).unwrap();
-    assert_eq!(value["format_version"], 1);
+    assert_eq!(value["format_version"], plan::FORMAT_VERSION);
     insta::assert_snapshot!("json", json);
 }
 
@@ -406,12 +406,35 @@ fn committed_plan_schema_is_fresh() {
     );
 }
 
+/// The schema tells script authors which top-level fields a plan file must have; the plan
+/// reader must agree: a file without a field the schema requires is refused, and a file
+/// without a field the schema leaves optional is still read.
 #[test]
-fn the_plan_validates_against_its_schema_shape() {
-    // Every required property the schema names is present in the JSON view.
+fn the_schemas_required_fields_are_what_the_plan_reader_requires() {
     let schema: serde_json::Value = serde_json::from_str(&plan::plan_schema_json()).unwrap();
+    let required: Vec<&str> = schema["required"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k.as_str().unwrap())
+        .collect();
     let value: serde_json::Value = serde_json::from_str(&plan::render_json(&rich_plan())).unwrap();
-    for key in schema["required"].as_array().unwrap() {
-        assert!(value.get(key.as_str().unwrap()).is_some(), "missing {key}");
+    let fields: Vec<String> = value.as_object().unwrap().keys().cloned().collect();
+    assert!(
+        required.len() > 3,
+        "the schema requires fields: {required:?}"
+    );
+    for field in &fields {
+        let mut without = value.clone();
+        without.as_object_mut().unwrap().remove(field);
+        let read = plan::parse_plan_file(&without.to_string());
+        if required.contains(&field.as_str()) {
+            assert!(read.is_err(), "a plan without required `{field}` was read");
+        } else {
+            assert!(
+                read.is_ok(),
+                "a plan without optional `{field}` was refused: {read:?}"
+            );
+        }
     }
 }

@@ -59,10 +59,18 @@ pub(super) const LEGEND: &str = "Symbols: + create  ~ update  ↻ validate  ! ru
 
 /// "test mode, account acct_1, connected account acct_2".
 pub(super) fn scope(plan: &Plan) -> String {
-    let mut s = format!("{} mode", plan.mode);
-    if let Some(a) = &plan.account_id {
-        let _ = write!(s, ", account {a}");
-    }
+    // Where the writes go, as observed (API base, the key's account and mode); a plan made
+    // without observing (tests, the library) says what the manifests declare.
+    let mut s = match &plan.observed {
+        Some(observed) => observed.to_string(),
+        None => {
+            let mut s = format!("{} mode", plan.mode);
+            if let Some(a) = &plan.account_id {
+                let _ = write!(s, ", account {a}");
+            }
+            s
+        }
+    };
     if let Some(c) = &plan.connected_account {
         let _ = write!(s, ", connected account {c}");
     }
@@ -217,7 +225,7 @@ pub(super) fn entry_body(e: &EntryPlan, actions: &[&Action], p: &Painter) -> Vec
     let mut lines = Vec::new();
     lines.push(format!(
         "{}: {}/{} objects redacted",
-        e.outcome.as_str(),
+        e.outcome.label(),
         e.redacted.len(),
         e.declared
     ));

@@ -426,7 +426,7 @@ impl EntryParts {
         let summary = format!(
             "<details><summary><code>{}</code>: {}</summary>\n\n```diff\n",
             e.name,
-            e.outcome.as_str()
+            e.outcome.label()
         );
         let mut caution = Vec::new();
         let mut irreversible = 0;
@@ -610,7 +610,7 @@ fn row(e: &EntryPlan, actions: &[&Action], with_due: bool) -> String {
         e.name,
         cell(e.ticket.as_deref().unwrap_or("")),
         e.state.as_str(),
-        e.outcome.as_str(),
+        e.outcome.label(),
         e.redacted.len(),
         e.declared,
         cell(&ops.join(", "))

@@ -216,3 +216,8 @@ pub fn manifest(name: &str, objects_yaml: &str, extra: &str) -> String {
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
+
+/// `text` with the emulator's address (a new port each run) as `[API]`, for snapshots.
+pub fn scrub_base(text: &str, emu: &Emu) -> String {
+    text.replace(&emu.base, "[API]")
+}

@@ -1,0 +1,99 @@
+//! `plan`: observe, plan, and (with `--out`) save the plan for `apply PLANFILE`.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use super::session::{self, Connection, Prepared, Session};
+use super::{Events, OpsError};
+use crate::observe::Live;
+use crate::plan::{self, Observed, Plan};
+
+/// What to plan.
+#[derive(Debug, Clone, Default)]
+pub struct PlanRequest {
+    pub paths: Vec<PathBuf>,
+    pub options: plan::Options,
+    /// Read every job from Stripe, ignoring the cache of terminal jobs.
+    pub no_cache: bool,
+    /// Save the plan here (atomically).
+    pub out: Option<PathBuf>,
+}
+
+/// The plan made (and saved, when asked).
+#[derive(Debug, Clone)]
+pub struct PlanOutcome {
+    pub plan: Plan,
+}
+
+/// Loads the manifests, observes Stripe and plans.
+pub async fn plan(
+    session: &Session,
+    req: &PlanRequest,
+    events: &dyn Events,
+) -> Result<PlanOutcome, OpsError> {
+    let desired = session::load_manifests(&req.paths, events)?;
+    session::check_targets(&desired, &req.options.targets)?;
+    let prepared = session::connect_and_observe(session, desired, req.no_cache, events).await?;
+    let mut the_plan = plan_observed(&prepared, &req.options);
+    the_plan.manifest_paths = req.paths.clone();
+    let today = crate::deadline::clock::today();
+    if let Ok(today) = &today {
+        plan::annotate_deadlines(
+            &mut the_plan,
+            &prepared.desired,
+            *today,
+            crate::deadline::DEFAULT_DUE_SOON_DAYS,
+        );
+    }
+    prepared.conn.close().await;
+    today.map_err(OpsError::Today)?;
+    if let Some(out) = &req.out {
+        save_plan(out, &the_plan)?;
+    }
+    Ok(PlanOutcome { plan: the_plan })
+}
+
+/// Plans what `prepared` observed and records where it looked.
+pub fn plan_observed(prepared: &Prepared, options: &plan::Options) -> Plan {
+    let mut p = plan::plan(&prepared.desired, &prepared.live, options);
+    p.observed = Some(observed(prepared));
+    p
+}
+
+/// Where `prepared` looked: API base, the key's account and mode.
+pub fn observed(prepared: &Prepared) -> Observed {
+    observed_parts(&prepared.conn, &prepared.live)
+}
+
+/// Where a connection looked, given what it observed.
+pub fn observed_parts(conn: &Connection, live: &Live) -> Observed {
+    Observed {
+        api_base: conn.api_base.clone(),
+        account_id: live.account.as_ref().map(|a| a.id.clone()),
+        mode: conn.key_mode,
+        emulator: conn.is_local(),
+    }
+}
+
+/// Writes the plan file atomically: a temp file beside it, then a rename, so that a crash
+/// or a full disk never leaves half a plan. A missing directory is created (`--out
+/// plan/plan.json` in a fresh CI checkout).
+pub fn save_plan(path: &Path, the_plan: &Plan) -> Result<(), OpsError> {
+    let json = plan::render_json(the_plan);
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let write = || -> std::io::Result<()> {
+        std::fs::create_dir_all(&dir)?;
+        let mut tmp = tempfile::NamedTempFile::new_in(&dir)?;
+        tmp.write_all(json.as_bytes())?;
+        tmp.as_file().sync_all()?;
+        tmp.persist(path).map_err(|e| e.error)?;
+        Ok(())
+    };
+    write().map_err(|source| OpsError::SavePlan {
+        path: path.to_path_buf(),
+        source,
+    })
+}
