@@ -121,16 +121,20 @@ pub enum FailOn {
     DueWithin(u32),
 }
 
+/// A `--fail-on` condition that is neither `overdue` nor `due-within=DAYSd`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}`: expected `overdue` or `due-within=DAYSd` (e.g. `due-within=7d`)")]
+pub struct FailOnError(pub String);
+
 impl std::str::FromStr for FailOn {
-    type Err = String;
+    type Err = FailOnError;
 
     /// `overdue` or `due-within=7d` (also `due-within=7`).
-    fn from_str(s: &str) -> Result<FailOn, String> {
+    fn from_str(s: &str) -> Result<FailOn, FailOnError> {
         if s == "overdue" {
             return Ok(FailOn::Overdue);
         }
-        let bad =
-            || format!("`{s}`: expected `overdue` or `due-within=DAYSd` (e.g. `due-within=7d`)");
+        let bad = || FailOnError(s.to_string());
         let days = s.strip_prefix("due-within=").ok_or_else(bad)?;
         let days = days.strip_suffix('d').unwrap_or(days);
         days.parse::<u32>()
