@@ -6,6 +6,7 @@ mod apply_guide;
 mod bad_environment;
 mod ci_flow;
 mod ci_workflows;
+mod cli_output;
 mod client_emulator;
 mod client_logs;
 mod client_permits;
