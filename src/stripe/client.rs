@@ -132,6 +132,9 @@ struct Inner {
     in_flight: Semaphore,
     sent: AtomicU64,
     max_body_bytes: usize,
+    /// A response named itself an emulator (`Redactctl-Emulator` header): the writes do
+    /// not go to Stripe, and the plan and apply say so.
+    emulator_seen: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for Client {
@@ -214,6 +217,7 @@ impl Client {
                 in_flight: Semaphore::new(cfg.max_concurrency.max(1)),
                 sent: AtomicU64::new(0),
                 max_body_bytes: cfg.max_body_bytes.max(1),
+                emulator_seen: std::sync::atomic::AtomicBool::new(false),
             }),
         })
     }
@@ -221,6 +225,12 @@ impl Client {
     /// The key's mode.
     pub fn mode(&self) -> Mode {
         self.inner.key.mode()
+    }
+
+    /// Whether a response so far said it came from redactctl's emulator rather than
+    /// Stripe (the emulator sends `Redactctl-Emulator` on every response; Stripe does not).
+    pub fn talks_to_emulator(&self) -> bool {
+        self.inner.emulator_seen.load(Ordering::Relaxed)
     }
 
     /// The API base URL requests go to (what caches and saved plans are bound to).
@@ -669,6 +679,9 @@ impl Client {
             let should_retry = parse_should_retry(header("stripe-should-retry").as_deref());
             let replayed =
                 header("idempotent-replayed").is_some_and(|v| v.eq_ignore_ascii_case("true"));
+            if header("redactctl-emulator").is_some() {
+                self.inner.emulator_seen.store(true, Ordering::Relaxed);
+            }
             let body = match read_bounded(resp, self.inner.max_body_bytes).await? {
                 Some(body) => body,
                 None => {

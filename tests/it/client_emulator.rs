@@ -171,6 +171,16 @@ async fn every_call_against_the_emulator() {
 }
 
 #[tokio::test]
+async fn the_emulator_names_itself_and_the_client_notices() {
+    let emu = start(every_id_exists()).await;
+    let c = client(&emu, 1);
+    assert!(!c.talks_to_emulator(), "nothing was asked yet");
+    c.retrieve_account().await.unwrap();
+    assert!(c.talks_to_emulator());
+    emu.shutdown().await;
+}
+
+#[tokio::test]
 async fn auto_paging_lists_350_jobs_in_4_requests() {
     let jobs: String = (0..350)
         .map(|i| format!("  - {{objects: {{customers: [cus_{i}]}}, status: succeeded}}\n"))

@@ -541,3 +541,14 @@ async fn unknown_enum_values_survive_a_round_trip() {
     assert_eq!(back["status"], "teleported");
     assert_eq!(back["redaction"]["status"], "shredded");
 }
+
+#[tokio::test]
+async fn a_server_that_does_not_name_itself_is_not_taken_for_the_emulator() {
+    let (base, _seen) = serve(Box::new(|_, _| {
+        json(200, r#"{"id":"acct_1","object":"account"}"#)
+    }))
+    .await;
+    let c = client(&base, 1);
+    c.retrieve_account().await.unwrap();
+    assert!(!c.talks_to_emulator());
+}
