@@ -375,3 +375,71 @@ fn the_html_receipt_reads_right_in_a_browser() {
     // The style sheet is not shown as text.
     assert!(!seen.contains("font-family"), "{seen}");
 }
+
+#[test]
+fn fixes_and_approvers_the_audit_log_records_appear_on_every_receipt_format() {
+    let emu = Emu::instant();
+    let wd = Workdir::new();
+    wd.write(
+        "m.yaml",
+        &crate::common::manifest("dsr-f", "      customers: [cus_F1]\n", ""),
+    );
+    wd.apply_wait(&emu).assert().code(0);
+    let job = emu.jobs()[0]["id"].as_str().unwrap().to_string();
+    // A record of the run as an apply that applied a fix writes it.
+    let mut log = wd.read(".redactctl/audit.jsonl");
+    log.push_str(&format!(
+        r#"{{"time":"2026-01-02T03:04:05Z","action":"run","entry":"dsr-f","job":"{job}","objects":[],"idempotency_key":"k-fix","outcome":"ok","mode":"test","fixes":["cancel PaymentIntent pi_F1"],"approved_by":"ci:reviewer"}}"#
+    ));
+    log.push('\n');
+    wd.write(".redactctl/audit.jsonl", &log);
+
+    let json = run(&wd, &emu, &["report", "--format", "json", "m.yaml"]);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["receipts"][0]["fixes"][0], "cancel PaymentIntent pi_F1");
+    assert_eq!(v["receipts"][0]["approved_by"][0], "ci:reviewer");
+    for format in ["markdown", "csv", "html"] {
+        let out = run(&wd, &emu, &["report", "--format", format, "m.yaml"]);
+        assert!(
+            out.contains("cancel PaymentIntent pi_F1"),
+            "{format}: {out}"
+        );
+        assert!(out.contains("ci:reviewer"), "{format}: {out}");
+    }
+}
+
+#[test]
+fn without_ci_variables_the_commit_is_the_manifests_git_head() {
+    let emu = Emu::instant();
+    let wd = Workdir::new();
+    wd.write(
+        "m.yaml",
+        &crate::common::manifest("dsr-g", "      customers: [cus_G1]\n", ""),
+    );
+    let git = |args: &[&str]| {
+        std::process::Command::new("git")
+            .current_dir(wd.path())
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.invalid"])
+            .args(args)
+            .output()
+    };
+    let committed = git(&["init", "-q"]).is_ok_and(|o| o.status.success())
+        && git(&["add", "m.yaml"]).is_ok_and(|o| o.status.success())
+        && git(&["commit", "-q", "-m", "m"]).is_ok_and(|o| o.status.success());
+    if !committed {
+        eprintln!("skipped: git is not usable here");
+        return;
+    }
+    let head = git(&["rev-parse", "HEAD"]).unwrap();
+    let head = text(&head.stdout).trim().to_string();
+    let out = wd
+        .cmd(&emu)
+        .env_remove("GITHUB_SHA")
+        .env_remove("CI_COMMIT_SHA")
+        .args(["report", "--format", "json", "m.yaml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["commit"], head.as_str());
+}
