@@ -12,7 +12,7 @@ h1{font-size:1.5em}h2{font-size:1.2em;border-bottom:1px solid #999}\
 table{border-collapse:collapse;margin:.5em 0}th,td{border:1px solid #bbb;padding:.2em .5em;text-align:left;vertical-align:top}\
 code{font-family:monospace;font-size:.9em}.late{color:#a00;font-weight:bold}\
 .unconfirmed{color:#a00;font-weight:bold}section{margin-top:1.5em}\
-@media print{section{page-break-before:always}body{margin:1cm}}";
+@media print{section+section{page-break-before:always}body{margin:1cm}}";
 
 /// Escapes text for HTML element content and attribute values.
 fn esc(s: &str) -> String {
