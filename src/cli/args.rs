@@ -100,6 +100,8 @@ pub enum TableFormat {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ReportFormat {
     Csv,
+    /// A self-contained page fit to print (no external assets, no scripts).
+    Html,
     Json,
     Markdown,
 }

@@ -1,11 +1,15 @@
-//! `report`: receipts for auditors, from the live state and the audit log.
+//! `report`: receipts for auditors, from the live state and the audit log, each job
+//! retrieved from Stripe in this run before anything is certified.
 
 use std::path::PathBuf;
 
 use super::session::{self, Session};
 use super::{Events, OpsError};
-use crate::apply::audit;
-use crate::report::{self, Receipt};
+use crate::observe::confirm::confirm_jobs;
+use crate::report::{self, provenance, Receipts};
+
+/// Jobs retrieved at once when confirming them with Stripe.
+const CONFIRM_CONCURRENCY: usize = 4;
 
 /// Which manifests, and which audit log to read step times from.
 #[derive(Debug, Clone)]
@@ -14,15 +18,17 @@ pub struct ReportRequest {
     pub audit_log: PathBuf,
 }
 
-/// Receipts, one per entry.
+/// Receipts, one per entry, with the account, mode and manifests' commit. A receipt
+/// naming a job Stripe does not know comes back uncertified (see
+/// [`Receipts::unconfirmed`]); the caller decides how to fail.
 pub async fn report(
     session: &Session,
     req: &ReportRequest,
     events: &dyn Events,
-) -> Result<Vec<Receipt>, OpsError> {
+) -> Result<Receipts, OpsError> {
     let desired = session::load_manifests(&req.paths, events)?;
     let (records, torn) =
-        audit::read_log(&req.audit_log).map_err(|source| OpsError::ReadAudit {
+        provenance::read_audit(&req.audit_log).map_err(|source| OpsError::ReadAudit {
             path: req.audit_log.clone(),
             source,
         })?;
@@ -35,7 +41,31 @@ pub async fn report(
         ));
     }
     let prepared = session::connect_and_observe(session, desired, false, events).await?;
-    let receipts = report::receipts(&prepared.desired, &prepared.live, &records);
+    let mut receipts = report::receipts(&prepared.desired, &prepared.live, &records);
+    let confirmed = confirm_jobs(
+        &prepared.conn.client,
+        report::job_ids(&receipts),
+        CONFIRM_CONCURRENCY,
+    )
+    .await;
+    let account = prepared
+        .live
+        .account
+        .as_ref()
+        .map(|a| a.id.clone())
+        .or_else(|| prepared.desired.account.id.clone());
+    let mode = prepared
+        .live
+        .mode
+        .unwrap_or(prepared.conn.key_mode)
+        .to_string();
     prepared.conn.close().await;
-    Ok(receipts)
+    let confirmed = confirmed.map_err(|e| OpsError::Observe(Box::new(e)))?;
+    report::certify(&mut receipts, &prepared.desired, &records, &confirmed);
+    Ok(Receipts {
+        account,
+        mode,
+        commit: provenance::manifests_commit(req.paths.first().map(PathBuf::as_path)),
+        receipts,
+    })
 }

@@ -41,7 +41,7 @@ fn report_gives_receipts_in_three_formats() {
         .output()
         .unwrap();
     let csv = text(&out.stdout);
-    assert!(csv.starts_with("entry,ticket,state,job"), "{csv}");
+    assert!(csv.starts_with("entry,ticket,state,certified,"), "{csv}");
     assert_eq!(csv.lines().count(), 3, "header + create + run:\n{csv}");
 
     let out = wd
