@@ -147,21 +147,6 @@ fn broken_links(page: &Path, text: &str) -> Vec<String> {
     broken
 }
 
-/// `a/b/../c` → `a/c`, without touching the file system.
-fn normalize(path: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for part in path.components() {
-        match part {
-            std::path::Component::ParentDir => {
-                out.pop();
-            }
-            std::path::Component::CurDir => {}
-            other => out.push(other),
-        }
-    }
-    out
-}
-
 #[test]
 fn every_relative_link_in_the_readme_and_docs_resolves() {
     let mut broken = Vec::new();

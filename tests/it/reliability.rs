@@ -62,11 +62,11 @@ fn apply_cmd(emu: &Emu, wd: &Workdir, extra: &[&str]) -> Command {
         .env("STRIPE_API_BASE", &emu.base)
         .env("NO_COLOR", "1")
         .env_remove("RUST_LOG")
-        .args(["-q", "apply", "--auto-approve"])
+        .args(["apply", "--auto-approve"])
         .args(extra)
         .arg("m.yaml")
         .stdin(Stdio::null())
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     cmd
 }
@@ -98,8 +98,16 @@ fn apply_converges_through_500s_429s_and_dropped_connections() {
     )
     .output()
     .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let summary = stdout
+        .find("Apply summary")
+        .map_or(stdout.as_ref(), |i| &stdout[i..]);
+    let failed: Vec<&str> = summary
+        .lines()
+        .filter(|l| l.contains("error") || l.contains("failed") || l.contains("Not done"))
+        .take(20)
+        .collect();
+    assert_eq!(out.status.code(), Some(0), "{failed:#?}");
     let stats = emu.stats();
     assert!(
         stats.by_status.get(&500).copied().unwrap_or(0) > 0,
