@@ -48,9 +48,9 @@ impl Default for ObserveOptions {
 }
 
 /// Reads the live state that `desired` needs. Jobs come from one auto-paged list (100 per
-/// page, objects expanded), so 10,000 jobs cost 100 requests; validation errors cost at most
-/// one request per failed (or ready, `fix`) job, none when the job's embedded list is
-/// already complete. A session that does not exist (404) is absent from `Live.sessions`.
+/// page, objects expanded), so 10,000 jobs cost 100 requests; validation errors cost one
+/// request only for a failed (or ready, `fix`) job whose embedded list says it has more
+/// than it shows. A session that does not exist (404) is absent from `Live.sessions`.
 pub async fn observe(
     client: &Client,
     desired: &Desired,
@@ -221,11 +221,10 @@ async fn validation_errors(
     let mut out = BTreeMap::new();
     let mut to_fetch = Vec::new();
     for job in jobs.iter().filter(|j| select::needs_errors(j)) {
-        match select::complete_embedded_errors(job) {
-            Some(errors) => {
-                out.insert(job.id.clone(), errors);
-            }
-            None => to_fetch.push(job.id.as_str()),
+        if select::must_fetch_errors(job) {
+            to_fetch.push(job.id.as_str());
+        } else {
+            out.insert(job.id.clone(), select::embedded_errors(job));
         }
     }
     debug!(
