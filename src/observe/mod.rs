@@ -10,7 +10,7 @@ pub mod confirm;
 pub mod live;
 pub mod select;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -18,7 +18,9 @@ use futures::{stream, StreamExt, TryStreamExt};
 use tracing::{debug, info, warn};
 
 use crate::manifest::desired::Desired;
-use crate::stripe::models::{Account, JobValidationError, RedactionJob, VerificationSession};
+use crate::stripe::models::{
+    Account, JobStatus, JobValidationError, RedactionJob, VerificationSession,
+};
 use crate::stripe::{Client, StripeError};
 use crate::stripe::{ListQuery, PAGE_SIZE};
 
@@ -104,9 +106,10 @@ pub async fn observe(
 }
 
 /// Every job of the account, reading the terminal ones from the cache in `dir` when it has
-/// an authentic one that the listing confirms, then refreshing the cache (a failure to
-/// write it is only a warning). A cache that fails any check is discarded with a warning
-/// and every job is listed: the cache may save requests, never change the answer.
+/// an authentic one that the listing confirms, then refreshing the cache when what it holds
+/// changed (a failure to write it is only a warning). A cache that fails any check is
+/// discarded with a warning and every job is listed: the cache may save requests, never
+/// change the answer.
 async fn cached_jobs(
     client: &Client,
     dir: &Path,
@@ -121,43 +124,71 @@ async fn cached_jobs(
     };
     let mac_key = client.derived_key(cache::MAC_PURPOSE);
     let path = cache::JobCache::path(dir, &account.id, mode);
-    let jobs = match cache::JobCache::load(&path, &binding, &mac_key) {
-        None => client.list_jobs(None).await?,
-        Some(cached) => match jobs_with_cache(client, &cached, concurrency).await? {
-            Ok(jobs) => jobs,
+    let (jobs, write) = match cache::JobCache::load(&path, &binding, &mac_key) {
+        None => (client.list_jobs(None).await?, true),
+        Some(cached) => match jobs_with_cache(client, cached, concurrency).await? {
+            Ok(found) => found,
             Err(why) => {
                 warn!(path = %path.display(), reason = %why, "job cache discarded; listing every job");
-                client.list_jobs(None).await?
+                (client.list_jobs(None).await?, true)
             }
         },
     };
-    if let Err(e) = cache::JobCache::from_jobs(&binding, &jobs).store(&path, &mac_key) {
-        warn!(path = %path.display(), error = %e, "cannot write the job cache");
+    if write {
+        if let Err(e) = cache::JobCache::from_jobs(&binding, &jobs).store(&path, &mac_key) {
+            warn!(path = %path.display(), error = %e, "cannot write the job cache");
+        }
     }
     Ok(jobs)
 }
 
-/// The jobs from an authentic cache plus what changed since; `Ok(Err(_))` when Stripe
-/// contradicts the cache (then nothing of it may be used).
+/// The jobs from an authentic cache plus what changed since, and whether the cache must be
+/// rewritten; `Ok(Err(_))` when Stripe contradicts the cache (then nothing of it may be
+/// used).
 async fn jobs_with_cache(
     client: &Client,
-    cached: &cache::JobCache,
+    cached: cache::JobCache,
     concurrency: usize,
-) -> Result<Result<Vec<RedactionJob>, cache::Discard>, StripeError> {
-    let recent = recent_jobs(client, cached.relist_from());
+) -> Result<Result<(Vec<RedactionJob>, bool), cache::Discard>, StripeError> {
+    let recent = recent_jobs(client, cached.relist_from(), None);
     let active = stream::iter(cache::active_statuses())
         .map(|status| async move { client.list_jobs(Some(&status)).await })
         .buffer_unordered(concurrency)
         .try_concat();
     let ((recent, complete), active) = futures::try_join!(recent, active)?;
-    if let Err(why) = cache::check_against_listing(cached, &recent, complete) {
+    if let Err(why) = cache::check_against_listing(&cached, &recent, complete) {
         return Ok(Err(why));
     }
     let mut fresh = recent;
     fresh.extend(active);
+    // Jobs that left the active set since: look for them in the lists of the statuses
+    // they can have reached, newest first, down to the oldest one's creation time — a
+    // page per 100 jobs, not a request per job.
+    let missing: HashSet<String> = {
+        let listed: HashSet<&str> = fresh.iter().map(|j| j.id.as_str()).collect();
+        cached
+            .active
+            .keys()
+            .filter(|id| !listed.contains(id.as_str()))
+            .cloned()
+            .collect()
+    };
+    let missing_ids: Vec<String> = missing.iter().cloned().collect();
+    if let Some(floor) = cached.left_active_floor(&missing_ids) {
+        let terminal = stream::iter([JobStatus::Succeeded, JobStatus::Canceled])
+            .map(|status| async move {
+                let (jobs, _) = recent_jobs(client, floor, Some(status)).await?;
+                Ok::<_, StripeError>(jobs)
+            })
+            .buffer_unordered(2)
+            .try_concat()
+            .await?;
+        fresh.extend(terminal.into_iter().filter(|j| missing.contains(&j.id)));
+    }
+    let summary = cached.summary();
     let (mut jobs, missing) = cache::merge(cached, fresh);
     debug!(
-        cached = cached.terminal.len(),
+        jobs = jobs.len(),
         retrieve = missing.len(),
         "job cache used"
     );
@@ -184,15 +215,21 @@ async fn jobs_with_cache(
             }
         }
     }
-    Ok(Ok(jobs))
+    let write = summary.is_stale_for(&jobs);
+    Ok(Ok((jobs, write)))
 }
 
-/// Jobs newest first, page by page, until a page reaches jobs created before `from`; and
-/// whether the pages reached the end of the list.
-async fn recent_jobs(client: &Client, from: i64) -> Result<(Vec<RedactionJob>, bool), StripeError> {
+/// Jobs newest first (only those in `status`, when given), page by page, until a page
+/// reaches jobs created before `from`; and whether the pages reached the end of the list.
+async fn recent_jobs(
+    client: &Client,
+    from: i64,
+    status: Option<JobStatus>,
+) -> Result<(Vec<RedactionJob>, bool), StripeError> {
     let mut q = ListQuery {
         limit: Some(PAGE_SIZE),
         expand_objects: true,
+        status,
         ..ListQuery::default()
     };
     let mut out = Vec::new();
