@@ -225,6 +225,13 @@ impl JobCache {
         }
     }
 
+    /// How many cached terminal jobs were created at or after `from` (they are sorted by
+    /// creation time): what listing the terminal statuses down to `from` would page through.
+    pub fn terminal_since(&self, from: i64) -> usize {
+        let first = self.terminal.partition_point(|j| j.created < from);
+        self.terminal.len() - first
+    }
+
     /// What [`Summary::is_stale_for`] compares, kept before [`merge`] consumes the cache.
     pub fn summary(&self) -> Summary {
         Summary {
@@ -552,6 +559,9 @@ mod tests {
         assert_eq!(c.left_active_floor(&ids(&["c", "d"])), Some(30));
         assert_eq!(c.left_active_floor(&ids(&["d"])), None);
         assert_eq!(c.left_active_floor(&[]), None);
+        assert_eq!(c.terminal_since(10), 1);
+        assert_eq!(c.terminal_since(11), 0);
+        assert_eq!(c.terminal_since(i64::MIN), 1);
     }
 
     /// The file holds the object set of each terminal job, not its full JSON.

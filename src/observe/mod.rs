@@ -163,7 +163,9 @@ async fn jobs_with_cache(
     fresh.extend(active);
     // Jobs that left the active set since: look for them in the lists of the statuses
     // they can have reached, newest first, down to the oldest one's creation time — a
-    // page per 100 jobs, not a request per job.
+    // page per 100 jobs, not a request per job — unless those lists would cost more pages
+    // than there are jobs to find (an old job that finished among many newer ones): then
+    // each is retrieved.
     let missing: HashSet<String> = {
         let listed: HashSet<&str> = fresh.iter().map(|j| j.id.as_str()).collect();
         cached
@@ -174,7 +176,12 @@ async fn jobs_with_cache(
             .collect()
     };
     let missing_ids: Vec<String> = missing.iter().cloned().collect();
-    if let Some(floor) = cached.left_active_floor(&missing_ids) {
+    let floor = cached.left_active_floor(&missing_ids).filter(|floor| {
+        let to_page =
+            cached.terminal_since(*floor) + fresh.iter().filter(|j| j.status.is_terminal()).count();
+        to_page / PAGE_SIZE as usize + 2 < missing.len()
+    });
+    if let Some(floor) = floor {
         let terminal = stream::iter([JobStatus::Succeeded, JobStatus::Canceled])
             .map(|status| async move {
                 let (jobs, _) = recent_jobs(client, floor, Some(status)).await?;
