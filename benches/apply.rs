@@ -276,7 +276,7 @@ fn case(n: usize, pacing: Pacing) -> Figures {
     if let Some(line) = out.lines().rev().find(|l| !l.trim().is_empty()) {
         println!("apply's last line: {}", line.trim());
     }
-    println!("exit status: {status}");
+    println!("{status}");
     println!("requests by endpoint (emulator):");
     for (route, count) in &stats.by_route {
         println!("  {route:<56} {count:>6}");
