@@ -5,8 +5,13 @@
 //!
 //! (a) 10,000 entries against 10,000 jobs, with the terminal-job cache cold, then warm;
 //! (b) 1,000 entries against 100,000 historical (terminal) jobs and 100 active ones: cold
-//!     (to fill the cache), then warm — the goal is at most 12 requests when nothing
-//!     changed.
+//!     (to fill the cache), then warm — the goal is at most 12 requests, 0.5 s and 100 MB
+//!     when nothing changed;
+//! (c) 500 entries whose jobs the cache last saw `redacting` and that finished while nobody
+//!     observed (10,000 older terminal jobs): the goal is at most 20 requests.
+//!
+//! `REDACTCTL_BENCH_CASES` picks the cases (`matching,history,unobserved`, the default, or
+//! any of them).
 //!
 //! The emulator runs in this process; each measured plan runs in a child process (this
 //! binary again) so that its peak memory (VmHWM) is its own, not the emulator's. Prints
@@ -41,6 +46,9 @@ enum Scenario {
     Matching,
     /// 1,000 entries; 100,000 terminal jobs and 100 active ones.
     History,
+    /// 500 entries whose jobs finish (redacting → succeeded) between two plans; 10,000
+    /// older terminal jobs.
+    Unobserved,
 }
 
 impl Scenario {
@@ -48,6 +56,7 @@ impl Scenario {
         match self {
             Scenario::Matching => "matching",
             Scenario::History => "history",
+            Scenario::Unobserved => "unobserved",
         }
     }
 
@@ -55,6 +64,7 @@ impl Scenario {
         match s {
             "matching" => Some(Scenario::Matching),
             "history" => Some(Scenario::History),
+            "unobserved" => Some(Scenario::Unobserved),
             _ => None,
         }
     }
@@ -63,6 +73,7 @@ impl Scenario {
         match self {
             Scenario::Matching => 10_000,
             Scenario::History => 1_000,
+            Scenario::Unobserved => 500,
         }
     }
 }
@@ -138,6 +149,20 @@ fn fixtures(scenario: Scenario) -> Fixtures {
                     failing_customer(&mut objects, &customer(i), i);
                 }
                 jobs.push(job(customer(i), status, active - k));
+            }
+        }
+        Scenario::Unobserved => {
+            // 10,000 terminal jobs (5 h and older), then the 500 entries' jobs, redacting
+            // since 2 h ago (they finish 1 h after the emulator starts: see `bench`).
+            for h in 0..10_000 {
+                jobs.push(job(
+                    format!("cus_hist{h:07}"),
+                    "succeeded",
+                    300 + 10_000 - h,
+                ));
+            }
+            for i in 0..scenario.entries() {
+                jobs.push(job(customer(i), "redacting", 120));
             }
         }
     }
@@ -326,7 +351,11 @@ fn bench(rt: &tokio::runtime::Runtime, scenario: Scenario, title: &str) {
                 // Frozen clock and long delays: nothing changes between the runs.
                 clock: Clock::manual(1_800_000_000),
                 validation_delay: Duration::from_secs(3600),
-                redaction_delay: Duration::from_secs(3600),
+                // (c): the jobs, redacting since 2 h ago, finish 1 h after the start.
+                redaction_delay: Duration::from_secs(match scenario {
+                    Scenario::Unobserved => 3 * 3600,
+                    _ => 3600,
+                }),
                 cancel_delay: Duration::from_secs(3600),
                 rate_limit: 25,
                 endpoint_rate_limit: 25,
@@ -344,8 +373,20 @@ fn bench(rt: &tokio::runtime::Runtime, scenario: Scenario, title: &str) {
     );
     let cache = tempfile::tempdir().expect("tempdir");
     run_case(&emu, scenario, cache.path(), "  cache cold (full list)");
-    run_case(&emu, scenario, cache.path(), "  cache warm");
-    run_case(&emu, scenario, cache.path(), "  cache warm, again");
+    if let Scenario::Unobserved = scenario {
+        // The 500 redacting jobs finish while nobody observes.
+        emu.clock().advance(Duration::from_secs(2 * 3600));
+        run_case(
+            &emu,
+            scenario,
+            cache.path(),
+            "  after 500 finished unobserved",
+        );
+        run_case(&emu, scenario, cache.path(), "  cache warm, again");
+    } else {
+        run_case(&emu, scenario, cache.path(), "  cache warm");
+        run_case(&emu, scenario, cache.path(), "  cache warm, again");
+    }
     rt.block_on(emu.shutdown());
 }
 
@@ -358,10 +399,16 @@ fn main() {
     println!(
         "redactctl plan_live bench: observe + plan + render_human, client paced at 25 req/s, emulator limited to 25 req/s (test mode), no latency"
     );
-    bench(&rt, Scenario::Matching, "(a) 10,000 entries / 10,000 jobs");
-    bench(
-        &rt,
-        Scenario::History,
-        "(b) 1,000 entries / 100,000 terminal + 100 active jobs",
-    );
+    let cases = std::env::var("REDACTCTL_BENCH_CASES")
+        .unwrap_or_else(|_| "matching,history,unobserved".into());
+    for case in cases.split(',').filter_map(|c| Scenario::parse(c.trim())) {
+        let title = match case {
+            Scenario::Matching => "(a) 10,000 entries / 10,000 jobs",
+            Scenario::History => "(b) 1,000 entries / 100,000 terminal + 100 active jobs",
+            Scenario::Unobserved => {
+                "(c) 500 entries whose jobs finished unobserved / 10,000 terminal jobs"
+            }
+        };
+        bench(&rt, case, title);
+    }
 }

@@ -1,11 +1,14 @@
 //! The terminal-job cache: jobs in `succeeded` or `canceled` never change again, so an
 //! account with 100,000 historical jobs need not list them all on every run.
 //!
-//! One file per account and mode under the cache directory. It holds the terminal jobs (with
-//! their objects), the ids of the jobs that were still active, and the newest creation time
+//! One file per account and mode under the cache directory. It holds the terminal jobs in a
+//! compact form (id, created, status, behaviour and the object set: not the full job JSON),
+//! the jobs that were still active (id, created, status), and the newest creation time
 //! seen. An observation with a cache lists only the jobs created since (with a safety
-//! margin), the active jobs by status, and retrieves one by one any previously active job
-//! that none of those lists returned.
+//! margin) and the active jobs by status; a previously active job that none of those lists
+//! returned is looked for in the `succeeded` and `canceled` lists, newest first, down to its
+//! creation time (a few pages, not one request per job), and only what is still missing then
+//! is retrieved one by one. The file is rewritten only when what it holds changed.
 //!
 //! The cache must never be able to lie: "converged" and every receipt rest on it. So it is
 //! bound to the API base, account and mode it was read from, and authenticated with an
@@ -16,7 +19,7 @@
 //! is listed. Deleting the file is therefore always safe: it only makes the next
 //! observation a full one.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, HashSet};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
@@ -25,16 +28,16 @@ use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use tracing::warn;
 
-use crate::stripe::models::{JobStatus, Mode, RedactionJob};
+use crate::stripe::models::{JobObjects, JobStatus, Mode, RedactionJob, ValidationBehavior};
 
 /// Bumped when the file's meaning changes; another version is ignored (full observation).
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 
 /// The first word of a cache file's first line; the MAC follows it in hex.
-const MAGIC: &str = "redactctl-job-cache-v2";
+const MAGIC: &str = "redactctl-job-cache-v3";
 
 /// What the MAC key is derived for (see [`crate::stripe::Client::derived_key`]).
-pub const MAC_PURPOSE: &str = "redactctl job cache v2";
+pub const MAC_PURPOSE: &str = "redactctl job cache v3";
 
 /// A cache file larger than this is not read (it is discarded, as a damaged one is).
 pub const MAX_CACHE_BYTES: u64 = 512 * 1024 * 1024;
@@ -66,22 +69,111 @@ pub struct Binding<'a> {
     pub mode: Mode,
 }
 
-/// The cache file's content.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// The cache's content, as the observation uses it.
+#[derive(Debug, Clone, PartialEq)]
 pub struct JobCache {
     pub format_version: u32,
     /// The API base the jobs were read from.
-    #[serde(default)]
     pub api_base: String,
     /// The account id (`GET /v1/account`) the jobs belong to.
     pub account: String,
     pub mode: Mode,
     /// The largest `created` of any job seen (terminal or not).
     pub newest_created: i64,
-    /// Jobs in terminal states, with their objects, sorted by (created, id).
+    /// Jobs in terminal states, with their objects, sorted by (created, id). Rebuilt from
+    /// the compact form: `object` and `livemode` as Stripe sets them, object kinds without
+    /// ids left out, no embedded validation errors.
     pub terminal: Vec<RedactionJob>,
-    /// Ids of the jobs that were not terminal when the cache was written.
-    pub active_ids: BTreeSet<String>,
+    /// The jobs that were not terminal when the cache was written, by id.
+    pub active: BTreeMap<String, ActiveJob>,
+}
+
+/// What the cache remembers of a job that was still active: enough to look for it in the
+/// list of the status it moved to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ActiveJob {
+    pub created: i64,
+    pub status: JobStatus,
+}
+
+/// A terminal job on disk: `[id, created, status, behaviour, {kind: [ids]}]`.
+#[derive(Serialize, Deserialize)]
+struct CompactJob(
+    String,
+    i64,
+    JobStatus,
+    Option<ValidationBehavior>,
+    BTreeMap<String, Vec<String>>,
+);
+
+/// The file's body.
+#[derive(Serialize, Deserialize)]
+struct Disk {
+    format_version: u32,
+    api_base: String,
+    account: String,
+    mode: Mode,
+    newest_created: i64,
+    terminal: Vec<CompactJob>,
+    active: BTreeMap<String, ActiveJob>,
+}
+
+/// The ids of each kind that has any: the object set a terminal job is compared by.
+fn object_set(objects: &JobObjects) -> BTreeMap<String, Vec<String>> {
+    objects
+        .iter()
+        .filter_map(|(k, ids)| Some((k.clone(), ids.clone()?)))
+        .filter(|(_, ids)| !ids.is_empty())
+        .collect()
+}
+
+impl CompactJob {
+    fn of(job: &RedactionJob) -> CompactJob {
+        CompactJob(
+            job.id.clone(),
+            job.created,
+            job.status.clone(),
+            job.validation_behavior.clone(),
+            job.objects.as_ref().map(object_set).unwrap_or_default(),
+        )
+    }
+
+    fn into_job(self, mode: Mode) -> RedactionJob {
+        let CompactJob(id, created, status, validation_behavior, objects) = self;
+        RedactionJob {
+            id,
+            object: "privacy.redaction_job".into(),
+            created,
+            livemode: mode == Mode::Live,
+            objects: Some(objects.into_iter().map(|(k, v)| (k, Some(v))).collect()),
+            status,
+            validation_behavior,
+            validation_errors: None,
+        }
+    }
+}
+
+/// The parts of a cache that tell whether it must be rewritten.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Summary {
+    terminal: usize,
+    newest_created: i64,
+    active: BTreeMap<String, ActiveJob>,
+}
+
+impl Summary {
+    /// Whether a cache written from `jobs` (a complete observation that started from this
+    /// cache) would hold something the cache does not: a new terminal job, another set of
+    /// active jobs or statuses, a newer job. Cheap (no clone of the jobs), so an
+    /// observation where nothing changed writes nothing.
+    pub fn is_stale_for(&self, jobs: &[RedactionJob]) -> bool {
+        let terminal = jobs
+            .iter()
+            .filter(|j| j.status.is_terminal() && j.objects.is_some())
+            .count();
+        let newest = jobs.iter().map(|j| j.created).max().unwrap_or(0);
+        terminal != self.terminal || newest != self.newest_created || active_of(jobs) != self.active
+    }
 }
 
 /// Why a cache was not used (each reason is logged as a warning, then every job is listed).
@@ -128,13 +220,38 @@ impl JobCache {
             account: binding.account.to_string(),
             mode: binding.mode,
             newest_created: jobs.iter().map(|j| j.created).max().unwrap_or(0),
-            active_ids: jobs
-                .iter()
-                .filter(|j| !(j.status.is_terminal() && j.objects.is_some()))
-                .map(|j| j.id.clone())
-                .collect(),
+            active: active_of(jobs),
             terminal,
         }
+    }
+
+    /// How many cached terminal jobs were created at or after `from` (they are sorted by
+    /// creation time): what listing the terminal statuses down to `from` would page through.
+    pub fn terminal_since(&self, from: i64) -> usize {
+        let first = self.terminal.partition_point(|j| j.created < from);
+        self.terminal.len() - first
+    }
+
+    /// What [`Summary::is_stale_for`] compares, kept before [`merge`] consumes the cache.
+    pub fn summary(&self) -> Summary {
+        Summary {
+            terminal: self.terminal.len(),
+            newest_created: self.newest_created,
+            active: self.active.clone(),
+        }
+    }
+
+    /// The oldest creation time among `missing` jobs whose last known status is one the
+    /// active lists cover: a job that left such a status can only be in the `succeeded` or
+    /// `canceled` list at or after that time. `None` when no such job is missing.
+    pub fn left_active_floor(&self, missing: &[String]) -> Option<i64> {
+        let listed = active_statuses();
+        missing
+            .iter()
+            .filter_map(|id| self.active.get(id))
+            .filter(|a| listed.contains(&a.status))
+            .map(|a| a.created)
+            .min()
     }
 
     /// Jobs created at or after this time must be listed again.
@@ -209,8 +326,22 @@ impl JobCache {
             .ok_or(Discard::BadMac)?
             .verify_slice(&tag)
             .map_err(|_| Discard::BadMac)?;
-        let cache: JobCache =
+        let disk: Disk =
             serde_json::from_slice(body).map_err(|e| Discard::Damaged(e.to_string()))?;
+        let mode = disk.mode;
+        let cache = JobCache {
+            format_version: disk.format_version,
+            api_base: disk.api_base,
+            account: disk.account,
+            mode,
+            newest_created: disk.newest_created,
+            terminal: disk
+                .terminal
+                .into_iter()
+                .map(|c| c.into_job(mode))
+                .collect(),
+            active: disk.active,
+        };
         if !cache.matches(binding) {
             return Err(Discard::OtherBinding);
         }
@@ -219,7 +350,16 @@ impl JobCache {
 
     /// The file's bytes: the header line with the MAC over the JSON body, then the body.
     pub fn encode(&self, mac_key: &[u8]) -> std::io::Result<Vec<u8>> {
-        let body = serde_json::to_vec(self).map_err(std::io::Error::other)?;
+        let disk = Disk {
+            format_version: self.format_version,
+            api_base: self.api_base.clone(),
+            account: self.account.clone(),
+            mode: self.mode,
+            newest_created: self.newest_created,
+            terminal: self.terminal.iter().map(CompactJob::of).collect(),
+            active: self.active.clone(),
+        };
+        let body = serde_json::to_vec(&disk).map_err(std::io::Error::other)?;
         let mac = mac_of(mac_key, &body)
             .ok_or_else(|| std::io::Error::other("the cache's MAC key was refused"))?;
         let tag = hex::encode(mac.finalize().into_bytes());
@@ -244,8 +384,10 @@ impl JobCache {
         }
     }
 
-    /// Writes the cache atomically: a temporary file in the same directory, flushed, then
-    /// renamed over the old one, so a crash never leaves half a file.
+    /// Writes the cache atomically: a temporary file in the same directory, then renamed
+    /// over the old one, so a reader never sees half a file. It is not `fsync`ed: the cache
+    /// only saves requests, and a file a crash damaged fails its check and costs one full
+    /// listing, while an fsync would cost every observation.
     pub fn store(&self, path: &Path, mac_key: &[u8]) -> std::io::Result<()> {
         let dir = path.parent().unwrap_or(Path::new("."));
         std::fs::create_dir_all(dir)?;
@@ -253,7 +395,6 @@ impl JobCache {
         let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
         tmp.write_all(&bytes)?;
         tmp.flush()?;
-        tmp.as_file().sync_all()?;
         tmp.persist(path).map_err(|e| e.error)?;
         Ok(())
     }
@@ -285,7 +426,9 @@ pub fn check_against_listing(
         match listed.get(cached.id.as_str()) {
             Some(fresh)
                 if fresh.status != cached.status
-                    || (fresh.objects.is_some() && fresh.objects != cached.objects) =>
+                    || fresh.objects.as_ref().is_some_and(|o| {
+                        Some(object_set(o)) != cached.objects.as_ref().map(object_set)
+                    }) =>
             {
                 return Err(Discard::Disagrees(format!(
                     "job {} reads differently from what was cached",
@@ -304,26 +447,42 @@ pub fn check_against_listing(
     Ok(())
 }
 
-/// Merges a cached observation: cached terminal jobs, then the fresh jobs (which win).
-/// Returns the merged jobs and the previously active ids that no fresh list returned (they
-/// must be retrieved one by one: they changed status between two list calls, or reached a
-/// terminal or unknown status).
-pub fn merge(cache: &JobCache, fresh: Vec<RedactionJob>) -> (Vec<RedactionJob>, Vec<String>) {
-    let mut by_id: BTreeMap<String, RedactionJob> = cache
-        .terminal
-        .iter()
-        .map(|j| (j.id.clone(), j.clone()))
-        .collect();
+/// The active (not cacheable) jobs of a complete observation.
+fn active_of(jobs: &[RedactionJob]) -> BTreeMap<String, ActiveJob> {
+    jobs.iter()
+        .filter(|j| !(j.status.is_terminal() && j.objects.is_some()))
+        .map(|j| {
+            (
+                j.id.clone(),
+                ActiveJob {
+                    created: j.created,
+                    status: j.status.clone(),
+                },
+            )
+        })
+        .collect()
+}
+
+/// Merges a cached observation: cached terminal jobs, then the fresh jobs (which win; a
+/// job listed twice is kept once). Consumes the cache, so nothing of it is copied. Returns
+/// the merged jobs (unsorted) and the previously active ids that no fresh list returned
+/// (they changed status between two list calls, or reached a terminal or unknown status).
+pub fn merge(cache: JobCache, fresh: Vec<RedactionJob>) -> (Vec<RedactionJob>, Vec<String>) {
+    let mut seen: HashSet<String> = HashSet::with_capacity(fresh.len());
+    let mut jobs: Vec<RedactionJob> = Vec::with_capacity(cache.terminal.len() + fresh.len());
     for j in fresh {
-        by_id.insert(j.id.clone(), j);
+        if seen.insert(j.id.clone()) {
+            jobs.push(j);
+        }
     }
     let missing = cache
-        .active_ids
-        .iter()
-        .filter(|id| !by_id.contains_key(*id))
+        .active
+        .keys()
+        .filter(|id| !seen.contains(*id))
         .cloned()
         .collect();
-    (by_id.into_values().collect(), missing)
+    jobs.extend(cache.terminal.into_iter().filter(|j| !seen.contains(&j.id)));
+    (jobs, missing)
 }
 
 #[cfg(test)]
@@ -367,12 +526,73 @@ mod tests {
         let c = JobCache::from_jobs(&binding(), &jobs);
         let ids: Vec<&str> = c.terminal.iter().map(|j| j.id.as_str()).collect();
         assert_eq!(ids, vec!["a", "c"]);
-        assert_eq!(
-            c.active_ids,
-            BTreeSet::from(["b".to_string(), "d".to_string()])
-        );
+        let active: Vec<(&str, i64, &str)> = c
+            .active
+            .iter()
+            .map(|(id, a)| (id.as_str(), a.created, a.status.as_str()))
+            .collect();
+        assert_eq!(active, vec![("b", 30, "ready"), ("d", 25, "quarantined")]);
         assert_eq!(c.newest_created, 30);
         assert_eq!(c.relist_from(), 30 - OVERLAP_SECONDS);
+        // Nothing changed: nothing to write; a job that moved on: write.
+        assert!(!c.summary().is_stale_for(&jobs));
+        let mut moved = jobs.clone();
+        moved[1].status = JobStatus::Succeeded;
+        assert!(c.summary().is_stale_for(&moved));
+    }
+
+    /// A job that left the active set is looked for in the terminal lists down to its
+    /// creation time; one in a status this version cannot list is not (it is retrieved).
+    #[test]
+    fn jobs_that_left_the_active_set_are_looked_for_from_their_creation_time() {
+        let c = JobCache::from_jobs(
+            &binding(),
+            &[
+                job("a", 10, "succeeded"),
+                job("b", 20, "ready"),
+                job("c", 30, "redacting"),
+                job("d", 5, "quarantined"),
+            ],
+        );
+        let ids = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(c.left_active_floor(&ids(&["b", "c"])), Some(20));
+        assert_eq!(c.left_active_floor(&ids(&["c", "d"])), Some(30));
+        assert_eq!(c.left_active_floor(&ids(&["d"])), None);
+        assert_eq!(c.left_active_floor(&[]), None);
+        assert_eq!(c.terminal_since(10), 1);
+        assert_eq!(c.terminal_since(11), 0);
+        assert_eq!(c.terminal_since(i64::MIN), 1);
+    }
+
+    /// The file holds the object set of each terminal job, not its full JSON.
+    #[test]
+    fn terminal_jobs_are_stored_compactly_and_read_back_the_same() {
+        let mut full = job("a", 1, "succeeded");
+        if let Some(o) = full.objects.as_mut() {
+            o.insert("charges".into(), None);
+        }
+        full.validation_errors = Some(crate::stripe::models::List {
+            object: "list".into(),
+            data: Vec::new(),
+            has_more: false,
+            url: "/v1/privacy/redaction_jobs/a/validation_errors".into(),
+        });
+        let c = JobCache::from_jobs(&binding(), &[full.clone()]);
+        let bytes = c.encode(KEY).unwrap();
+        let text = String::from_utf8(bytes.clone()).unwrap();
+        assert!(
+            text.contains(r#""terminal":[["a",1,"succeeded",null,{"customers":["cus_a"]}]]"#),
+            "{text}"
+        );
+        let back = JobCache::decode(&bytes, &binding(), KEY).unwrap();
+        let j = &back.terminal[0];
+        assert_eq!(
+            (j.id.as_str(), j.created, &j.status),
+            ("a", 1, &full.status)
+        );
+        assert_eq!(j.object_refs(), full.object_refs());
+        // The listing's full form of the same job agrees with the compact one.
+        assert_eq!(check_against_listing(&back, &[full], true), Ok(()));
     }
 
     #[test]
@@ -386,7 +606,8 @@ mod tests {
             ],
         );
         // `b` is listed again (now failed); `c` is in no list: it must be retrieved.
-        let (jobs, missing) = merge(&c, vec![job("b", 20, "failed"), job("e", 40, "created")]);
+        let (mut jobs, missing) = merge(c, vec![job("b", 20, "failed"), job("e", 40, "created")]);
+        jobs.sort_by(|a, b| a.id.cmp(&b.id));
         let got: Vec<(&str, &str)> = jobs
             .iter()
             .map(|j| (j.id.as_str(), j.status.as_str()))

@@ -10,7 +10,7 @@ pub mod confirm;
 pub mod live;
 pub mod select;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -18,7 +18,9 @@ use futures::{stream, StreamExt, TryStreamExt};
 use tracing::{debug, info, warn};
 
 use crate::manifest::desired::Desired;
-use crate::stripe::models::{Account, JobValidationError, RedactionJob, VerificationSession};
+use crate::stripe::models::{
+    Account, JobStatus, JobValidationError, RedactionJob, VerificationSession,
+};
 use crate::stripe::{Client, StripeError};
 use crate::stripe::{ListQuery, PAGE_SIZE};
 
@@ -48,9 +50,9 @@ impl Default for ObserveOptions {
 }
 
 /// Reads the live state that `desired` needs. Jobs come from one auto-paged list (100 per
-/// page, objects expanded), so 10,000 jobs cost 100 requests; validation errors cost at most
-/// one request per failed (or ready, `fix`) job, none when the job's embedded list is
-/// already complete. A session that does not exist (404) is absent from `Live.sessions`.
+/// page, objects expanded), so 10,000 jobs cost 100 requests; validation errors cost one
+/// request only for a failed (or ready, `fix`) job whose embedded list says it has more
+/// than it shows. A session that does not exist (404) is absent from `Live.sessions`.
 pub async fn observe(
     client: &Client,
     desired: &Desired,
@@ -104,9 +106,10 @@ pub async fn observe(
 }
 
 /// Every job of the account, reading the terminal ones from the cache in `dir` when it has
-/// an authentic one that the listing confirms, then refreshing the cache (a failure to
-/// write it is only a warning). A cache that fails any check is discarded with a warning
-/// and every job is listed: the cache may save requests, never change the answer.
+/// an authentic one that the listing confirms, then refreshing the cache when what it holds
+/// changed (a failure to write it is only a warning). A cache that fails any check is
+/// discarded with a warning and every job is listed: the cache may save requests, never
+/// change the answer.
 async fn cached_jobs(
     client: &Client,
     dir: &Path,
@@ -121,43 +124,78 @@ async fn cached_jobs(
     };
     let mac_key = client.derived_key(cache::MAC_PURPOSE);
     let path = cache::JobCache::path(dir, &account.id, mode);
-    let jobs = match cache::JobCache::load(&path, &binding, &mac_key) {
-        None => client.list_jobs(None).await?,
-        Some(cached) => match jobs_with_cache(client, &cached, concurrency).await? {
-            Ok(jobs) => jobs,
+    let (jobs, write) = match cache::JobCache::load(&path, &binding, &mac_key) {
+        None => (client.list_jobs(None).await?, true),
+        Some(cached) => match jobs_with_cache(client, cached, concurrency).await? {
+            Ok(found) => found,
             Err(why) => {
                 warn!(path = %path.display(), reason = %why, "job cache discarded; listing every job");
-                client.list_jobs(None).await?
+                (client.list_jobs(None).await?, true)
             }
         },
     };
-    if let Err(e) = cache::JobCache::from_jobs(&binding, &jobs).store(&path, &mac_key) {
-        warn!(path = %path.display(), error = %e, "cannot write the job cache");
+    if write {
+        if let Err(e) = cache::JobCache::from_jobs(&binding, &jobs).store(&path, &mac_key) {
+            warn!(path = %path.display(), error = %e, "cannot write the job cache");
+        }
     }
     Ok(jobs)
 }
 
-/// The jobs from an authentic cache plus what changed since; `Ok(Err(_))` when Stripe
-/// contradicts the cache (then nothing of it may be used).
+/// The jobs from an authentic cache plus what changed since, and whether the cache must be
+/// rewritten; `Ok(Err(_))` when Stripe contradicts the cache (then nothing of it may be
+/// used).
 async fn jobs_with_cache(
     client: &Client,
-    cached: &cache::JobCache,
+    cached: cache::JobCache,
     concurrency: usize,
-) -> Result<Result<Vec<RedactionJob>, cache::Discard>, StripeError> {
-    let recent = recent_jobs(client, cached.relist_from());
+) -> Result<Result<(Vec<RedactionJob>, bool), cache::Discard>, StripeError> {
+    let recent = recent_jobs(client, cached.relist_from(), None);
     let active = stream::iter(cache::active_statuses())
         .map(|status| async move { client.list_jobs(Some(&status)).await })
         .buffer_unordered(concurrency)
         .try_concat();
     let ((recent, complete), active) = futures::try_join!(recent, active)?;
-    if let Err(why) = cache::check_against_listing(cached, &recent, complete) {
+    if let Err(why) = cache::check_against_listing(&cached, &recent, complete) {
         return Ok(Err(why));
     }
     let mut fresh = recent;
     fresh.extend(active);
+    // Jobs that left the active set since: look for them in the lists of the statuses
+    // they can have reached, newest first, down to the oldest one's creation time — a
+    // page per 100 jobs, not a request per job — unless those lists would cost more pages
+    // than there are jobs to find (an old job that finished among many newer ones): then
+    // each is retrieved.
+    let missing: HashSet<String> = {
+        let listed: HashSet<&str> = fresh.iter().map(|j| j.id.as_str()).collect();
+        cached
+            .active
+            .keys()
+            .filter(|id| !listed.contains(id.as_str()))
+            .cloned()
+            .collect()
+    };
+    let missing_ids: Vec<String> = missing.iter().cloned().collect();
+    let floor = cached.left_active_floor(&missing_ids).filter(|floor| {
+        let to_page =
+            cached.terminal_since(*floor) + fresh.iter().filter(|j| j.status.is_terminal()).count();
+        to_page / PAGE_SIZE as usize + 2 < missing.len()
+    });
+    if let Some(floor) = floor {
+        let terminal = stream::iter([JobStatus::Succeeded, JobStatus::Canceled])
+            .map(|status| async move {
+                let (jobs, _) = recent_jobs(client, floor, Some(status)).await?;
+                Ok::<_, StripeError>(jobs)
+            })
+            .buffer_unordered(2)
+            .try_concat()
+            .await?;
+        fresh.extend(terminal.into_iter().filter(|j| missing.contains(&j.id)));
+    }
+    let summary = cached.summary();
     let (mut jobs, missing) = cache::merge(cached, fresh);
     debug!(
-        cached = cached.terminal.len(),
+        jobs = jobs.len(),
         retrieve = missing.len(),
         "job cache used"
     );
@@ -184,15 +222,21 @@ async fn jobs_with_cache(
             }
         }
     }
-    Ok(Ok(jobs))
+    let write = summary.is_stale_for(&jobs);
+    Ok(Ok((jobs, write)))
 }
 
-/// Jobs newest first, page by page, until a page reaches jobs created before `from`; and
-/// whether the pages reached the end of the list.
-async fn recent_jobs(client: &Client, from: i64) -> Result<(Vec<RedactionJob>, bool), StripeError> {
+/// Jobs newest first (only those in `status`, when given), page by page, until a page
+/// reaches jobs created before `from`; and whether the pages reached the end of the list.
+async fn recent_jobs(
+    client: &Client,
+    from: i64,
+    status: Option<JobStatus>,
+) -> Result<(Vec<RedactionJob>, bool), StripeError> {
     let mut q = ListQuery {
         limit: Some(PAGE_SIZE),
         expand_objects: true,
+        status,
         ..ListQuery::default()
     };
     let mut out = Vec::new();
@@ -221,11 +265,10 @@ async fn validation_errors(
     let mut out = BTreeMap::new();
     let mut to_fetch = Vec::new();
     for job in jobs.iter().filter(|j| select::needs_errors(j)) {
-        match select::complete_embedded_errors(job) {
-            Some(errors) => {
-                out.insert(job.id.clone(), errors);
-            }
-            None => to_fetch.push(job.id.as_str()),
+        if select::must_fetch_errors(job) {
+            to_fetch.push(job.id.as_str());
+        } else {
+            out.insert(job.id.clone(), select::embedded_errors(job));
         }
     }
     debug!(

@@ -39,6 +39,23 @@ pub fn complete_embedded_errors(job: &RedactionJob) -> Option<Vec<JobValidationE
         .map(|l| l.data.clone())
 }
 
+/// Whether a job's validation errors must be fetched with a request: only when the list it
+/// embeds says there are more than it shows (`has_more`). An embedded list that is empty,
+/// complete, or absent (`null`: no attempt's errors to show) costs nothing, so a plan over
+/// many failed jobs never pays one request per job.
+pub fn must_fetch_errors(job: &RedactionJob) -> bool {
+    job.validation_errors.as_ref().is_some_and(|l| l.has_more)
+}
+
+/// The errors a job embeds, as the whole answer when [`must_fetch_errors`] is false (an
+/// absent list is no errors).
+pub fn embedded_errors(job: &RedactionJob) -> Vec<JobValidationError> {
+    job.validation_errors
+        .as_ref()
+        .map(|l| l.data.clone())
+        .unwrap_or_default()
+}
+
 /// Sorts jobs by (created, id): the order `Live` promises, stable across observations.
 pub fn sort_jobs(jobs: &mut [RedactionJob]) {
     jobs.sort_by(|a, b| (a.created, &a.id).cmp(&(b.created, &b.id)));
@@ -135,6 +152,37 @@ mod tests {
             l.has_more = false;
         }
         assert_eq!(complete_embedded_errors(&j), Some(vec![err]));
+    }
+
+    #[test]
+    fn errors_are_fetched_only_when_the_embedded_list_has_more() {
+        let err = JobValidationError {
+            id: "prjve_1".into(),
+            object: String::new(),
+            code: ValidationErrorCode::InvalidState,
+            erroring_object: None,
+            message: "not finalized".into(),
+        };
+        let list = |data: Vec<JobValidationError>, has_more| List {
+            object: "list".into(),
+            data,
+            has_more,
+            url: String::new(),
+        };
+        // A failed job with no embedded list, or an empty one: no request, no errors.
+        let mut j = job("a", 1, "failed", None);
+        assert!(!must_fetch_errors(&j));
+        assert_eq!(embedded_errors(&j), Vec::new());
+        j.validation_errors = Some(list(Vec::new(), false));
+        assert!(!must_fetch_errors(&j));
+        assert_eq!(embedded_errors(&j), Vec::new());
+        // A complete embedded list is the answer.
+        j.validation_errors = Some(list(vec![err.clone()], false));
+        assert!(!must_fetch_errors(&j));
+        assert_eq!(embedded_errors(&j), vec![err.clone()]);
+        // Only a first page (`has_more`) needs the request.
+        j.validation_errors = Some(list(vec![err], true));
+        assert!(must_fetch_errors(&j));
     }
 
     #[test]

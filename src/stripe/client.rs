@@ -52,8 +52,8 @@ pub struct ClientConfig {
     pub stripe_version: String,
     /// Sent as `Stripe-Account` to act on a connected account.
     pub stripe_account: Option<String>,
-    /// Requests per second per key; `None`: 25 in test mode, 90 in live mode (under
-    /// Stripe's 25 and 100). `Some(0)`: unlimited.
+    /// Requests per second per key; `None`: Stripe's account limit, 25 in test mode and
+    /// 100 in live mode (the limiter's 2% slack keeps it under). `Some(0)`: unlimited.
     pub rate_limit: Option<u32>,
     /// Requests per second per endpoint (route template); 0: unlimited.
     pub endpoint_rate_limit: u32,
@@ -71,7 +71,7 @@ pub struct ClientConfig {
 }
 
 impl ClientConfig {
-    /// Stripe's defaults: the pinned preview version, no connected account, 25/90 req/s per
+    /// Stripe's defaults: the pinned preview version, no connected account, 25/100 req/s per
     /// key, 25 req/s per endpoint, 8 requests in flight, [`RetryPolicy::default`], 80 s per
     /// attempt (Stripe's own SDK timeout).
     pub fn new(api_base: impl Into<String>, key: ApiKey) -> Self {
@@ -92,10 +92,8 @@ impl ClientConfig {
 
     /// The per-key rate in force (the mode's default when unset).
     pub fn effective_rate_limit(&self) -> u32 {
-        self.rate_limit.unwrap_or(match self.key.mode() {
-            Mode::Test => 25,
-            Mode::Live => 90,
-        })
+        self.rate_limit
+            .unwrap_or_else(|| super::limiter::default_account_limit(self.key.mode()))
     }
 }
 
@@ -930,7 +928,7 @@ mod tests {
             ApiKey::parse("sk_live_0123456789abcdefghij").unwrap(),
         );
         assert_eq!(test.effective_rate_limit(), 25);
-        assert_eq!(live.effective_rate_limit(), 90);
+        assert_eq!(live.effective_rate_limit(), 100);
         assert!(Client::new(ClientConfig::new("ftp://x", live.key.clone())).is_err());
     }
 }

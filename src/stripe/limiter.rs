@@ -1,5 +1,11 @@
 //! Client-side rate limiting, so that a healthy run never sees a 429: one budget per key
-//! (global) and one per endpoint (route template), both enforced before a request is sent.
+//! (global: Stripe's account limit, 100 requests/s live and 25 in test mode by default, see
+//! [`default_account_limit`]) and one per endpoint (route template, 25/s), both enforced
+//! before a request is sent.
+//!
+//! Writes come first: while a write (any method but `GET`) is waiting for the global budget,
+//! a read does not take the slot it is waiting for. An apply's creates and runs are what
+//! its duration is made of; its reads only tell it when to run, and can wait a slot.
 //!
 //! The arithmetic ([`Gcra`], [`Budgets`]) is pure and takes the current time as an
 //! argument, so it is unit-tested with a fake clock; [`RateLimiter`] wraps it in a mutex and
@@ -10,6 +16,29 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use tokio::time::Instant;
+
+use super::models::Mode;
+
+/// Stripe's account-wide limit in `mode`: 100 requests/s live, 25 in test mode (the
+/// sandbox). The limiter's 2% slack keeps a client at this setting under it.
+pub fn default_account_limit(mode: Mode) -> u32 {
+    match mode {
+        Mode::Live => 100,
+        Mode::Test => 25,
+    }
+}
+
+/// Stripe's per-endpoint limit: 25 requests/s on one route.
+pub const DEFAULT_ENDPOINT_LIMIT: u32 = 25;
+
+/// A write that has not asked again this long after it was due is gone (its request was
+/// dropped): it no longer holds reads back.
+const WRITE_FORGOTTEN_AFTER: Duration = Duration::from_millis(50);
+
+/// Whether a rate-limit key (`"GET /v1/…"`) is a read; everything else is a write.
+fn is_read(route: &str) -> bool {
+    route.starts_with("GET ")
+}
 
 /// One second plus the jitter slack (see [`Gcra`]).
 const WINDOW_WITH_SLACK: Duration = Duration::from_millis(1020);
@@ -75,6 +104,8 @@ pub struct Budgets {
     global: Option<Gcra>,
     endpoint_rate: u32,
     endpoints: HashMap<String, Gcra>,
+    /// Writes refused for now, by route: when each may go (the latest asked).
+    writes_due: HashMap<String, Duration>,
 }
 
 impl Budgets {
@@ -85,11 +116,13 @@ impl Budgets {
             global: (global > 0).then(|| Gcra::new(global, 1)),
             endpoint_rate: endpoint,
             endpoints: HashMap::new(),
+            writes_due: HashMap::new(),
         }
     }
 
     /// Takes one request of `route` at `now` if both budgets allow it; otherwise returns how
-    /// long to wait before asking again.
+    /// long to wait before asking again. A read also waits while a write is due within one
+    /// global interval (writes first).
     pub fn try_take(&mut self, route: &str, now: Duration) -> Result<(), Duration> {
         let global_wait = self.global.as_ref().map_or(Duration::ZERO, |g| g.wait(now));
         let endpoint_wait = if self.endpoint_rate > 0 {
@@ -100,8 +133,21 @@ impl Budgets {
             Duration::ZERO
         };
         let wait = global_wait.max(endpoint_wait);
+        let read = is_read(route);
         if !wait.is_zero() {
+            if !read {
+                let due = now + wait;
+                let slot = self.writes_due.entry(route.to_string()).or_insert(due);
+                *slot = (*slot).max(due);
+            }
             return Err(wait);
+        }
+        if read {
+            if let Some(yield_for) = self.write_ahead(now) {
+                return Err(yield_for);
+            }
+        } else {
+            self.writes_due.remove(route);
         }
         if let Some(g) = self.global.as_mut() {
             g.take(now);
@@ -114,6 +160,18 @@ impl Budgets {
                 .take(now);
         }
         Ok(())
+    }
+
+    /// How long a read arriving at `now` must leave the global budget to a waiting write:
+    /// `None` when no write is due within one global interval (or there is no global
+    /// budget: then reads take nothing from writes). Writes that stopped asking are
+    /// forgotten.
+    fn write_ahead(&mut self, now: Duration) -> Option<Duration> {
+        let interval = self.global.as_ref()?.interval;
+        self.writes_due
+            .retain(|_, due| now.saturating_sub(*due) < WRITE_FORGOTTEN_AFTER);
+        let next = self.writes_due.values().min()?;
+        (*next < now + interval).then(|| next.saturating_sub(now).max(interval / 4))
     }
 }
 
@@ -160,6 +218,70 @@ mod tests {
 
     fn ms(n: u64) -> Duration {
         Duration::from_millis(n)
+    }
+
+    /// A read and a write both waiting for the global budget: the write goes first, the
+    /// read right after; a read with no write waiting is not held back.
+    #[test]
+    fn writes_take_the_global_slot_before_waiting_reads() {
+        let mut b = Budgets::new(10, 0);
+        // 102 ms between requests. A read takes the first slot.
+        assert_eq!(b.try_take("GET /v1/r", ms(0)), Ok(()));
+        // A write and a read both arrive and must wait for the next slot (102 ms).
+        assert_eq!(b.try_take("POST /v1/w", ms(10)), Err(ms(92)));
+        assert_eq!(b.try_take("GET /v1/r", ms(20)), Err(ms(82)));
+        // At 102 ms the read wakes first: the slot is the write's.
+        assert!(b.try_take("GET /v1/r", ms(102)).is_err());
+        assert_eq!(b.try_take("POST /v1/w", ms(103)), Ok(()));
+        // Then the read goes at the following slot.
+        assert_eq!(b.try_take("GET /v1/r", ms(204)), Ok(()));
+        // Nobody waiting: reads go as the rate allows.
+        assert_eq!(b.try_take("GET /v1/r", ms(306)), Ok(()));
+    }
+
+    /// A write whose request was dropped while waiting does not hold reads back for long.
+    #[test]
+    fn a_write_that_stopped_asking_is_forgotten() {
+        let mut b = Budgets::new(10, 0);
+        assert_eq!(b.try_take("POST /v1/w", ms(0)), Ok(()));
+        assert!(b.try_take("POST /v1/w", ms(1)).is_err());
+        // The write never comes back; 50 ms after its slot, the read gets it.
+        assert!(b.try_take("GET /v1/r", ms(102)).is_err());
+        assert_eq!(b.try_take("GET /v1/r", ms(160)), Ok(()));
+    }
+
+    /// A stream of writes and reads under one global budget: every write is sent before
+    /// any read that was waiting with it, and the rate still holds.
+    #[test]
+    fn under_contention_reads_wait_for_the_writes() {
+        let mut b = Budgets::new(25, 0);
+        let mut now = Duration::ZERO;
+        let mut writes_left = 50;
+        let mut sent: Vec<(Duration, bool)> = Vec::new();
+        // One writer and one reader always waiting; the reader polls first each time.
+        while writes_left > 0 {
+            if b.try_take("GET /v1/r", now).is_ok() {
+                sent.push((now, false));
+            }
+            match b.try_take("POST /v1/w", now) {
+                Ok(()) => {
+                    sent.push((now, true));
+                    writes_left -= 1;
+                }
+                Err(w) => now += w.min(ms(5)).max(ms(1)),
+            }
+        }
+        let reads = sent.iter().filter(|(_, w)| !w).count();
+        assert!(reads <= 1, "reads took {reads} write slots");
+        let times: Vec<Duration> = sent.iter().map(|(t, _)| *t).collect();
+        assert!(max_in_any_second(&times) <= 25);
+    }
+
+    #[test]
+    fn stripes_limits_are_the_defaults() {
+        assert_eq!(default_account_limit(Mode::Live), 100);
+        assert_eq!(default_account_limit(Mode::Test), 25);
+        assert_eq!(DEFAULT_ENDPOINT_LIMIT, 25);
     }
 
     /// Drives the budgets with a fake clock: every request of `routes` is sent as soon as

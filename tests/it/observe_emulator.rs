@@ -155,3 +155,91 @@ async fn observe_reads_the_emulators_account_in_few_requests() {
     assert_eq!(c.requests_sent(), 5);
     emu.shutdown().await;
 }
+
+/// 1,000 old terminal jobs, 500 jobs redacting (2 hours old, finishing an hour after the
+/// emulator starts), 10 newer terminal jobs.
+fn history_fixtures() -> Fixtures {
+    let mut y = String::from("jobs:\n");
+    for i in 0..1_000 {
+        y += &format!(
+            "  - {{objects: {{customers: [cus_old{i}]}}, status: succeeded, age: {}h}}\n",
+            5 + i / 100
+        );
+    }
+    for i in 0..500 {
+        y += &format!("  - {{objects: {{customers: [cus_run{i}]}}, status: redacting, age: 2h}}\n");
+    }
+    for i in 0..10 {
+        y += &format!("  - {{objects: {{customers: [cus_new{i}]}}, status: canceled, age: 1h}}\n");
+    }
+    serde_yaml::from_str(&y).unwrap()
+}
+
+/// The 500 jobs the cache last saw redacting finished while nobody observed: they are found
+/// in the `succeeded` list (a page per 100), not with one retrieve each.
+#[tokio::test]
+async fn a_cached_observation_after_500_jobs_finished_unobserved_costs_few_requests() {
+    let emu = spawn(
+        Config {
+            fixtures: Some(history_fixtures()),
+            clock: Clock::manual(1_800_000_000),
+            redaction_delay: Duration::from_secs(3 * 3600),
+            ..every_id_exists()
+        },
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    let mut cfg = ClientConfig::new(
+        emu.base_url(),
+        ApiKey::parse("sk_test_observeEmulator0123456789").unwrap(),
+    );
+    cfg.retry.base_delay = Duration::from_millis(1);
+    let c = Client::new(cfg).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let cached = ObserveOptions {
+        cache_dir: Some(dir.path().to_path_buf()),
+        ..ObserveOptions::default()
+    };
+    let mut no_sessions = desired();
+    no_sessions.entries.clear();
+
+    let cold = observe(&c, &no_sessions, &cached).await.unwrap();
+    let redacting = |live: &redactctl::observe::Live| {
+        live.jobs
+            .iter()
+            .filter(|j| j.status == JobStatus::Redacting)
+            .count()
+    };
+    assert_eq!(redacting(&cold), 500);
+
+    emu.clock().advance(Duration::from_secs(2 * 3600));
+    emu.reset_stats();
+    let warm = observe(&c, &no_sessions, &cached).await.unwrap();
+    let stats = emu.stats();
+    assert_eq!(redacting(&warm), 0);
+    assert_eq!(
+        stats.route("GET /v1/privacy/redaction_jobs/:id"),
+        0,
+        "{stats:?}"
+    );
+    assert!(
+        stats.total <= 20,
+        "{} requests: {:?}",
+        stats.total,
+        stats.by_route
+    );
+
+    // The same answer as a full listing.
+    let uncached = observe(&c, &no_sessions, &ObserveOptions::default())
+        .await
+        .unwrap();
+    let key = |live: &redactctl::observe::Live| {
+        live.jobs
+            .iter()
+            .map(|j| (j.id.clone(), j.status.clone(), j.object_refs()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(key(&warm), key(&uncached));
+    emu.shutdown().await;
+}

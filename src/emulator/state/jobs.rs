@@ -431,6 +431,7 @@ impl World {
         job.since_ms = now_ms;
         let out = job.clone();
         ns.transient.insert(out.key());
+        ns.moved(out.key(), Status::Failed, out.status);
         Ok(out)
     }
 
@@ -469,6 +470,7 @@ impl World {
         };
         let out = job.clone();
         ns.transient.insert(out.key());
+        ns.moved(out.key(), Status::Ready, out.status);
         for (object, state) in fixes {
             ns.object_mut(&object).state = Some(state);
         }
@@ -494,10 +496,12 @@ impl World {
                 allowed: ALLOWED,
             });
         }
+        let from = job.status;
         job.status = Status::Canceling;
         job.since_ms = now_ms;
         let out = job.clone();
         ns.transient.insert(out.key());
+        ns.moved(out.key(), from, out.status);
         Ok(out)
     }
 }
@@ -535,6 +539,7 @@ impl Namespace {
             };
             job.since_ms = end;
             let id = job.id.clone();
+            let from = job.status;
             let event = match job.status {
                 Status::Created | Status::Validating => {
                     job.errors = std::mem::take(&mut job.pending);
@@ -575,6 +580,9 @@ impl Namespace {
                 }
                 _ => continue,
             };
+            if let Some(to) = self.jobs.get(&key).map(|j| j.status) {
+                self.moved(key, from, to);
+            }
             events.push(Event {
                 kind: event,
                 ns: ns.clone(),

@@ -144,6 +144,9 @@ pub struct Namespace {
     index: HashMap<String, (i64, u64)>,
     /// Jobs whose status ends by itself.
     transient: BTreeSet<(i64, u64)>,
+    /// Job keys by status, so that a status-filtered list costs what it returns rather
+    /// than a walk over the whole history (kept in step by `insert_job` and `moved`).
+    by_status: HashMap<Status, BTreeSet<(i64, u64)>>,
     /// Object id → ids of active jobs reaching it.
     holders: HashMap<String, BTreeSet<String>>,
     objects: HashMap<String, ObjectRecord>,

@@ -26,7 +26,31 @@ impl Namespace {
             }
         }
         self.index.insert(job.id.clone(), key);
+        // A replaced job (same key) leaves its old status's index first.
+        if let Some(old) = self.jobs.get(&key).map(|j| j.status) {
+            self.unindex(key, old);
+        }
+        self.by_status.entry(job.status).or_default().insert(key);
         self.jobs.insert(key, job);
+    }
+
+    /// Records that the job at `key` went from status `from` to `to` (the status index).
+    pub(super) fn moved(&mut self, key: (i64, u64), from: Status, to: Status) {
+        if from == to {
+            return;
+        }
+        self.unindex(key, from);
+        self.by_status.entry(to).or_default().insert(key);
+    }
+
+    /// Takes `key` out of `status`'s index (dropping a set that becomes empty).
+    fn unindex(&mut self, key: (i64, u64), status: Status) {
+        if let Some(set) = self.by_status.get_mut(&status) {
+            set.remove(&key);
+            if set.is_empty() {
+                self.by_status.remove(&status);
+            }
+        }
     }
 
     pub(super) fn release(&mut self, job_id: &str, reached: &[String]) {
@@ -126,7 +150,9 @@ impl Namespace {
                 id: id.to_string(),
             })
         };
-        let matches = |j: &&Job| status.is_none_or(|s| j.status == s);
+        if let Some(s) = status {
+            return self.list_by_status(s, limit, starting_after, ending_before);
+        }
         if let Some(before) = ending_before {
             // Newer than the cursor: walk forward (older → newer), keep the `limit`
             // closest to the cursor, then show them newest first.
@@ -135,7 +161,6 @@ impl Namespace {
                 .jobs
                 .range((std::ops::Bound::Excluded(key), std::ops::Bound::Unbounded))
                 .map(|(_, j)| j)
-                .filter(matches)
                 .take(limit.saturating_add(1))
                 .collect();
             let has_more = page.len() > limit;
@@ -150,9 +175,49 @@ impl Namespace {
             }
             None => Box::new(self.jobs.values().rev()),
         };
-        let mut page: Vec<&Job> = iter.filter(matches).take(limit.saturating_add(1)).collect();
+        let mut page: Vec<&Job> = iter.take(limit.saturating_add(1)).collect();
         let has_more = page.len() > limit;
         page.truncate(limit);
+        Ok((page, has_more))
+    }
+
+    /// [`Namespace::list_jobs`] for one status, through the status index: the cost is the
+    /// page, not the history.
+    fn list_by_status(
+        &self,
+        status: Status,
+        limit: usize,
+        starting_after: Option<&str>,
+        ending_before: Option<&str>,
+    ) -> Result<(Vec<&Job>, bool), StateError> {
+        let cursor = |id: &str| {
+            self.index.get(id).copied().ok_or(StateError::NotFound {
+                kind: "privacy.redaction_job",
+                id: id.to_string(),
+            })
+        };
+        let empty = std::collections::BTreeSet::new();
+        let keys = self.by_status.get(&status).unwrap_or(&empty);
+        let keys: Box<dyn Iterator<Item = &(i64, u64)>> = match (ending_before, starting_after) {
+            (Some(before), _) => {
+                let key = cursor(before)?;
+                Box::new(keys.range((std::ops::Bound::Excluded(key), std::ops::Bound::Unbounded)))
+            }
+            (None, Some(after)) => {
+                let key = cursor(after)?;
+                Box::new(keys.range(..key).rev())
+            }
+            (None, None) => Box::new(keys.iter().rev()),
+        };
+        let mut page: Vec<&Job> = keys
+            .filter_map(|k| self.jobs.get(k))
+            .take(limit.saturating_add(1))
+            .collect();
+        let has_more = page.len() > limit;
+        page.truncate(limit);
+        if ending_before.is_some() {
+            page.reverse();
+        }
         Ok((page, has_more))
     }
 }

@@ -687,3 +687,85 @@ fn state_round_trips_through_json_and_keeps_advancing() {
     assert_eq!(status(&mut back, &b.id, T0 + 20_000), Status::Failed);
     assert_ne!(a.id, b.id);
 }
+
+/// Every page of `status` through the index, oldest cursor to newest, equals the full
+/// listing filtered by status (newest first), both ways of paging.
+fn assert_status_pages_match(n: &Namespace, status: Status) {
+    let (all, _) = n.list_jobs(None, usize::MAX, None, None).unwrap();
+    let want: Vec<&str> = all
+        .iter()
+        .filter(|j| j.status == status)
+        .map(|j| j.id.as_str())
+        .collect();
+    let mut got: Vec<&str> = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let (page, more) = n
+            .list_jobs(Some(status), 7, after.as_deref(), None)
+            .unwrap();
+        got.extend(page.iter().map(|j| j.id.as_str()));
+        after = page.last().map(|j| j.id.clone());
+        if !more {
+            break;
+        }
+    }
+    assert_eq!(got, want, "{status:?}");
+    if want.len() > 3 {
+        // Paging backwards from the oldest gives the 3 just newer than it, newest first.
+        let oldest = want[want.len() - 1];
+        let (back, _) = n.list_jobs(Some(status), 3, None, Some(oldest)).unwrap();
+        let back: Vec<&str> = back.iter().map(|j| j.id.as_str()).collect();
+        assert_eq!(back, want[want.len() - 4..want.len() - 1].to_vec());
+    }
+}
+
+#[test]
+fn listing_by_status_uses_an_index_kept_in_step_with_every_transition() {
+    let mut w = lenient("index", Vec::new());
+    let ns = NsKey::test();
+    let d = delays();
+    let mut ids = Vec::new();
+    for i in 0..40 {
+        let job = w
+            .create_job(
+                &ns,
+                objs(&[(Kind::Customers, &format!("cus_{i}"))]),
+                Behavior::Error,
+                T0 + i * 1_000,
+                &d,
+            )
+            .unwrap();
+        ids.push(job.id);
+    }
+    // All ready; then a third run, a third canceled, the rest stay ready.
+    let now = T0 + 60_000;
+    w.advance(&ns, now, &d);
+    for (i, id) in ids.iter().enumerate() {
+        match i % 3 {
+            0 => drop(w.run_job(&ns, id, now, &d).unwrap()),
+            1 => drop(w.cancel_job(&ns, id, now, &d).unwrap()),
+            _ => {}
+        }
+    }
+    for s in Status::ALL {
+        assert_status_pages_match(w.ns(&ns).unwrap(), s);
+    }
+    // Time moves them on: redacting → succeeded, canceling → canceled.
+    w.advance(&ns, now + 60_000, &d);
+    let n = w.ns(&ns).unwrap();
+    for s in Status::ALL {
+        assert_status_pages_match(n, s);
+    }
+    let count = |s: Status| n.list_jobs(Some(s), 100, None, None).unwrap().0.len();
+    assert_eq!(count(Status::Succeeded), 14);
+    assert_eq!(count(Status::Canceled), 13);
+    assert_eq!(count(Status::Ready), 13);
+    assert_eq!(count(Status::Redacting) + count(Status::Canceling), 0);
+    // The index holds each job exactly once.
+    let indexed: usize = n.by_status.values().map(BTreeSet::len).sum();
+    assert_eq!(indexed, n.len());
+    // It survives a save and load.
+    let text = serde_json::to_string(n).unwrap();
+    let back: Namespace = serde_json::from_str(&text).unwrap();
+    assert_eq!(back.by_status, n.by_status);
+}
