@@ -51,8 +51,8 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
 
-    /// Client-side limit of requests per second for the key (default: 25 in test mode,
-    /// 90 in live mode, under Stripe's limits so that a healthy run sees no 429).
+    /// Client-side limit of requests per second for the account (default: Stripe's own,
+    /// 25 in test mode and 100 in live mode; writes go before reads).
     #[arg(long, global = true, value_name = "N", env = "REDACTCTL_RATE_LIMIT")]
     pub client_rate_limit: Option<u32>,
 
