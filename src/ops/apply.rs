@@ -186,7 +186,10 @@ pub async fn pipeline(
             if !reasons.is_empty() {
                 return Err(ApplyError::Stale(reasons).into());
             }
-            (**saved).clone()
+            let mut replanned = plan::plan(run.desired, run.live, run.options);
+            replanned.observed = Some(observed);
+            super::saved_check::check_saved_actions(saved, &replanned)
+                .map_err(OpsError::PlanFileNotDerivable)?
         }
         _ => {
             let mut p = plan::plan(run.desired, run.live, run.options);

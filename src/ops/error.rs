@@ -77,6 +77,9 @@ pub enum OpsError {
     /// The saved plan was made against another account, mode or API base.
     #[error("the plan file was made for {saw}, but this run talks to {now}; nothing was sent — make the plan again against this account")]
     PlanElsewhere { saw: String, now: String },
+    /// The saved plan holds actions the manifests and the live state do not produce.
+    #[error("the plan file holds actions the manifests do not ask for; nothing was sent — make the plan again with `redactctl plan --out`:\n  {}", .0.join("\n  "))]
+    PlanFileNotDerivable(Vec<String>),
     #[error("cannot write the plan file {}", path.display())]
     SavePlan {
         path: PathBuf,
