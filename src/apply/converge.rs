@@ -16,6 +16,7 @@ use futures::stream::{FuturesUnordered, StreamExt};
 use super::audit::AuditLog;
 use super::execute::{perform, ActionResult, Target};
 use super::progress::Reporter;
+use super::provenance_log::provenance_for;
 use super::{summary, ApplyError, ApplyOptions, ApplyReport, Ending};
 use crate::manifest::Desired;
 use crate::observe::{observe, Live};
@@ -286,6 +287,11 @@ pub async fn converge(
     reporter: &dyn Reporter,
 ) -> Result<ApplyReport, ApplyError> {
     let deadline = opts.wait.map(|w| Instant::now() + w);
+    // Provenance is re-read with every observation: creates of this run are in the log.
+    let audit_path = match audit.lock() {
+        Ok(log) => log.path().to_path_buf(),
+        Err(poisoned) => poisoned.into_inner().path().to_path_buf(),
+    };
     let parallelism = opts.parallelism.max(1);
     let mut book = Book::new(approved);
     let mut running = FuturesUnordered::new();
@@ -343,7 +349,8 @@ pub async fn converge(
                 }
             }, if observing.is_some() => {
                 observing = None;
-                let live = live?;
+                let mut live = live?;
+                live.created_by_redactctl = provenance_for(&audit_path, &live);
                 let fresh = plan::plan(desired, &live, &opts.planning);
                 for entry in &fresh.entries {
                     reporter.entry_state(&entry.name, &summary::entry_state(entry));

@@ -11,6 +11,7 @@ mod converge;
 pub mod execute;
 pub mod guards;
 pub mod progress;
+pub mod provenance_log;
 pub mod summary;
 
 use std::time::Duration;

@@ -178,6 +178,10 @@ pub struct PlanArgs {
     /// With `--format markdown`: also show entries with nothing to do.
     #[arg(long)]
     pub all_entries: bool,
+    /// The audit log that says which jobs redactctl created (read only; jobs without a
+    /// record of their create are shown as created outside redactctl).
+    #[arg(long, value_name = "PATH", default_value = ".redactctl/audit.jsonl")]
+    pub audit_log: PathBuf,
     #[command(flatten)]
     pub planning: PlanningArgs,
 }

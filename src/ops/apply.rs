@@ -152,7 +152,8 @@ pub async fn apply(
         }
     }
     session::check_targets(&desired, &options.targets)?;
-    let prepared = session::connect_and_observe(session, desired, req.no_cache, events).await?;
+    let mut prepared = session::connect_and_observe(session, desired, req.no_cache, events).await?;
+    session::add_provenance(&mut prepared.live, Some(&req.audit_log));
     let audit = AuditSlot::new(&req.audit_log);
     let run = Run {
         conn: &prepared.conn,

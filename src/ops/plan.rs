@@ -17,6 +17,8 @@ pub struct PlanRequest {
     pub no_cache: bool,
     /// Save the plan here (atomically).
     pub out: Option<PathBuf>,
+    /// The audit log that says which jobs redactctl created (`None`: provenance unknown).
+    pub audit_log: Option<PathBuf>,
 }
 
 /// The plan made (and saved, when asked).
@@ -33,7 +35,8 @@ pub async fn plan(
 ) -> Result<PlanOutcome, OpsError> {
     let desired = session::load_manifests(&req.paths, events)?;
     session::check_targets(&desired, &req.options.targets)?;
-    let prepared = session::connect_and_observe(session, desired, req.no_cache, events).await?;
+    let mut prepared = session::connect_and_observe(session, desired, req.no_cache, events).await?;
+    session::add_provenance(&mut prepared.live, req.audit_log.as_deref());
     let mut the_plan = plan_observed(&prepared, &req.options);
     the_plan.manifest_paths = req.paths.clone();
     let today = crate::deadline::clock::today();

@@ -38,6 +38,7 @@ mod ops_reconcile;
 mod plan_comment;
 mod plan_props;
 mod plan_views;
+mod provenance;
 mod quickstart;
 mod receipts;
 mod reconcile;
