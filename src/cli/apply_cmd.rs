@@ -22,6 +22,7 @@ pub fn run(global: &GlobalArgs, args: &ApplyArgs) -> CommandResult {
         options: plan::Options {
             prune: args.planning.prune,
             targets: args.planning.target.clone(),
+            cancel_conflicting: args.planning.cancel_conflicting.clone(),
             revalidate: args.revalidate,
             ..Default::default()
         },

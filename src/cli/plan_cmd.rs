@@ -13,6 +13,7 @@ pub fn run(global: &GlobalArgs, args: &PlanArgs) -> CommandResult {
         options: plan::Options {
             prune: args.planning.prune,
             targets: args.planning.target.clone(),
+            cancel_conflicting: args.planning.cancel_conflicting.clone(),
             ..Default::default()
         },
         no_cache: args.planning.no_cache,

@@ -131,7 +131,7 @@ pub async fn apply(
     req: &ApplyRequest<'_>,
     events: &dyn Events,
 ) -> Result<ApplyOutcome, OpsError> {
-    let (paths, options) = match &req.approval {
+    let (paths, mut options) = match &req.approval {
         Approval::SavedPlan(p) if p.manifest_paths.is_empty() => {
             return Err(OpsError::PlanFileWithoutManifests)
         }
@@ -145,6 +145,10 @@ pub async fn apply(
         ),
         _ => (req.paths.clone(), req.options.clone()),
     };
+    // Whether the whole manifest set is loaded is decided here, never read from a file.
+    let (paths, whole_manifest_set) = session::resolve_paths(&paths)?;
+    options.whole_manifest_set = whole_manifest_set;
+    plan::check_planning_options(&options)?;
     let desired = session::load_manifests(&paths, events)?;
     if let Approval::SavedPlan(p) = &req.approval {
         if p.desired_digest != desired.digest {

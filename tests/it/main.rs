@@ -39,6 +39,7 @@ mod plan_comment;
 mod plan_props;
 mod plan_views;
 mod provenance;
+mod prune_scope;
 mod quickstart;
 mod receipts;
 mod reconcile;
