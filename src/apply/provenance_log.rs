@@ -1,7 +1,8 @@
 //! Reading provenance for an observation: which live jobs redactctl created, from the audit
 //! log on disk. The pure part is `plan::provenance_from_audit` (completed creates); this
 //! adds the creates whose intent was recorded but whose outcome never was (a crash after
-//! the request was sent), so that such a job does not look made outside redactctl.
+//! the request was sent) or was no answer (a dropped connection, a 5xx that may have been
+//! applied), so that such a job does not look made outside redactctl.
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
@@ -29,9 +30,16 @@ pub fn provenance_with_intents(
     live: &Live,
 ) -> BTreeMap<String, Vec<ObjectRef>> {
     let mut out = provenance_from_audit(records);
+    // Keys whose request is known to have made no job beyond what `provenance_from_audit`
+    // saw: a success (its job is recorded) or an error Stripe answered with a 4xx (nothing
+    // was created). No answer, a dropped connection or a 5xx may have created the job.
     let answered: HashSet<&str> = records
         .iter()
-        .filter(|r| r.outcome != INTENT)
+        .filter(|r| {
+            r.outcome == "ok"
+                || r.outcome == "replayed"
+                || (r.is_answered_error() && r.http_status.is_some_and(|s| s < 500))
+        })
         .map(|r| r.idempotency_key.as_str())
         .collect();
     for intent in records.iter().filter(|r| {
@@ -123,11 +131,16 @@ mod tests {
         assert!(!map.contains_key("prj_before"), "made before the intent");
         assert!(!map.contains_key("prj_other"), "other objects");
 
-        // An intent that got its outcome is provenance only through the outcome's job.
-        let answered = [
-            record(INTENT, "k1", std::slice::from_ref(&cus)),
-            record("error: 400", "k1", &[cus]),
-        ];
+        // An intent Stripe refused (4xx) made no job.
+        let mut refused = record("error: 400", "k1", std::slice::from_ref(&cus));
+        refused.http_status = Some(400);
+        let answered = [record(INTENT, "k1", std::slice::from_ref(&cus)), refused];
         assert!(provenance_with_intents(&answered, &live).is_empty());
+        // A dropped connection may have created it.
+        let dropped = [
+            record(INTENT, "k1", std::slice::from_ref(&cus)),
+            record("error: connection closed", "k1", &[cus]),
+        ];
+        assert!(provenance_with_intents(&dropped, &live).contains_key("prj_after"));
     }
 }

@@ -131,6 +131,8 @@ pub async fn apply(
     req: &ApplyRequest<'_>,
     events: &dyn Events,
 ) -> Result<ApplyOutcome, OpsError> {
+    // `--wait` bounds the whole apply: what loading and observing took is spent from it.
+    let started = std::time::Instant::now();
     let (paths, mut options) = match &req.approval {
         Approval::SavedPlan(p) if p.manifest_paths.is_empty() => {
             return Err(OpsError::PlanFileWithoutManifests)
@@ -165,7 +167,7 @@ pub async fn apply(
         live: &prepared.live,
         observe: &prepared.observe,
         options: &options,
-        wait: req.wait,
+        wait: req.wait.map(|w| w.saturating_sub(started.elapsed())),
         parallelism: req.parallelism,
         max_irreversible: req.max_irreversible,
         audit: &audit,

@@ -28,6 +28,7 @@ mod hostile_keys;
 mod hostile_listener;
 mod hostile_network;
 mod hostile_workspace;
+mod loops;
 mod manifest_load;
 mod manifest_props;
 mod manifest_schema;
