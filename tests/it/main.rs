@@ -47,6 +47,7 @@ mod reconcile;
 mod reliability;
 mod saved_plans;
 mod secrets;
+mod signals;
 mod validate_bad_input;
 mod validate_examples;
 mod validate_output;
