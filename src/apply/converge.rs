@@ -15,7 +15,9 @@ use futures::stream::{FuturesUnordered, StreamExt};
 
 use super::audit::AuditLog;
 use super::execute::{perform, ActionResult, Target};
+use super::interrupt;
 use super::progress::Reporter;
+use super::provenance_log::provenance_for;
 use super::{summary, ApplyError, ApplyOptions, ApplyReport, Ending};
 use crate::manifest::Desired;
 use crate::observe::{observe, Live};
@@ -32,6 +34,46 @@ const MAX_POLL: Duration = Duration::from_secs(30);
 const ROUNDS_WITHOUT_WAIT: usize = 10;
 /// An action that failed this many times is not tried again in this run.
 const MAX_FAILURES: usize = 2;
+/// The same write, done this many times without a change in what Stripe shows (a replayed
+/// answer, a job that does not move), is not sent again in this run: it is reported as
+/// stopped instead of looping until `--wait` runs out.
+const MAX_REPEATS: usize = 3;
+
+/// What Stripe shows of the job or session `action` writes to: status, behaviour and the
+/// validation errors (code and erroring object; their ids change with every validation).
+/// The same write chosen again on the same fingerprint changed nothing. Empty for a create.
+fn fingerprint(live: &Live, action: &Action) -> String {
+    if let Some(job) = action.job.as_deref().and_then(|id| live.job(id)) {
+        let mut errors: Vec<String> = live
+            .validation_errors
+            .get(&job.id)
+            .into_iter()
+            .flatten()
+            .map(|e| {
+                format!(
+                    "{:?}:{}",
+                    e.code,
+                    e.erroring_object.as_ref().map_or("", |o| o.id.as_str())
+                )
+            })
+            .collect();
+        errors.sort();
+        return format!(
+            "{:?}|{:?}|{}",
+            job.status,
+            job.validation_behavior,
+            errors.join(",")
+        );
+    }
+    if let Some(session) = action
+        .session
+        .as_deref()
+        .and_then(|id| live.sessions.get(id))
+    {
+        return format!("{:?}", session.status);
+    }
+    String::new()
+}
 
 /// An action's identity across observations: what it does to what, not its plan id.
 fn attempt_key(action: &Action) -> String {
@@ -72,6 +114,14 @@ struct Book<'a> {
     /// Results by the approved plan's action ids (for dependencies).
     results: BTreeMap<String, ActionResult>,
     performed: Vec<(Action, ActionResult)>,
+    /// Per action identity: the fingerprint of its last completed send, and how many
+    /// completed sends in a row had that fingerprint.
+    repeats: HashMap<String, (String, usize)>,
+    /// The fingerprint each queued action was offered on (absent: from the approved plan).
+    offered_on: HashMap<String, String>,
+    /// Writes stopped by [`MAX_REPEATS`] (keys, and one line each for the report).
+    stopped_keys: HashSet<String>,
+    stopped: Vec<String>,
 }
 
 impl<'a> Book<'a> {
@@ -95,6 +145,10 @@ impl<'a> Book<'a> {
             failures: HashMap::new(),
             results: BTreeMap::new(),
             performed: Vec::new(),
+            repeats: HashMap::new(),
+            offered_on: HashMap::new(),
+            stopped_keys: HashSet::new(),
+            stopped: Vec::new(),
         }
     }
 
@@ -183,6 +237,16 @@ impl<'a> Book<'a> {
         }
         match &result {
             ActionResult::Done { .. } => {
+                // The approved plan's own first send has no fingerprint here: it counts
+                // with whatever the next observation shows.
+                let fp = self.offered_on.remove(&key).unwrap_or_default();
+                let seen = self.repeats.entry(key.clone()).or_insert((fp.clone(), 0));
+                if seen.0 == fp || seen.0.is_empty() {
+                    seen.0 = fp;
+                    seen.1 += 1;
+                } else {
+                    *seen = (fp, 1);
+                }
                 self.completed_at.insert(key, Instant::now());
             }
             ActionResult::Failed(_) => {
@@ -235,7 +299,13 @@ impl<'a> Book<'a> {
 
     /// Offers a fresh plan's approved actions; returns how many were queued. Actions
     /// that completed after `observed_at` are skipped: the observation predates them.
-    fn offer(&mut self, allowed: Vec<Action>, fresh: &Plan, observed_at: Instant) -> usize {
+    fn offer(
+        &mut self,
+        allowed: Vec<Action>,
+        fresh: &Plan,
+        live: &Live,
+        observed_at: Instant,
+    ) -> usize {
         let mut added = 0;
         for action in allowed {
             if action.deferred || action.op == Op::Wait {
@@ -257,11 +327,70 @@ impl<'a> Book<'a> {
             {
                 continue;
             }
+            let shows = fingerprint(live, &action);
+            let repeated = self
+                .repeats
+                .get(&key)
+                .is_some_and(|(fp, n)| *n >= MAX_REPEATS && *fp == shows);
+            if repeated {
+                if self.stopped_keys.insert(key) {
+                    self.stopped.push(format!(
+                        "stopped: {} {} for {} was sent {MAX_REPEATS} times without a change in what Stripe shows; not sent again",
+                        action.op.as_str(),
+                        action
+                            .job
+                            .as_deref()
+                            .or(action.session.as_deref())
+                            .unwrap_or("(new job)"),
+                        action.entry.as_deref().unwrap_or("(unmanaged)"),
+                    ));
+                }
+                continue;
+            }
             if self.enqueue(action) {
+                self.offered_on.insert(key, shows);
                 added += 1;
             }
         }
         added
+    }
+
+    /// The entries of the writes stopped by [`MAX_REPEATS`].
+    fn stopped_entries(&self) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .stopped_keys
+            .iter()
+            .filter_map(|k| k.split('|').next().map(str::to_string))
+            .collect();
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    /// The approved writes not started, one line each ("run prj_1 for dsr-1").
+    fn remaining(&self) -> Vec<String> {
+        let queued = self.first.iter().chain(&self.follow_ups).chain(&self.queue);
+        let deferred = self
+            .approved
+            .actions
+            .iter()
+            .filter(|a| a.op != Op::Wait && !self.results.contains_key(&a.id));
+        let mut seen = HashSet::new();
+        queued
+            .chain(deferred)
+            .filter(|a| seen.insert(a.id.clone()))
+            .map(|a| {
+                format!(
+                    "{} {} for {}",
+                    a.op.as_str(),
+                    a.job
+                        .as_deref()
+                        .or(a.session.as_deref())
+                        .unwrap_or("(new job)"),
+                    a.entry.as_deref().unwrap_or("(unmanaged)")
+                )
+            })
+            .collect()
     }
 
     fn idle(&self) -> bool {
@@ -286,6 +415,12 @@ pub async fn converge(
     reporter: &dyn Reporter,
 ) -> Result<ApplyReport, ApplyError> {
     let deadline = opts.wait.map(|w| Instant::now() + w);
+    interrupt::arm();
+    // Provenance is re-read with every observation: creates of this run are in the log.
+    let audit_path = match audit.lock() {
+        Ok(log) => log.path().to_path_buf(),
+        Err(poisoned) => poisoned.into_inner().path().to_path_buf(),
+    };
     let parallelism = opts.parallelism.max(1);
     let mut book = Book::new(approved);
     let mut running = FuturesUnordered::new();
@@ -293,17 +428,24 @@ pub async fn converge(
     let mut next_observe = Instant::now() + ACTIVE_OBSERVE;
     let mut idle_pause = Duration::from_secs(1);
     let mut busy_rounds = 0usize;
+    let mut last: Option<Plan> = None;
+    let mut last_not_approved: Vec<Action> = Vec::new();
+    // Set by a signal or the end of `--wait`: no new write starts, the ones in flight
+    // finish (and are recorded), then apply ends with this.
+    let mut stopping: Option<Ending> = None;
     let total = book.first.len();
     if total == 0 {
         // Nothing to write now: the plan just shown is the state of things, unless
         // `--wait` asks to watch Stripe-side work finish.
-        if let Some(ending) = decide(approved, &[], &[], deadline, false) {
+        if let Some(ending) = decide(approved, &[], &[], &[], deadline, false) {
             reporter.finish();
             return Ok(ApplyReport {
                 ending,
                 performed: Vec::new(),
                 not_approved: Vec::new(),
                 last: approved.clone(),
+                stopped: Vec::new(),
+                remaining: Vec::new(),
             });
         }
     } else {
@@ -313,22 +455,47 @@ pub async fn converge(
     }
 
     loop {
-        book.promote();
-        while running.len() < parallelism {
-            let Some(action) = book.start() else { break };
-            reporter.action_started(&action);
-            running.push(async move {
-                let result = perform(client, target, &action, audit).await;
-                (action, result)
-            });
+        if stopping.is_none() {
+            if let Some(signal) = interrupt::requested() {
+                stopping = Some(Ending::Interrupted { signal });
+            } else if deadline.is_some_and(|d| Instant::now() >= d) {
+                // `--wait` bounds the whole apply, busy or not.
+                stopping = Some(Ending::TimedOut);
+            }
         }
-        let must_look = running.is_empty() && book.idle();
-        if observing.is_none() && (must_look || Instant::now() >= next_observe) {
-            observing = Some(Box::pin(async move {
-                let at = Instant::now();
-                (at, observe(client, desired, &opts.observe).await)
-            }));
+        if let Some(ending) = stopping {
+            if running.is_empty() {
+                reporter.finish();
+                let remaining = book.remaining();
+                return Ok(ApplyReport {
+                    ending,
+                    performed: book.performed,
+                    not_approved: last_not_approved,
+                    last: last.unwrap_or_else(|| approved.clone()),
+                    stopped: book.stopped,
+                    remaining,
+                });
+            }
+            observing = None;
+        } else {
+            book.promote();
+            while running.len() < parallelism {
+                let Some(action) = book.start() else { break };
+                reporter.action_started(&action);
+                running.push(async move {
+                    let result = perform(client, target, &action, audit).await;
+                    (action, result)
+                });
+            }
+            let must_look = running.is_empty() && book.idle();
+            if observing.is_none() && (must_look || Instant::now() >= next_observe) {
+                observing = Some(Box::pin(async move {
+                    let at = Instant::now();
+                    (at, observe(client, desired, &opts.observe).await)
+                }));
+            }
         }
+        let deadline_at = deadline.unwrap_or_else(|| Instant::now() + MAX_POLL);
 
         tokio::select! {
             Some((action, result)) = running.next(), if !running.is_empty() => {
@@ -341,28 +508,31 @@ pub async fn converge(
                     Some(f) => f.await,
                     None => std::future::pending().await,
                 }
-            }, if observing.is_some() => {
+            }, if observing.is_some() && stopping.is_none() => {
                 observing = None;
-                let live = live?;
+                let mut live = live?;
+                live.created_by_redactctl = provenance_for(&audit_path, &live);
                 let fresh = plan::plan(desired, &live, &opts.planning);
                 for entry in &fresh.entries {
                     reporter.entry_state(&entry.name, &summary::entry_state(entry));
                 }
                 let (allowed, not_approved) = plan::approved_actions(approved, &fresh);
-                let added = book.offer(allowed, &fresh, observed_at);
+                let added = book.offer(allowed, &fresh, &live, observed_at);
                 if added > 0 {
                     busy_rounds += 1;
                 }
                 let idle = added == 0 && running.is_empty() && book.idle();
                 let out_of_rounds = opts.wait.is_none() && busy_rounds >= ROUNDS_WITHOUT_WAIT;
                 if idle || out_of_rounds {
-                    if let Some(ending) = decide(&fresh, &not_approved, &book.performed, deadline, out_of_rounds) {
+                    if let Some(ending) = decide(&fresh, &not_approved, &book.stopped_entries(), &book.performed, deadline, out_of_rounds) {
                         reporter.finish();
                         return Ok(ApplyReport {
                             ending,
                             performed: book.performed,
                             not_approved,
                             last: fresh,
+                            stopped: book.stopped,
+                            remaining: Vec::new(),
                         });
                     }
                     let mut pause = idle_pause;
@@ -375,8 +545,12 @@ pub async fn converge(
                     idle_pause = Duration::from_secs(1);
                     next_observe = Instant::now() + ACTIVE_OBSERVE;
                 }
+                last = Some(fresh);
+                last_not_approved = not_approved;
             }
-            _ = tokio::time::sleep_until(next_observe.into()), if observing.is_none() => {}
+            _ = tokio::time::sleep_until(next_observe.into()), if observing.is_none() && stopping.is_none() => {}
+            _ = tokio::time::sleep_until(deadline_at.into()), if deadline.is_some() && stopping.is_none() => {}
+            _ = interrupt::wait(), if stopping.is_none() => {}
         }
     }
 }
@@ -385,6 +559,7 @@ pub async fn converge(
 fn decide(
     fresh: &Plan,
     not_approved: &[Action],
+    stopped_entries: &[String],
     performed: &[(Action, ActionResult)],
     deadline: Option<Instant>,
     force: bool,
@@ -393,6 +568,7 @@ fn decide(
         not_approved
             .iter()
             .any(|a| a.entry.as_deref() == Some(name))
+            || stopped_entries.iter().any(|e| e == name)
     };
     let settled = fresh.entries.iter().all(|e| {
         matches!(e.outcome, Outcome::Converged | Outcome::Blocked) || needs_new_plan(&e.name)

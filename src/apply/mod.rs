@@ -10,7 +10,9 @@ pub mod audit;
 mod converge;
 pub mod execute;
 pub mod guards;
+pub mod interrupt;
 pub mod progress;
+pub mod provenance_log;
 pub mod summary;
 
 use std::time::Duration;
@@ -62,6 +64,8 @@ pub enum Ending {
     TimedOut,
     /// Some writes failed and their entries did not converge (exit 1).
     Failed,
+    /// SIGINT/SIGTERM: no new write was started after it (exit 128 + signal).
+    Interrupted { signal: i32 },
 }
 
 /// Everything apply did and where it left things.
@@ -74,12 +78,17 @@ pub struct ApplyReport {
     pub not_approved: Vec<Action>,
     /// The last plan: where each entry stands now.
     pub last: Plan,
+    /// Writes stopped because they were repeated without a change in what Stripe shows
+    /// (one line each: "stopped: …").
+    pub stopped: Vec<String>,
+    /// Approved writes not started (when apply was interrupted or ran out of time).
+    pub remaining: Vec<String>,
 }
 
 impl ApplyReport {
     /// Whether apply would otherwise call itself complete while steps the last plan still
     /// lists were not done (not approved, a lock, a race): then it is not complete.
     pub fn left_undone(&self) -> bool {
-        self.ending == Ending::Done && !self.not_approved.is_empty()
+        self.ending == Ending::Done && !(self.not_approved.is_empty() && self.stopped.is_empty())
     }
 }

@@ -124,7 +124,22 @@ pub fn render(report: &ApplyReport) -> String {
             );
         }
     }
+    for line in &report.stopped {
+        let _ = writeln!(out, "  {line}");
+    }
+    if !report.remaining.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n  Not started (approved; run apply again to do them):"
+        );
+        for line in &report.remaining {
+            let _ = writeln!(out, "    {line}");
+        }
+    }
     let closing = match report.ending {
+        Ending::Done if !report.stopped.is_empty() => {
+            "Apply stopped: some writes were repeated without effect and stopped (see \"stopped:\" above); run plan/apply again after checking them."
+        }
         Ending::Done if report.left_undone() => {
             "Apply stopped: the steps listed under \"Not done\" were left undone; run plan/apply again to review them."
         }
@@ -143,6 +158,9 @@ pub fn render(report: &ApplyReport) -> String {
         Ending::Blocked => "Apply stopped: some entries are blocked and need a person (see above).",
         Ending::TimedOut => "Apply stopped: --wait ran out before every entry converged.",
         Ending::Failed => "Apply failed: some requests were refused (see the errors above).",
+        Ending::Interrupted { .. } => {
+            "Apply interrupted: no new write was started after the signal; the writes in flight finished and are in the audit log."
+        }
     };
     let _ = writeln!(out, "\n{closing}");
     out

@@ -22,6 +22,7 @@ pub fn run(global: &GlobalArgs, args: &ApplyArgs) -> CommandResult {
         options: plan::Options {
             prune: args.planning.prune,
             targets: args.planning.target.clone(),
+            cancel_conflicting: args.planning.cancel_conflicting.clone(),
             revalidate: args.revalidate,
             ..Default::default()
         },
@@ -32,7 +33,11 @@ pub fn run(global: &GlobalArgs, args: &ApplyArgs) -> CommandResult {
         audit_log: args.audit_log.clone(),
     };
     let events = CliEvents::new(global, true, Progress::Auto);
-    let outcome = block_on(ops_apply::apply(&session, &request, &events))??;
+    let outcome = block_on(async {
+        // First SIGINT/SIGTERM: finish what is in flight, then the summary; second: exit.
+        crate::apply::interrupt::install();
+        ops_apply::apply(&session, &request, &events).await
+    })??;
     if !global.quiet {
         print!("{}", summary::render(&outcome.report));
     }

@@ -147,9 +147,14 @@ pub struct ValidateArgs {
 /// Options shared by plan and apply that shape the plan.
 #[derive(Debug, Args, Clone, Default)]
 pub struct PlanningArgs {
-    /// Also cancel unmanaged jobs in `ready` or `failed` (jobs no entry owns).
+    /// Also cancel unmanaged jobs in `ready` or `failed` (jobs no entry owns). Only with
+    /// the whole manifest set (the project file's roots) and without `--target`.
     #[arg(long)]
     pub prune: bool,
+    /// Cancel these conflicting jobs (jobs that name objects of several entries, or
+    /// declared objects next to undeclared ones); never canceled otherwise (repeatable).
+    #[arg(long, value_name = "JOB", num_args = 1..)]
+    pub cancel_conflicting: Vec<String>,
     /// Plan only these entries (repeatable).
     #[arg(long, value_name = "NAME", num_args = 1..)]
     pub target: Vec<String>,
@@ -160,8 +165,9 @@ pub struct PlanningArgs {
 
 #[derive(Debug, Args)]
 pub struct PlanArgs {
-    /// Manifest files or directories.
-    #[arg(required = true, value_name = "PATHS")]
+    /// Manifest files or directories (none: the roots named by the project file
+    /// `redactctl.yaml`).
+    #[arg(value_name = "PATHS")]
     pub paths: Vec<PathBuf>,
     /// Save the plan to this file, for `apply FILE`.
     #[arg(long, value_name = "FILE")]
@@ -180,14 +186,19 @@ pub struct PlanArgs {
     /// With `--format markdown`: also show entries with nothing to do.
     #[arg(long)]
     pub all_entries: bool,
+    /// The audit log that says which jobs redactctl created (read only; jobs without a
+    /// record of their create are shown as created outside redactctl).
+    #[arg(long, value_name = "PATH", default_value = ".redactctl/audit.jsonl")]
+    pub audit_log: PathBuf,
     #[command(flatten)]
     pub planning: PlanningArgs,
 }
 
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
-    /// Manifest files or directories, or one plan file saved by `plan --out`.
-    #[arg(required = true, value_name = "PATHS|PLANFILE")]
+    /// Manifest files or directories, or one plan file saved by `plan --out` (none: the
+    /// roots named by the project file `redactctl.yaml`).
+    #[arg(value_name = "PATHS|PLANFILE")]
     pub paths: Vec<PathBuf>,
     /// Do not ask for approval (required without a terminal).
     #[arg(long)]

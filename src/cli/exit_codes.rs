@@ -27,6 +27,10 @@ pub enum Exit {
     DeadlineAlert = 6,
     /// `find`: no customer or checkout session has the address (nothing written).
     NoMatch = 7,
+    /// `apply`: stopped by SIGINT (128 + 2) after the writes in flight finished.
+    Interrupted = 130,
+    /// `apply`: stopped by SIGTERM (128 + 15) after the writes in flight finished.
+    Terminated = 143,
 }
 
 impl From<Exit> for ExitCode {
@@ -57,6 +61,10 @@ pub fn for_apply(report: &ApplyReport) -> Exit {
         Ending::Blocked => Exit::Blocked,
         Ending::TimedOut => Exit::TimedOut,
         Ending::Failed => Exit::Error,
+        Ending::Interrupted { signal } if signal == crate::apply::interrupt::SIGTERM => {
+            Exit::Terminated
+        }
+        Ending::Interrupted { .. } => Exit::Interrupted,
     }
 }
 
@@ -84,6 +92,8 @@ mod tests {
             performed: Vec::new(),
             not_approved,
             last,
+            stopped: Vec::new(),
+            remaining: Vec::new(),
         }
     }
 

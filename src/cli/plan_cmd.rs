@@ -13,10 +13,12 @@ pub fn run(global: &GlobalArgs, args: &PlanArgs) -> CommandResult {
         options: plan::Options {
             prune: args.planning.prune,
             targets: args.planning.target.clone(),
+            cancel_conflicting: args.planning.cancel_conflicting.clone(),
             ..Default::default()
         },
         no_cache: args.planning.no_cache,
         out: args.out.clone(),
+        audit_log: Some(args.audit_log.clone()),
     };
     let events = CliEvents::new(global, false, Progress::Quiet);
     let outcome = block_on(ops::plan::plan(&session, &request, &events))??;

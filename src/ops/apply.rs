@@ -131,7 +131,9 @@ pub async fn apply(
     req: &ApplyRequest<'_>,
     events: &dyn Events,
 ) -> Result<ApplyOutcome, OpsError> {
-    let (paths, options) = match &req.approval {
+    // `--wait` bounds the whole apply: what loading and observing took is spent from it.
+    let started = std::time::Instant::now();
+    let (paths, mut options) = match &req.approval {
         Approval::SavedPlan(p) if p.manifest_paths.is_empty() => {
             return Err(OpsError::PlanFileWithoutManifests)
         }
@@ -145,6 +147,10 @@ pub async fn apply(
         ),
         _ => (req.paths.clone(), req.options.clone()),
     };
+    // Whether the whole manifest set is loaded is decided here, never read from a file.
+    let (paths, whole_manifest_set) = session::resolve_paths(&paths)?;
+    options.whole_manifest_set = whole_manifest_set;
+    plan::check_planning_options(&options)?;
     let desired = session::load_manifests(&paths, events)?;
     if let Approval::SavedPlan(p) = &req.approval {
         if p.desired_digest != desired.digest {
@@ -152,7 +158,8 @@ pub async fn apply(
         }
     }
     session::check_targets(&desired, &options.targets)?;
-    let prepared = session::connect_and_observe(session, desired, req.no_cache, events).await?;
+    let mut prepared = session::connect_and_observe(session, desired, req.no_cache, events).await?;
+    session::add_provenance(&mut prepared.live, Some(&req.audit_log));
     let audit = AuditSlot::new(&req.audit_log);
     let run = Run {
         conn: &prepared.conn,
@@ -160,7 +167,7 @@ pub async fn apply(
         live: &prepared.live,
         observe: &prepared.observe,
         options: &options,
-        wait: req.wait,
+        wait: req.wait.map(|w| w.saturating_sub(started.elapsed())),
         parallelism: req.parallelism,
         max_irreversible: req.max_irreversible,
         audit: &audit,
@@ -186,7 +193,10 @@ pub async fn pipeline(
             if !reasons.is_empty() {
                 return Err(ApplyError::Stale(reasons).into());
             }
-            (**saved).clone()
+            let mut replanned = plan::plan(run.desired, run.live, run.options);
+            replanned.observed = Some(observed);
+            super::saved_check::check_saved_actions(saved, &replanned)
+                .map_err(OpsError::PlanFileNotDerivable)?
         }
         _ => {
             let mut p = plan::plan(run.desired, run.live, run.options);

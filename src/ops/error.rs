@@ -77,6 +77,16 @@ pub enum OpsError {
     /// The saved plan was made against another account, mode or API base.
     #[error("the plan file was made for {saw}, but this run talks to {now}; nothing was sent — make the plan again against this account")]
     PlanElsewhere { saw: String, now: String },
+    /// The saved plan holds actions the manifests and the live state do not produce.
+    #[error("the plan file holds actions the manifests do not ask for; nothing was sent — make the plan again with `redactctl plan --out`:\n  {}", .0.join("\n  "))]
+    PlanFileNotDerivable(Vec<String>),
+    /// Planning options that must not be used on what was loaded (`--prune`).
+    #[error(transparent)]
+    Scope(#[from] crate::plan::ScopeError),
+    #[error("cannot use the project file")]
+    Project(#[source] crate::manifest::project::ProjectError),
+    #[error("no manifest paths given and no project file ({}) here or above; name the manifests, or add a project file listing their roots", crate::manifest::project::PROJECT_FILE)]
+    NoPathsNoProject,
     #[error("cannot write the plan file {}", path.display())]
     SavePlan {
         path: PathBuf,

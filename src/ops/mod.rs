@@ -14,6 +14,7 @@ pub mod find;
 pub mod plan;
 pub mod reconcile;
 pub mod report;
+mod saved_check;
 pub mod session;
 pub mod status;
 pub mod validate;

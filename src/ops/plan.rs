@@ -17,6 +17,8 @@ pub struct PlanRequest {
     pub no_cache: bool,
     /// Save the plan here (atomically).
     pub out: Option<PathBuf>,
+    /// The audit log that says which jobs redactctl created (`None`: provenance unknown).
+    pub audit_log: Option<PathBuf>,
 }
 
 /// The plan made (and saved, when asked).
@@ -31,11 +33,18 @@ pub async fn plan(
     req: &PlanRequest,
     events: &dyn Events,
 ) -> Result<PlanOutcome, OpsError> {
-    let desired = session::load_manifests(&req.paths, events)?;
-    session::check_targets(&desired, &req.options.targets)?;
-    let prepared = session::connect_and_observe(session, desired, req.no_cache, events).await?;
-    let mut the_plan = plan_observed(&prepared, &req.options);
-    the_plan.manifest_paths = req.paths.clone();
+    let (paths, whole_manifest_set) = session::resolve_paths(&req.paths)?;
+    let options = plan::Options {
+        whole_manifest_set,
+        ..req.options.clone()
+    };
+    plan::check_planning_options(&options)?;
+    let desired = session::load_manifests(&paths, events)?;
+    session::check_targets(&desired, &options.targets)?;
+    let mut prepared = session::connect_and_observe(session, desired, req.no_cache, events).await?;
+    session::add_provenance(&mut prepared.live, req.audit_log.as_deref());
+    let mut the_plan = plan_observed(&prepared, &options);
+    the_plan.manifest_paths = paths;
     let today = crate::deadline::clock::today();
     if let Ok(today) = &today {
         plan::annotate_deadlines(

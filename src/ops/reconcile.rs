@@ -33,6 +33,8 @@ pub struct Reconciler {
     pub account: AccountSpec,
     pub conn: Connection,
     pub audit: AuditSlot,
+    /// Where provenance is read from before each pass.
+    pub audit_log: PathBuf,
 }
 
 /// What to reconcile.
@@ -63,6 +65,7 @@ impl Reconciler {
             account,
             conn,
             audit: AuditSlot::new(&req.audit_log),
+            audit_log: req.audit_log.clone(),
         })
     }
 
@@ -93,7 +96,8 @@ impl Reconciler {
             return Err(OpsError::AccountChanged);
         }
         let observe_opts = session::observe_options(self.no_cache, self.local);
-        let live = session::observe_checked(&self.conn, &desired, &observe_opts).await?;
+        let mut live = session::observe_checked(&self.conn, &desired, &observe_opts).await?;
+        session::add_provenance(&mut live, Some(&self.audit_log));
         let options = plan::Options::default();
         let run = Run {
             conn: &self.conn,

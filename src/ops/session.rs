@@ -10,7 +10,7 @@ use super::{Events, OpsError};
 use crate::apply::guards;
 use crate::domain::Mode;
 use crate::emulator::{self, EmulatorHandle};
-use crate::manifest::{self, AccountSpec, Desired};
+use crate::manifest::{self, project, AccountSpec, Desired};
 use crate::observe::{observe, Live, ObserveOptions};
 use crate::stripe::client::{Client, ClientConfig};
 use crate::stripe::key::ApiKey;
@@ -91,6 +91,37 @@ pub fn load_manifests(paths: &[PathBuf], events: &dyn Events) -> Result<Desired,
             Ok(loaded.desired)
         }
         Err(failure) => Err(OpsError::Manifest(failure)),
+    }
+}
+
+/// The manifest paths a command loads, and whether they are the whole manifest set: the
+/// given paths, or (none given) the roots of the project file `redactctl.yaml` found in the
+/// working directory or above. Only the whole set may `--prune`.
+pub fn resolve_paths(paths: &[PathBuf]) -> Result<(Vec<PathBuf>, bool), OpsError> {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let project = match project::find_project(&cwd) {
+        Some(file) => Some(project::load_project(&file).map_err(OpsError::Project)?),
+        None => None,
+    };
+    match (paths.is_empty(), project) {
+        // Relative to the working directory where possible, so that a saved plan names
+        // the roots the same way in another checkout.
+        (true, Some(p)) => Ok((
+            p.manifests
+                .iter()
+                .map(|m| {
+                    m.strip_prefix(&cwd)
+                        .map_or_else(|_| m.clone(), Path::to_path_buf)
+                })
+                .collect(),
+            true,
+        )),
+        (true, None) => Err(OpsError::NoPathsNoProject),
+        (false, Some(p)) => {
+            let absolute: Vec<PathBuf> = paths.iter().map(|q| cwd.join(q)).collect();
+            Ok((paths.to_vec(), p.is_whole_set(&absolute)))
+        }
+        (false, None) => Ok((paths.to_vec(), false)),
     }
 }
 
@@ -217,6 +248,13 @@ pub async fn connect_and_observe(
             Err(e)
         }
     }
+}
+
+/// Which observed jobs redactctl created, from the audit log at `audit_log` (`None` when
+/// there is none: the planner then says it cannot tell outside jobs from its own).
+pub fn add_provenance(live: &mut Live, audit_log: Option<&Path>) {
+    live.created_by_redactctl =
+        audit_log.and_then(|path| crate::apply::provenance_log::provenance_for(path, live));
 }
 
 /// Where jobs in terminal states are cached between runs (they never change). The

@@ -1,0 +1,146 @@
+//! Reading provenance for an observation: which live jobs redactctl created, from the audit
+//! log on disk. The pure part is `plan::provenance_from_audit` (completed creates); this
+//! adds the creates whose intent was recorded but whose outcome never was (a crash after
+//! the request was sent) or was no answer (a dropped connection, a 5xx that may have been
+//! applied), so that such a job does not look made outside redactctl.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::Path;
+
+use super::audit::{read_log, AuditRecord, INTENT};
+use crate::kinds::ObjectRef;
+use crate::observe::Live;
+use crate::plan::provenance_from_audit;
+
+/// Job id → objects its create asked for; `None` when there is no audit log at `path` (or
+/// it cannot be read): the planner then cannot tell outside jobs from its own.
+pub fn provenance_for(path: &Path, live: &Live) -> Option<BTreeMap<String, Vec<ObjectRef>>> {
+    if !path.is_file() {
+        return None;
+    }
+    let (records, _bad) = read_log(path).ok()?;
+    Some(provenance_with_intents(&records, live))
+}
+
+/// [`provenance_from_audit`], plus: for each `create` intent with no outcome record of the
+/// same idempotency key, a live job whose object set equals the intent's objects and that
+/// was created at or after the intent's time counts as created by redactctl.
+pub fn provenance_with_intents(
+    records: &[AuditRecord],
+    live: &Live,
+) -> BTreeMap<String, Vec<ObjectRef>> {
+    let mut out = provenance_from_audit(records);
+    // Keys whose request is known to have made no job beyond what `provenance_from_audit`
+    // saw: a success (its job is recorded) or an error Stripe answered with a 4xx (nothing
+    // was created). No answer, a dropped connection or a 5xx may have created the job.
+    let answered: HashSet<&str> = records
+        .iter()
+        .filter(|r| {
+            r.outcome == "ok"
+                || r.outcome == "replayed"
+                || (r.is_answered_error() && r.http_status.is_some_and(|s| s < 500))
+        })
+        .map(|r| r.idempotency_key.as_str())
+        .collect();
+    for intent in records.iter().filter(|r| {
+        r.action == "create"
+            && r.outcome == INTENT
+            && !answered.contains(r.idempotency_key.as_str())
+    }) {
+        let Some(since) = unix_seconds(&intent.time) else {
+            continue;
+        };
+        let mut asked = intent.objects.clone();
+        asked.sort();
+        asked.dedup();
+        for job in &live.jobs {
+            if out.contains_key(&job.id) || job.created < since {
+                continue;
+            }
+            let mut objects = job.object_refs();
+            objects.sort();
+            objects.dedup();
+            if objects == asked {
+                out.insert(job.id.clone(), asked.clone());
+            }
+        }
+    }
+    out
+}
+
+fn unix_seconds(rfc3339: &str) -> Option<i64> {
+    let t = humantime::parse_rfc3339_weak(rfc3339).ok()?;
+    let secs = t.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs();
+    i64::try_from(secs).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kinds::ObjectKind;
+    use crate::stripe::models::RedactionJob;
+
+    fn record(outcome: &str, key: &str, objects: &[ObjectRef]) -> AuditRecord {
+        AuditRecord {
+            time: "2026-11-27T08:00:00Z".into(),
+            action: "create".into(),
+            entry: Some("dsr-1".into()),
+            job: None,
+            objects: objects.to_vec(),
+            idempotency_key: key.into(),
+            request_id: None,
+            http_status: None,
+            outcome: outcome.into(),
+            attempt: 0,
+            mode: "test".into(),
+            account: None,
+        }
+    }
+
+    fn job(id: &str, created: i64, customer: &str) -> RedactionJob {
+        serde_json::from_value(serde_json::json!({
+            "id": id,
+            "object": "privacy.redaction_job",
+            "created": created,
+            "status": "validating",
+            "validation_behavior": "error",
+            "livemode": false,
+            "objects": {"customers": [customer]}
+        }))
+        .unwrap_or_else(|e| panic!("job fixture: {e}"))
+    }
+
+    #[test]
+    fn an_unanswered_create_intent_claims_the_job_made_after_it() {
+        let cus = ObjectRef {
+            kind: ObjectKind::Customers,
+            id: "cus_1".into(),
+        };
+        let at = unix_seconds("2026-11-27T08:00:00Z").unwrap_or_default();
+        let live = Live {
+            jobs: vec![
+                job("prj_before", at - 60, "cus_1"),
+                job("prj_after", at + 1, "cus_1"),
+                job("prj_other", at + 1, "cus_2"),
+            ],
+            ..Live::default()
+        };
+        let map =
+            provenance_with_intents(&[record(INTENT, "k1", std::slice::from_ref(&cus))], &live);
+        assert!(map.contains_key("prj_after"));
+        assert!(!map.contains_key("prj_before"), "made before the intent");
+        assert!(!map.contains_key("prj_other"), "other objects");
+
+        // An intent Stripe refused (4xx) made no job.
+        let mut refused = record("error: 400", "k1", std::slice::from_ref(&cus));
+        refused.http_status = Some(400);
+        let answered = [record(INTENT, "k1", std::slice::from_ref(&cus)), refused];
+        assert!(provenance_with_intents(&answered, &live).is_empty());
+        // A dropped connection may have created it.
+        let dropped = [
+            record(INTENT, "k1", std::slice::from_ref(&cus)),
+            record("error: connection closed", "k1", &[cus]),
+        ];
+        assert!(provenance_with_intents(&dropped, &live).contains_key("prj_after"));
+    }
+}
