@@ -87,6 +87,8 @@ pub fn session(global: &GlobalArgs) -> Session {
         local: global.local,
         rate_limit: global.client_rate_limit,
         endpoint_rate_limit: global.client_endpoint_rate_limit,
+        api_base_explicit: std::env::args()
+            .any(|a| a == "--api-base" || a.starts_with("--api-base=")),
     }
 }
 

@@ -50,6 +50,8 @@ pub enum OpsError {
         #[source]
         source: std::io::Error,
     },
+    #[error("refusing a live-mode key against {base}, which is not Stripe's API (it came from STRIPE_API_BASE, not the command line); nothing was sent — unset STRIPE_API_BASE, or pass --api-base on the command line if this is deliberate")]
+    LiveAgainstOtherBase { base: String },
     #[error("cannot tell today's date")]
     Today(#[source] crate::deadline::clock::TodayError),
     #[error("cannot look the address up")]

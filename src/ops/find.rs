@@ -58,6 +58,7 @@ pub async fn find(
     };
     let key = session::key_for(session, &probe)?;
     let mode = key.mode();
+    session.check_live_base(mode)?;
     let account = AccountSpec { mode, ..probe };
     let conn = session::connect(session, key, &account, events).await?;
     let result = find::lookup(&conn.client, &request.identifier, request.now).await;

@@ -80,7 +80,7 @@ pub fn observed_parts(conn: &Connection, live: &Live) -> Observed {
         api_base: conn.api_base.clone(),
         account_id: live.account.as_ref().map(|a| a.id.clone()),
         mode: conn.key_mode,
-        emulator: conn.is_local(),
+        emulator: conn.is_local() || conn.client.talks_to_emulator(),
     }
 }
 

@@ -32,6 +32,27 @@ pub struct Session {
     pub local: bool,
     pub rate_limit: Option<u32>,
     pub endpoint_rate_limit: Option<u32>,
+    /// The API base was given on the command line (`--api-base`), not inherited from the
+    /// environment: only then may live-mode writes go to a base that is not Stripe's.
+    pub api_base_explicit: bool,
+}
+
+/// Stripe's API base: anything else is an emulator, a proxy or a mistake.
+pub const STRIPE_API_BASE: &str = "https://api.stripe.com";
+
+impl Session {
+    /// Refuses a live-mode key against a base that is not Stripe's unless the base was
+    /// given on the command line: a `STRIPE_API_BASE` left in the environment must not
+    /// make a live run "succeed" against an emulator (or send a live key elsewhere).
+    pub fn check_live_base(&self, mode: Mode) -> Result<(), OpsError> {
+        let stripe = self.api_base.trim_end_matches('/') == STRIPE_API_BASE;
+        if mode == Mode::Live && !self.local && !stripe && !self.api_base_explicit {
+            return Err(OpsError::LiveAgainstOtherBase {
+                base: self.api_base.clone(),
+            });
+        }
+        Ok(())
+    }
 }
 
 impl Default for Session {
@@ -43,6 +64,7 @@ impl Default for Session {
             local: false,
             rate_limit: None,
             endpoint_rate_limit: None,
+            api_base_explicit: false,
         }
     }
 }
@@ -211,6 +233,7 @@ pub async fn open(
 ) -> Result<Connection, OpsError> {
     let key = key_for(session, account)?;
     guards::check_mode(key.mode(), account)?;
+    session.check_live_base(key.mode())?;
     connect(session, key, account, events).await
 }
 

@@ -95,8 +95,10 @@ pub struct Observed {
 
 impl std::fmt::Display for Observed {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let kind = if self.emulator {
+        let kind = if self.emulator && self.api_base.starts_with("local:") {
             "the embedded emulator"
+        } else if self.emulator {
+            "an emulator (not Stripe)"
         } else {
             "the API"
         };

@@ -188,3 +188,38 @@ fn the_plan_file_names_the_place_it_was_made_for() {
     ));
     insta::assert_snapshot!(observed);
 }
+
+fn live_manifest(wd: &Workdir) {
+    wd.write(
+        "m.yaml",
+        "version: 1\naccount:\n  mode: live\nredactions:\n  - name: dsr-1\n    objects:\n      customers: [cus_Snap1]\n",
+    );
+}
+
+#[test]
+fn a_live_key_against_an_emulator_left_in_the_environment_is_refused() {
+    let (emu, wd) = (Emu::instant(), Workdir::new());
+    live_manifest(&wd);
+    insta::assert_snapshot!(run(
+        &wd,
+        &emu,
+        &["apply", "--auto-approve", "m.yaml"],
+        &[("STRIPE_API_KEY", "sk_live_snapshotLIVEkey000000")]
+    ));
+    assert_eq!(emu.stats().total, 0, "nothing was sent");
+}
+
+#[test]
+fn a_base_given_on_the_command_line_is_used_and_named_as_an_emulator() {
+    let (emu, wd) = (Emu::instant(), Workdir::new());
+    live_manifest(&wd);
+    let shown = run(
+        &wd,
+        &emu,
+        &["plan", "--api-base", &emu.base, "m.yaml"],
+        &[("STRIPE_API_KEY", "sk_live_snapshotLIVEkey000000")],
+    );
+    assert!(shown.starts_with("exit: Some(0)"), "{shown}");
+    let first = shown.lines().nth(2).unwrap_or_default().to_string();
+    insta::assert_snapshot!(first);
+}
