@@ -94,7 +94,7 @@ fn the_plans_first_line_says_where_the_writes_go() {
     let first = stdout.lines().next().unwrap_or_default();
     assert_eq!(
         first.replace(&emu.base, "[API_BASE]"),
-        "redactctl plan: the API at [API_BASE], account acct_5b4edd9a98a19017, test mode"
+        "redactctl plan: an emulator (not Stripe) at [API_BASE], account acct_5b4edd9a98a19017, test mode"
     );
 }
 
