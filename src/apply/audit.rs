@@ -50,6 +50,28 @@ pub struct AuditRecord {
     pub mode: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account: Option<String>,
+    /// The fixes a run applies (`cancel PaymentIntent pi_…`), as the approved plan listed
+    /// them: irreversible, so the record names them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fixes: Vec<String>,
+    /// Where the write went and on whose approval (absent in records of older versions).
+    #[serde(flatten, default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<AuditContext>,
+}
+
+/// What every write of one apply shares: where it went, what sent it, which plan and whose
+/// approval, so that an auditor reads each line on its own.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditContext {
+    /// The API base (`https://api.stripe.com`, an emulator's address, or
+    /// `local:.redactctl/local` for the embedded emulator).
+    pub api_base: String,
+    /// The redactctl version that sent the write.
+    pub redactctl_version: String,
+    /// SHA-256 of the approved plan (its JSON view).
+    pub plan_digest: String,
+    /// Who approved: the terminal user, CI's actor, or the saved plan.
+    pub approved_by: String,
 }
 
 fn is_zero(n: &u32) -> bool {
@@ -277,6 +299,8 @@ mod tests {
             attempt: 0,
             mode: "test".into(),
             account: None,
+            fixes: Vec::new(),
+            context: None,
         }
     }
 

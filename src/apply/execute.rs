@@ -31,6 +31,8 @@ pub struct Target {
     /// The key's account, when Stripe reported one.
     pub account: Option<String>,
     pub mode: Mode,
+    /// Written into every audit record.
+    pub context: Option<super::audit::AuditContext>,
 }
 
 /// The request an action makes, decided before anything is recorded or sent.
@@ -91,6 +93,8 @@ pub async fn perform(
         attempt,
         mode: target.mode.as_str().into(),
         account: target.account.clone(),
+        fixes: action.fixes.iter().map(|f| f.description.clone()).collect(),
+        context: target.context.clone(),
     };
     lock().ok_or_else(poisoned)?.append(&record)?;
     let outcome: Result<Sent<(String, String)>, StripeError> = match request {

@@ -94,6 +94,8 @@ mod tests {
             attempt: 0,
             mode: "test".into(),
             account: None,
+            fixes: Vec::new(),
+            context: None,
         }
     }
 

@@ -30,7 +30,7 @@ pub fn run(global: &GlobalArgs, args: &ApplyArgs) -> CommandResult {
         wait: args.wait,
         parallelism: args.parallelism as usize,
         max_irreversible: args.max_irreversible,
-        audit_log: args.audit_log.clone(),
+        audit_log: super::audit_log_path(global, &args.audit_log),
     };
     let events = CliEvents::new(global, true, Progress::Auto);
     let outcome = block_on(async {

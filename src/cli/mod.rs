@@ -92,6 +92,21 @@ pub fn session(global: &GlobalArgs) -> Session {
     }
 }
 
+/// The audit log a command uses: the one given, except that `--local` keeps its own log
+/// beside the embedded emulator's state (`.redactctl/local/audit.jsonl`) unless a path
+/// was given, so that trial runs never mix with the record of real deletions.
+pub fn audit_log_path(global: &GlobalArgs, given: &std::path::Path) -> std::path::PathBuf {
+    let default = std::path::Path::new(DEFAULT_AUDIT_LOG);
+    if global.local && given == default {
+        std::path::Path::new(ops::session::LOCAL_DIR).join("audit.jsonl")
+    } else {
+        given.to_path_buf()
+    }
+}
+
+/// Where the audit log is kept unless `--audit-log` says otherwise.
+pub const DEFAULT_AUDIT_LOG: &str = ".redactctl/audit.jsonl";
+
 /// Runs an async use case to completion on a fresh runtime.
 pub fn block_on<T>(future: impl std::future::Future<Output = T>) -> Result<T, CliError> {
     let runtime = tokio::runtime::Builder::new_multi_thread()

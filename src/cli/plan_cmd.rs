@@ -18,7 +18,7 @@ pub fn run(global: &GlobalArgs, args: &PlanArgs) -> CommandResult {
         },
         no_cache: args.planning.no_cache,
         out: args.out.clone(),
-        audit_log: Some(args.audit_log.clone()),
+        audit_log: Some(super::audit_log_path(global, &args.audit_log)),
     };
     let events = CliEvents::new(global, false, Progress::Quiet);
     let outcome = block_on(ops::plan::plan(&session, &request, &events))??;

@@ -29,7 +29,7 @@ pub fn run(global: &GlobalArgs, args: &ReconcileArgs) -> CommandResult {
     let request = ReconcileRequest {
         paths: args.paths.clone(),
         max_irreversible: args.max_irreversible,
-        audit_log: args.audit_log.clone(),
+        audit_log: super::audit_log_path(global, &args.audit_log),
         no_cache: false,
     };
     let progress = if global.verbose > 0 {

@@ -12,7 +12,7 @@ pub fn run(global: &GlobalArgs, args: &ReportArgs) -> CommandResult {
     let session = super::session(global);
     let request = ReportRequest {
         paths: args.paths.clone(),
-        audit_log: args.audit_log.clone(),
+        audit_log: super::audit_log_path(global, &args.audit_log),
     };
     let events = CliEvents::new(global, false, Progress::Quiet);
     let receipts = block_on(ops::report::report(&session, &request, &events))??;

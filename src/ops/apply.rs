@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use super::session::{self, Connection, Prepared, Session};
 use super::{Events, OpsError};
-use crate::apply::audit::{AuditError, AuditLog};
+use crate::apply::audit::{AuditContext, AuditError, AuditLog};
 use crate::apply::execute::Target;
 use crate::apply::{self, guards, ApplyError, ApplyOptions, ApplyReport};
 use crate::manifest::Desired;
@@ -178,6 +178,34 @@ pub async fn apply(
     Ok(ApplyOutcome { report: result? })
 }
 
+/// SHA-256 of the plan's JSON view: what the audit records say was approved.
+fn plan_digest(p: &Plan) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(plan::render_json(p).as_bytes()))
+}
+
+/// Who approved, as the audit log records it: CI's actor when CI says who started the run
+/// (`GITHUB_ACTOR`, `GITLAB_USER_LOGIN`), else the local user, and how they approved.
+fn approver(approval: &Approval<'_>) -> String {
+    let who = ["GITHUB_ACTOR", "GITLAB_USER_LOGIN", "USER", "USERNAME"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok().filter(|s| !s.trim().is_empty()))
+        .map(|s| {
+            s.chars()
+                .filter(|c| !c.is_control())
+                .take(100)
+                .collect::<String>()
+        })
+        .unwrap_or_else(|| "unknown user".to_string());
+    let how = match approval {
+        Approval::Prompt(_) => "answered yes at the prompt",
+        Approval::AutoApprove => "--auto-approve",
+        Approval::SavedPlan(_) => "applied a saved plan",
+        Approval::ReconcilePolicy => "reconcile --auto-approve",
+    };
+    format!("{who} ({how})")
+}
+
 /// The one apply pipeline: the plan to carry out (made now, or the saved one checked
 /// against what was observed), shown, guarded, approved, converged.
 pub async fn pipeline(
@@ -219,6 +247,12 @@ pub async fn pipeline(
     let target = Target {
         account: run.live.account.as_ref().map(|a| a.id.clone()),
         mode: run.conn.key_mode,
+        context: Some(AuditContext {
+            api_base: run.conn.api_base.clone(),
+            redactctl_version: env!("CARGO_PKG_VERSION").to_string(),
+            plan_digest: plan_digest(&approved),
+            approved_by: approver(approval),
+        }),
     };
     let opts = ApplyOptions {
         parallelism: run.parallelism,

@@ -54,6 +54,8 @@ mod tests {
             attempt: 0,
             mode: "test".into(),
             account: None,
+            fixes: Vec::new(),
+            context: None,
         }
     }
 

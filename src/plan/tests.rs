@@ -1854,6 +1854,8 @@ fn provenance_is_built_from_audit_records() {
         attempt: 0,
         mode: "test".into(),
         account: None,
+        fixes: Vec::new(),
+        context: None,
     };
     let mut l = live(vec![job("prj_1", 1, "ready", "error", &[cus("cus_1")])]);
     l.created_by_redactctl = Some(provenance_from_audit(&[rec]));

@@ -467,3 +467,42 @@ fn a_targeted_saved_plan_touches_only_its_entries() {
     assert_eq!(jobs[0]["objects"]["customers"][0], "cus_T1");
     assert_eq!(jobs[0]["status"], "succeeded");
 }
+
+/// `--local` keeps its own audit log beside the embedded emulator's state, and every record
+/// says where the write went, what sent it, which plan and whose approval.
+#[test]
+fn local_runs_keep_their_own_audit_log_and_every_record_names_its_context() {
+    let emu = Emu::instant();
+    let wd = Workdir::new();
+    wd.write(
+        "m.yaml",
+        &manifest("dsr-local", "      customers: [cus_L1]\n", ""),
+    );
+    let out = wd
+        .cmd(&emu)
+        .env("GITHUB_ACTOR", "octo-reviewer")
+        .args(["apply", "--local", "--auto-approve", "--wait=60s", "m.yaml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        !wd.path().join(".redactctl/audit.jsonl").exists(),
+        "the real audit log is untouched"
+    );
+    let log = wd.read(".redactctl/local/audit.jsonl");
+    let records: Vec<serde_json::Value> = log
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(
+        records.len() >= 4,
+        "intent and outcome of create and run: {log}"
+    );
+    for r in &records {
+        assert_eq!(r["api_base"], "local:.redactctl/local", "{r}");
+        assert_eq!(r["redactctl_version"], env!("CARGO_PKG_VERSION"));
+        assert_eq!(r["plan_digest"].as_str().map(str::len), Some(64), "{r}");
+        assert_eq!(r["approved_by"], "octo-reviewer (--auto-approve)");
+    }
+}

@@ -74,6 +74,13 @@ fn fixes_run_only_after_a_plan_that_listed_them() {
     assert_eq!(jobs.len(), 1, "the same job, not a new one");
     assert_eq!(jobs[0]["status"], "succeeded");
     assert_eq!(jobs[0]["validation_behavior"], "fix");
+    // The record shows the fix the run applied, on the run's own lines.
+    let log = wd.read(".redactctl/audit.jsonl");
+    let run_with_fix = log
+        .lines()
+        .filter(|l| l.contains("\"action\":\"run\""))
+        .any(|l| l.contains("\"fixes\":[") && l.contains("pi_guide"));
+    assert!(run_with_fix, "{log}");
 }
 
 /// A customer entry and an entry for that customer's charge: the customer's job reaches the
