@@ -133,7 +133,7 @@ impl CompactJob {
             job.id.clone(),
             job.created,
             job.status.clone(),
-            job.validation_behavior.clone(),
+            job.validation_behavior,
             job.objects.as_ref().map(object_set).unwrap_or_default(),
         )
     }
