@@ -586,14 +586,20 @@ fn decide(
     } else {
         Ending::Done
     };
-    if failed {
-        Some(Ending::Failed)
-    } else if settled || force {
-        Some(plain)
+    // A write that failed is retried in a later round (with a fresh key when Stripe
+    // answered it) for as long as `--wait` allows: only a failure still standing when the
+    // run ends makes it fail. Without `--wait` there is no later round.
+    let ending = if failed { Ending::Failed } else { plain };
+    if settled || force {
+        Some(ending)
     } else {
         match deadline {
-            None => Some(plain),
-            Some(d) if Instant::now() >= d => Some(Ending::TimedOut),
+            None => Some(ending),
+            Some(d) if Instant::now() >= d => Some(if failed {
+                Ending::Failed
+            } else {
+                Ending::TimedOut
+            }),
             Some(_) => None,
         }
     }

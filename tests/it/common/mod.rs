@@ -190,6 +190,8 @@ impl Workdir {
             .env("STRIPE_API_KEY", TEST_KEY)
             .env("STRIPE_API_BASE", &emu.base)
             .env("NO_COLOR", "1")
+            // Who approved, as audit records and receipts name them: the same everywhere.
+            .env("GITHUB_ACTOR", "test-approver")
             .env_remove("RUST_LOG")
             .timeout(Duration::from_secs(120));
         cmd
