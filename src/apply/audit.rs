@@ -88,6 +88,16 @@ impl AuditRecord {
         self.outcome.starts_with("error")
             && self.http_status.is_some_and(|s| !(200..300).contains(&s))
     }
+
+    /// Whether this record's key must not be sent again: it ended in an error Stripe
+    /// answered (Stripe would replay the error), or it is an `update` Stripe carried out.
+    /// An update is asked for again only when the behaviour was switched back since
+    /// (error → fix → error …); under the same key Stripe would replay the first answer
+    /// for 24 hours and change nothing, so the next switch needs a key of its own.
+    pub fn spends_key(&self) -> bool {
+        self.is_answered_error()
+            || (self.action == "update" && (self.outcome == "ok" || self.outcome == "replayed"))
+    }
 }
 
 /// Attempts tried per action at most when looking for a fresh key.
@@ -165,8 +175,8 @@ impl AuditLog {
         })
     }
 
-    /// The first attempt number whose key (`key_of(n)`) has not ended in an error Stripe
-    /// answered, with that key. A crash-retry finds the same attempt (nothing recorded an
+    /// The first attempt number whose key (`key_of(n)`) is not spent (ended in an error
+    /// Stripe answered, or an update Stripe carried out), with that key. A crash-retry finds the same attempt (nothing recorded an
     /// error) and so the same key; an attempt that ended in an error is never reused.
     pub fn fresh_key(&self, key_of: impl Fn(u32) -> String) -> (u32, String) {
         let mut attempt = 0;
@@ -195,7 +205,7 @@ impl AuditLog {
             path: self.path.clone(),
             source,
         })?;
-        if record.is_answered_error() {
+        if record.spends_key() {
             self.errored.insert(record.idempotency_key.clone());
         }
         Ok(())
@@ -242,11 +252,11 @@ fn errored_keys(path: &Path) -> HashSet<String> {
             }
             continue;
         }
-        if !line.windows(6).any(|w| w == b"\"error") {
+        if !line.windows(6).any(|w| w == b"\"error" || w == b"update") {
             continue;
         }
         if let Ok(r) = serde_json::from_slice::<AuditRecord>(&line) {
-            if r.is_answered_error() {
+            if r.spends_key() {
                 out.insert(r.idempotency_key);
             }
         }
@@ -302,6 +312,41 @@ mod tests {
             fixes: Vec::new(),
             context: None,
         }
+    }
+
+    /// error → fix → error → fix: each switch takes effect. The second switch to `fix`
+    /// cannot reuse the first one's key (Stripe would replay it and change nothing), and a
+    /// rerun of the log (a new process) knows it too; a run or create that succeeded keeps
+    /// its key (a crash-retry must replay, not repeat).
+    #[test]
+    fn a_carried_out_update_spends_its_key_and_a_rerun_knows_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.jsonl");
+        let key = |n: u32| format!("redactctl-update-fix-{n}");
+        let mut log = AuditLog::open(&path).unwrap();
+        let (first, k0) = log.fresh_key(key);
+        assert_eq!(first, 0);
+        let mut update = record("update");
+        update.idempotency_key = k0.clone();
+        update.outcome = INTENT.into();
+        update.http_status = None;
+        log.append(&update).unwrap();
+        assert_eq!(log.fresh_key(key).1, k0, "an intent alone keeps the key");
+        update.outcome = "ok".into();
+        update.http_status = Some(200);
+        log.append(&update).unwrap();
+        assert_eq!(log.fresh_key(key), (1, key(1)));
+        let mut run = record("run");
+        run.idempotency_key = "redactctl-run-0".into();
+        log.append(&run).unwrap();
+        drop(log);
+        let log = AuditLog::open(&path).unwrap();
+        assert_eq!(log.fresh_key(key), (1, key(1)), "read back from the file");
+        assert_eq!(
+            log.fresh_key(|_| "redactctl-run-0".to_string()).0,
+            0,
+            "a run that succeeded keeps its key"
+        );
     }
 
     #[cfg(unix)]

@@ -13,6 +13,9 @@
 //!   action uses the next number (the audit log records which keys ended in an error, see
 //!   `apply::audit`). A crash between sending and recording leaves no error recorded, so
 //!   the retry reuses the same key and Stripe replays instead of doing it twice.
+//! - An `update` Stripe carried out spends its key too: the same update is asked for again
+//!   only when the behaviour was switched back in between (error → fix → error → fix), and
+//!   under the old key Stripe would replay the first answer and change nothing.
 
 use sha2::{Digest, Sha256};
 
