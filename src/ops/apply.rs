@@ -158,9 +158,12 @@ pub async fn apply(
         }
     }
     session::check_targets(&desired, &options.targets)?;
+    // The record comes first: a log that cannot be written (a full disk, `/dev/full`, a
+    // read-only file) stops apply before any request, read or write, is sent.
+    let audit = AuditSlot::new(&req.audit_log);
+    audit.get()?;
     let mut prepared = session::connect_and_observe(session, desired, req.no_cache, events).await?;
     session::add_provenance(&mut prepared.live, Some(&req.audit_log));
-    let audit = AuditSlot::new(&req.audit_log);
     let run = Run {
         conn: &prepared.conn,
         desired: &prepared.desired,

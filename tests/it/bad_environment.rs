@@ -171,4 +171,5 @@ fn a_full_disk_for_the_audit_log_stops_apply_with_one_error() {
     assert!(stderr.contains("audit log"), "{stderr}");
     // The log is probed before the first write: nothing was sent without a record.
     assert_eq!(emu.writes(), 0, "apply wrote to Stripe without a record");
+    assert_eq!(emu.stats().total, 0, "the log is probed before any request");
 }
