@@ -104,18 +104,35 @@ pub struct Run<'a> {
 
 /// Whether a single path is a saved plan (a file whose first non-blank byte is `{`).
 pub fn saved_plan_path(paths: &[PathBuf]) -> Option<&Path> {
+    use std::io::Read as _;
     let [path] = paths else { return None };
     if !path.is_file() {
         return None;
     }
-    let head = std::fs::read(path).ok()?;
+    // The first non-blank byte decides; a few KiB of head are enough to find it.
+    let mut head = Vec::new();
+    std::fs::File::open(path)
+        .ok()?
+        .take(4096)
+        .read_to_end(&mut head)
+        .ok()?;
     let first = head.iter().find(|b| !b.is_ascii_whitespace())?;
     (*first == b'{').then_some(path.as_path())
 }
 
-/// Reads a plan file saved by `plan --out`.
+/// The largest plan file read: a plan of 100,000 entries is tens of MiB.
+pub const MAX_PLAN_FILE_BYTES: u64 = 256 * 1024 * 1024;
+
+/// Reads a plan file saved by `plan --out`, bounded: bytes are counted as read (a device
+/// or FIFO cannot make it grow without limit); a file that is not a regular file is read
+/// only because the user named it.
 pub fn read_plan_file(path: &Path) -> Result<Plan, OpsError> {
-    let text = std::fs::read_to_string(path).map_err(|source| OpsError::PlanFileRead {
+    let text = crate::io_limits::read_text_limited(
+        path,
+        MAX_PLAN_FILE_BYTES,
+        crate::io_limits::Special::Allow,
+    )
+    .map_err(|source| OpsError::PlanFileRead {
         path: path.to_path_buf(),
         source,
     })?;

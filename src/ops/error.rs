@@ -64,7 +64,7 @@ pub enum OpsError {
     PlanFileRead {
         path: PathBuf,
         #[source]
-        source: std::io::Error,
+        source: crate::io_limits::LimitedReadError,
     },
     #[error("cannot use the plan file {}", path.display())]
     PlanFile {
@@ -159,15 +159,21 @@ mod tests {
     fn causes_follow_the_message_once_each() {
         let e = OpsError::PlanFileRead {
             path: "p.json".into(),
-            source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
+            source: crate::io_limits::LimitedReadError::TooLarge {
+                path: "p.json".into(),
+                max: 10,
+            },
         };
         assert_eq!(
             messages(&e),
-            ["cannot read the plan file p.json", "no such file"]
+            [
+                "cannot read the plan file p.json",
+                "`p.json` is larger than 10 bytes"
+            ]
         );
         assert_eq!(
             one_line(&e),
-            "cannot read the plan file p.json: no such file"
+            "cannot read the plan file p.json: `p.json` is larger than 10 bytes"
         );
     }
 

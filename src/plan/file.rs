@@ -34,18 +34,6 @@ pub enum PlanFileError {
     },
 }
 
-/// The largest plan file read: a plan of 100,000 entries is tens of MiB.
-pub const MAX_PLAN_FILE_BYTES: u64 = 256 * 1024 * 1024;
-
-/// Reads a saved plan file's text, bounded: bytes are counted as read (a device or FIFO
-/// cannot make it grow without limit), and a file that is not a regular file is read only
-/// because the user named it. For the CLI's `apply PLANFILE`.
-pub fn read_plan_file(
-    path: &std::path::Path,
-) -> Result<String, crate::io_limits::LimitedReadError> {
-    crate::io_limits::read_text_limited(path, MAX_PLAN_FILE_BYTES, crate::io_limits::Special::Allow)
-}
-
 #[derive(Deserialize)]
 struct VersionProbe {
     format_version: Option<serde_json::Value>,

@@ -20,9 +20,7 @@ mod status;
 
 pub use approval::{approved_actions, check_preconditions};
 pub use deadlines::{alert_lines, annotate_deadlines, deadline_view, is_done, DeadlineView};
-pub use file::{
-    parse_plan_file, plan_schema_json, read_plan_file, PlanFileError, MAX_PLAN_FILE_BYTES,
-};
+pub use file::{parse_plan_file, plan_schema_json, PlanFileError};
 pub use fixes::{fix_for, fix_of_error, is_risk_period, ErrorContext, RISK_PERIOD_SECS};
 pub use keys::KEY_PREFIX;
 pub use model::*;
