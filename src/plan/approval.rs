@@ -6,6 +6,7 @@ use std::collections::{HashMap, HashSet};
 
 use super::model::{Action, Op, Plan, Precondition, Signature};
 use crate::kinds::ObjectRef;
+use crate::manifest::Behavior;
 use crate::observe::Live;
 use crate::stripe::models::ValidationBehavior;
 use crate::stripe::models::{JobStatus, RedactionJob};
@@ -145,19 +146,30 @@ fn progresses_to(seen: &JobStatus, now: &JobStatus) -> bool {
 /// does not cover the same job switched to `fix` since.
 type Approved = (Signature, Vec<String>, Option<String>, bool);
 
-fn approved_key(a: &Action) -> Approved {
+fn approved_key(a: &Action, plan: &Plan) -> Approved {
     let mut fixes: Vec<String> = a.fixes.iter().map(|f| f.description.clone()).collect();
     fixes.sort();
     (
         a.signature(),
         fixes,
         a.adopt.as_ref().map(|x| x.job.clone()),
-        a.op == Op::Run && (!a.fixes.is_empty() || runs_under_fix(a)),
+        a.op == Op::Run && (!a.fixes.is_empty() || runs_under_fix(a, plan)),
     )
 }
 
-/// Whether the job was observed in `fix` behaviour.
-fn runs_under_fix(a: &Action) -> bool {
+/// Whether the run will find its job in `fix` behaviour: as observed, unless an update of
+/// the same plan that the run comes after switches it first. A run approved after a
+/// switch back to `error` applies no fix, and is the same approval whether the re-plan
+/// sees the job before the switch or after it.
+fn runs_under_fix(a: &Action, plan: &Plan) -> bool {
+    let switched = plan
+        .actions
+        .iter()
+        .filter(|u| u.op == Op::Update && a.after.contains(&u.id) && u.job == a.job)
+        .find_map(|u| u.validation_behavior);
+    if let Some(b) = switched {
+        return b == Behavior::Fix;
+    }
     matches!(
         &a.precondition,
         Some(Precondition::Job { validation_behavior, .. })
@@ -189,7 +201,7 @@ pub fn approved_actions(approved: &Plan, fresh: &Plan) -> (Vec<Action>, Vec<Acti
                 .or_default()
                 .push(a);
         }
-        *budget.entry(approved_key(a)).or_default() += 1;
+        *budget.entry(approved_key(a, approved)).or_default() += 1;
         let sig = a.signature();
         if a.op != Op::Wait || a.lock_release || !a.lock_holders.is_empty() {
             *worked
@@ -217,8 +229,8 @@ pub fn approved_actions(approved: &Plan, fresh: &Plan) -> (Vec<Action>, Vec<Acti
         // A run under `fix` whose fixes Stripe does not list is approved by a plan that
         // showed the same (with its warning), or by one that showed its fixes (below);
         // never by a plan that saw the job under `error`.
-        let fixes_unlisted = a.op == Op::Run && a.fixes.is_empty() && runs_under_fix(a);
-        if let Some(n) = budget.get_mut(&approved_key(a)).filter(|n| **n > 0) {
+        let fixes_unlisted = a.op == Op::Run && a.fixes.is_empty() && runs_under_fix(a, fresh);
+        if let Some(n) = budget.get_mut(&approved_key(a, fresh)).filter(|n| **n > 0) {
             *n -= 1;
             allowed.push(a.clone());
             continue;

@@ -1133,6 +1133,32 @@ fn new_work_found_by_a_re_plan_is_reported_not_allowed() {
 }
 
 #[test]
+fn a_run_approved_after_a_switch_back_to_error_stays_approved_once_the_switch_is_done() {
+    // The plan saw the job validating under `fix`; the manifest says `error`: switch back,
+    // wait, run. Once the switch is done the re-plan shows the same run under `error`:
+    // the run that was approved, not new work.
+    let d = desired(vec![redacted("a", &[cus("cus_1")])]);
+    let saved = go(
+        &d,
+        &live(vec![job("prj_1", 1, "validating", "fix", &[cus("cus_1")])]),
+    );
+    assert!(saved.actions.iter().any(|a| a.op == Op::Update));
+    let fresh = go(
+        &d,
+        &live(vec![job(
+            "prj_1",
+            1,
+            "validating",
+            "error",
+            &[cus("cus_1")],
+        )]),
+    );
+    let (allowed, new) = approved_actions(&saved, &fresh);
+    assert!(new.is_empty(), "{new:?}");
+    assert!(allowed.iter().any(|a| a.op == Op::Run), "{allowed:?}");
+}
+
+#[test]
 fn an_approved_signature_allows_one_action_only() {
     let d = desired(vec![redacted("a", &[cus("cus_1")])]);
     let saved = go(&d, &live(vec![]));

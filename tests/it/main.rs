@@ -4,6 +4,7 @@
 mod apply_flow;
 mod apply_guide;
 mod bad_environment;
+mod behavior_flips;
 mod ci_flow;
 mod ci_workflows;
 mod cli_output;
