@@ -288,6 +288,7 @@ impl Client {
             idempotency_key: Some(idempotency_key),
         })
         .await
+        .map_err(outcome_of_create)
     }
 
     /// `POST /v1/privacy/redaction_jobs/:id`: changes `validation_behavior`.
@@ -746,6 +747,27 @@ impl Client {
             url.set_query(Some(&encode::encode(&req.query)));
         }
         Ok(url)
+    }
+}
+
+/// A create that ended in a 5xx or in no answer may have made its job: Stripe saves a 500
+/// that came after the write and replays it to the same key with `Stripe-Should-Retry:
+/// false`, so no retry here can recover the job, and a retry under a fresh key could make a
+/// second one. The caller gets [`StripeError::OutcomeUnknown`] and looks before retrying.
+/// Other errors (a 4xx: Stripe refused, nothing was made) pass through.
+fn outcome_of_create(err: StripeError) -> StripeError {
+    let unknown = match &err {
+        StripeError::Api { status, .. } | StripeError::Decode { status, .. } => *status >= 500,
+        StripeError::Network { .. } => true,
+        _ => false,
+    };
+    if unknown {
+        StripeError::OutcomeUnknown {
+            route: "POST /v1/privacy/redaction_jobs".into(),
+            cause: Box::new(err),
+        }
+    } else {
+        err
     }
 }
 

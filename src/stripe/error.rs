@@ -43,12 +43,25 @@ pub enum StripeError {
     /// The caller asked for something Stripe would refuse; nothing was sent.
     #[error("invalid request (not sent): {0}")]
     InvalidRequest(String),
+    /// A create whose outcome is unknown: the last answer was a 5xx or no answer at all,
+    /// and Stripe may have made the job before failing. Retrying under the same key cannot
+    /// tell (Stripe saves a 500 that came after the write and replays it, with
+    /// `Stripe-Should-Retry: false`); retrying under a fresh key blind could make a second
+    /// job. The caller must look first (list the jobs) and adopt the job if it is there.
+    #[error("the outcome of {route} is unknown: Stripe may have carried it out; look before retrying under a new key ({cause})")]
+    OutcomeUnknown {
+        route: String,
+        /// The last answer (a 5xx) or the network failure; in the message, not a
+        /// `source`, so that a renderer of causes does not print it twice.
+        cause: Box<StripeError>,
+    },
 }
 
 impl StripeError {
     /// The HTTP status of the final response, when there was one.
     pub fn status(&self) -> Option<u16> {
         match self {
+            StripeError::OutcomeUnknown { cause, .. } => cause.status(),
             StripeError::Api { status, .. } | StripeError::Decode { status, .. } => Some(*status),
             _ => None,
         }
@@ -60,6 +73,7 @@ impl StripeError {
             StripeError::Api { request_id, .. } | StripeError::Decode { request_id, .. } => {
                 request_id.as_deref()
             }
+            StripeError::OutcomeUnknown { cause, .. } => cause.request_id(),
             _ => None,
         }
     }
@@ -70,6 +84,13 @@ impl StripeError {
             StripeError::Api { code, .. } => code.as_deref(),
             _ => None,
         }
+    }
+
+    /// Whether a write may or may not have been carried out (see
+    /// [`StripeError::OutcomeUnknown`]): the caller must observe before a retry under a
+    /// fresh idempotency key.
+    pub fn is_outcome_unknown(&self) -> bool {
+        matches!(self, StripeError::OutcomeUnknown { .. })
     }
 
     /// Whether the object asked for does not exist (HTTP 404).
@@ -138,6 +159,27 @@ mod tests {
         assert_eq!(e.request_id(), Some("req_123"));
         assert_eq!(e.code(), Some("parameter_missing"));
         assert!(!e.to_string().contains('\n'));
+    }
+
+    #[test]
+    fn an_unknown_outcome_keeps_the_answer_it_came_from() {
+        let e = StripeError::OutcomeUnknown {
+            route: "POST /v1/privacy/redaction_jobs".into(),
+            cause: Box::new(StripeError::Api {
+                status: 500,
+                kind: "api_error".into(),
+                code: None,
+                param: None,
+                message: "An unknown error occurred".into(),
+                request_id: Some("req_500".into()),
+            }),
+        };
+        assert!(e.is_outcome_unknown());
+        assert_eq!(e.status(), Some(500), "the audit log records the 500");
+        assert_eq!(e.request_id(), Some("req_500"));
+        assert!(e.to_string().contains("may have carried it out"), "{e}");
+        assert!(e.to_string().contains("req_500"), "{e}");
+        assert!(!StripeError::InvalidRequest("x".into()).is_outcome_unknown());
     }
 
     #[test]

@@ -204,3 +204,43 @@ fn two_applies_at_once_create_no_duplicate() {
     let jobs = assert_converged_without_duplicates(&emu, n, "C");
     assert_eq!(jobs.len(), n);
 }
+
+/// A create answered with a 500 that came after Stripe made the job: the client reports the
+/// outcome as unknown, the next observation finds the job (the audit log holds the create's
+/// intent), and apply carries on with it instead of creating a second one.
+#[test]
+fn creates_answered_500_after_the_write_are_adopted_never_duplicated() {
+    let n = 40;
+    let emu = Emu::start(Config {
+        fail_rate: 0.3,
+        seed: 11,
+        ..every_id_exists()
+    });
+    let wd = Workdir::new();
+    wd.write("m.yaml", &many_entries(n, "U"));
+    let out = apply_cmd(&emu, &wd, &["--wait=120s"]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (records, _) =
+        redactctl::apply::audit::read_log(&wd.path().join(".redactctl/audit.jsonl")).unwrap();
+    let unknown: Vec<_> = records
+        .iter()
+        .filter(|r| r.action == "create" && r.http_status == Some(500))
+        .collect();
+    assert!(
+        !unknown.is_empty(),
+        "no create ended in a 500 after the write: the test proves nothing"
+    );
+    assert!(
+        unknown.iter().all(|r| r.outcome.contains("unknown")),
+        "{unknown:#?}"
+    );
+    emu.handle().set_faults(0.0, 0.0);
+    let jobs = assert_converged_without_duplicates(&emu, n, "U");
+    assert_eq!(jobs.len(), n, "one job per entry, no duplicate");
+}
