@@ -41,6 +41,32 @@ pub fn entry_state(entry: &EntryPlan) -> String {
     }
 }
 
+/// The fixes that the entry's runs, as Stripe accepted them, apply: irreversible changes
+/// to objects the manifest did not name (a canceled PaymentIntent, a detached
+/// PaymentMethod), so the summary names each one, as the plan and the audit log do.
+fn fixes_applied(report: &ApplyReport, entry: &str) -> Vec<String> {
+    report
+        .performed
+        .iter()
+        .filter(|(a, r)| {
+            a.entry.as_deref() == Some(entry)
+                && a.op == crate::plan::Op::Run
+                && matches!(r, ActionResult::Done { .. })
+        })
+        .flat_map(|(a, r)| {
+            let job = match r {
+                ActionResult::Done {
+                    target: Some(t), ..
+                } => t.clone(),
+                _ => a.job.clone().unwrap_or_default(),
+            };
+            a.fixes
+                .iter()
+                .map(move |f| format!("fix applied by {job}: {}  [IRREVERSIBLE]", f.description))
+        })
+        .collect()
+}
+
 /// Renders the closing summary (stdout).
 pub fn render(report: &ApplyReport) -> String {
     let mut out = String::new();
@@ -83,6 +109,9 @@ pub fn render(report: &ApplyReport) -> String {
             entry.name,
             entry_state(entry)
         );
+        for line in fixes_applied(report, &entry.name) {
+            let _ = writeln!(out, "    {line}");
+        }
     }
     for (action, result) in &report.performed {
         if action.entry.is_none() {

@@ -23,6 +23,7 @@ mod emulator_ops;
 mod emulator_support;
 mod find;
 mod fix_preview;
+mod fix_records;
 mod fuzz_emulator_form;
 mod fuzz_manifest;
 mod fuzz_plan_file;
