@@ -12,7 +12,10 @@ pub fn run(global: &GlobalArgs, args: &ApplyArgs) -> CommandResult {
     let session = super::session(global);
     let prompt = TerminalPrompt;
     let approval = match ops_apply::saved_plan_path(&args.paths) {
-        Some(path) => Approval::SavedPlan(Box::new(ops_apply::read_plan_file(path)?)),
+        Some(path) => Approval::SavedPlan(Box::new(ops_apply::read_signed_plan_file(
+            path,
+            super::plan_key()?.as_ref(),
+        )?)),
         None if args.auto_approve => Approval::AutoApprove,
         None => Approval::Prompt(&prompt),
     };

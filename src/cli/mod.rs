@@ -92,6 +92,14 @@ pub fn session(global: &GlobalArgs) -> Session {
     }
 }
 
+/// The plan-signing key from `REDACTCTL_PLAN_KEY` (`None`: not set). The value is checked
+/// (non-empty, bounded) and never printed.
+pub fn plan_key() -> Result<Option<crate::plan::PlanKey>, CliError> {
+    let value = std::env::var_os(crate::plan::PLAN_KEY_ENV);
+    crate::plan::PlanKey::from_env_value(value.as_deref())
+        .map_err(|e| CliError::from(ops::OpsError::PlanKey(e)))
+}
+
 /// The audit log a command uses: the one given, except that `--local` keeps its own log
 /// beside the embedded emulator's state (`.redactctl/local/audit.jsonl`) unless a path
 /// was given, so that trial runs never mix with the record of real deletions.

@@ -19,6 +19,11 @@ pub fn run(global: &GlobalArgs, args: &PlanArgs) -> CommandResult {
         no_cache: args.planning.no_cache,
         out: args.out.clone(),
         audit_log: Some(super::audit_log_path(global, &args.audit_log)),
+        // Only a saved plan is signed: the key is not even read without `--out`.
+        plan_key: match &args.out {
+            Some(_) => super::plan_key()?,
+            None => None,
+        },
     };
     let events = CliEvents::new(global, false, Progress::Quiet);
     let outcome = block_on(ops::plan::plan(&session, &request, &events))??;

@@ -127,12 +127,24 @@ pub const MAX_PLAN_FILE_BYTES: u64 = 256 * 1024 * 1024;
 /// or FIFO cannot make it grow without limit); a file that is not a regular file is read
 /// only because the user named it.
 pub fn read_plan_file(path: &Path) -> Result<Plan, OpsError> {
+    read_signed_plan_file(path, None)
+}
+
+/// [`read_plan_file`], checking the file's signature first (see [`plan::signing`]): with
+/// `key`, a file whose signature is missing or wrong is refused; without, a signed file is
+/// refused (it cannot be checked) and an unsigned one read as it is. Nothing is sent
+/// either way: this runs before any connection.
+pub fn read_signed_plan_file(path: &Path, key: Option<&plan::PlanKey>) -> Result<Plan, OpsError> {
     let text = crate::io_limits::read_text_limited(
         path,
         MAX_PLAN_FILE_BYTES,
         crate::io_limits::Special::Allow,
     )
     .map_err(|source| OpsError::PlanFileRead {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let text = plan::signing::verify(&text, key).map_err(|source| OpsError::PlanSignature {
         path: path.to_path_buf(),
         source,
     })?;

@@ -72,6 +72,14 @@ pub enum OpsError {
         #[source]
         source: PlanFileError,
     },
+    #[error("refusing the plan file {}", path.display())]
+    PlanSignature {
+        path: PathBuf,
+        #[source]
+        source: crate::plan::SignatureError,
+    },
+    #[error("cannot use the plan-signing key")]
+    PlanKey(#[source] crate::plan::PlanKeyError),
     #[error("the plan file names no manifests; create it with `redactctl plan PATHS --out FILE`")]
     PlanFileWithoutManifests,
     #[error("stale plan: the manifests changed since the plan was made; nothing was changed — run `redactctl plan` again")]

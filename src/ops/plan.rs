@@ -19,6 +19,8 @@ pub struct PlanRequest {
     pub out: Option<PathBuf>,
     /// The audit log that says which jobs redactctl created (`None`: provenance unknown).
     pub audit_log: Option<PathBuf>,
+    /// Sign the saved plan with this key (`REDACTCTL_PLAN_KEY`); `None`: unsigned.
+    pub plan_key: Option<plan::PlanKey>,
 }
 
 /// The plan made (and saved, when asked).
@@ -57,7 +59,7 @@ pub async fn plan(
     prepared.conn.close().await;
     today.map_err(OpsError::Today)?;
     if let Some(out) = &req.out {
-        save_plan(out, &the_plan)?;
+        save_signed_plan(out, &the_plan, req.plan_key.as_ref())?;
     }
     Ok(PlanOutcome { plan: the_plan })
 }
@@ -88,7 +90,19 @@ pub fn observed_parts(conn: &Connection, live: &Live) -> Observed {
 /// or a full disk never leaves half a plan. A missing directory is created (`--out
 /// plan/plan.json` in a fresh CI checkout).
 pub fn save_plan(path: &Path, the_plan: &Plan) -> Result<(), OpsError> {
-    let json = plan::render_json(the_plan);
+    save_signed_plan(path, the_plan, None)
+}
+
+/// [`save_plan`], signed with `key` when there is one (see [`plan::signing`]).
+pub fn save_signed_plan(
+    path: &Path,
+    the_plan: &Plan,
+    key: Option<&plan::PlanKey>,
+) -> Result<(), OpsError> {
+    let mut json = plan::render_json(the_plan);
+    if let Some(key) = key {
+        json = plan::signing::sign(&json, key);
+    }
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),

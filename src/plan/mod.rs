@@ -16,6 +16,7 @@ mod planner;
 mod provenance;
 mod render;
 mod scope;
+pub mod signing;
 mod status;
 
 pub use approval::{approved_actions, check_preconditions};
@@ -31,6 +32,7 @@ pub use render::{
     MarkdownOptions, DEFAULT_MAX_BYTES, MIN_MAX_BYTES,
 };
 pub use scope::{check_planning_options, ScopeError};
+pub use signing::{PlanKey, PlanKeyError, SignatureError, PLAN_KEY_ENV};
 pub use status::{
     failing_rows, render_status_human, render_status_json, status_rows, status_rows_on, FailOn,
     StatusRow, StuckJob,

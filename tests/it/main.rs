@@ -41,6 +41,7 @@ mod operations;
 mod ops_reconcile;
 mod plan_comment;
 mod plan_props;
+mod plan_signing;
 mod plan_views;
 mod provenance;
 mod prune_scope;

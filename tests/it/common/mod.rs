@@ -193,6 +193,8 @@ impl Workdir {
             // Who approved, as audit records and receipts name them: the same everywhere.
             .env("GITHUB_ACTOR", "test-approver")
             .env_remove("RUST_LOG")
+            // Plan files are unsigned unless a test signs them.
+            .env_remove("REDACTCTL_PLAN_KEY")
             .timeout(Duration::from_secs(120));
         cmd
     }
