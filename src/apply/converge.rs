@@ -17,7 +17,7 @@ use super::audit::AuditLog;
 use super::execute::{perform, ActionResult, Target};
 use super::interrupt;
 use super::progress::Reporter;
-use super::provenance_log::provenance_for;
+use super::provenance_log::add_audit_facts;
 use super::{summary, ApplyError, ApplyOptions, ApplyReport, Ending};
 use crate::manifest::Desired;
 use crate::observe::{observe, Live};
@@ -511,7 +511,7 @@ pub async fn converge(
             }, if observing.is_some() && stopping.is_none() => {
                 observing = None;
                 let mut live = live?;
-                live.created_by_redactctl = provenance_for(&audit_path, &live);
+                add_audit_facts(&mut live, &audit_path);
                 let fresh = plan::plan(desired, &live, &opts.planning);
                 for entry in &fresh.entries {
                     reporter.entry_state(&entry.name, &summary::entry_state(entry));

@@ -10,7 +10,7 @@ use std::path::Path;
 use super::audit::{read_log, AuditRecord, INTENT};
 use crate::kinds::ObjectRef;
 use crate::observe::Live;
-use crate::plan::provenance_from_audit;
+use crate::plan::{missing_from_audit, provenance_from_audit};
 
 /// Job id → objects its create asked for; `None` when there is no audit log at `path` (or
 /// it cannot be read): the planner then cannot tell outside jobs from its own.
@@ -66,6 +66,27 @@ pub fn provenance_with_intents(
         }
     }
     out
+}
+
+/// Puts what the audit log at `path` tells the planner into `live`: which jobs redactctl
+/// created ([`provenance_for`]'s map; `None` without a readable log) and which objects a
+/// create was refused for as not existing ([`missing_from_audit`]). The log is read once.
+pub fn add_audit_facts(live: &mut Live, path: &Path) {
+    let records = path
+        .is_file()
+        .then(|| read_log(path).ok())
+        .flatten()
+        .map(|(records, _bad)| records);
+    match records {
+        Some(records) => {
+            live.created_by_redactctl = Some(provenance_with_intents(&records, live));
+            live.missing_objects = missing_from_audit(&records);
+        }
+        None => {
+            live.created_by_redactctl = None;
+            live.missing_objects.clear();
+        }
+    }
 }
 
 fn unix_seconds(rfc3339: &str) -> Option<i64> {

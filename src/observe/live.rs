@@ -37,6 +37,26 @@ pub struct Live {
     /// when the observer read them: dates the 90-day risk period. Empty: unknown.
     #[serde(default)]
     pub object_created: BTreeMap<String, i64>,
+    /// Objects Stripe said do not exist when a create of redactctl's named them (a 400
+    /// `resource_missing`), by object, read from the audit log. A later create that
+    /// succeeded for the object clears it. By object id. Empty: none known (or no audit
+    /// log).
+    #[serde(default)]
+    pub missing_objects: BTreeMap<String, MissingObject>,
+}
+
+/// A create that Stripe refused because an object it named does not exist.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MissingObject {
+    /// The object Stripe did not find.
+    pub object: ObjectRef,
+    /// Every object that create asked for (sorted): the same create is not proposed again
+    /// unless the entry's objects changed.
+    pub asked: Vec<ObjectRef>,
+    /// When Stripe refused it (RFC 3339, from the audit record).
+    pub time: String,
+    /// Stripe's `Request-Id` of the refusal, when it came with one.
+    pub request_id: Option<String>,
 }
 
 impl Live {

@@ -24,7 +24,7 @@ use crate::stripe::models::{
 use crate::stripe::{Client, StripeError};
 use crate::stripe::{ListQuery, PAGE_SIZE};
 
-pub use live::Live;
+pub use live::{Live, MissingObject};
 
 /// What an observation reads beyond the jobs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,6 +102,7 @@ pub async fn observe(
         observed_at: unix_now(),
         created_by_redactctl: None,
         object_created: BTreeMap::new(),
+        missing_objects: BTreeMap::new(),
     })
 }
 

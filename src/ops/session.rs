@@ -276,8 +276,13 @@ pub async fn connect_and_observe(
 /// Which observed jobs redactctl created, from the audit log at `audit_log` (`None` when
 /// there is none: the planner then says it cannot tell outside jobs from its own).
 pub fn add_provenance(live: &mut Live, audit_log: Option<&Path>) {
-    live.created_by_redactctl =
-        audit_log.and_then(|path| crate::apply::provenance_log::provenance_for(path, live));
+    match audit_log {
+        Some(path) => crate::apply::provenance_log::add_audit_facts(live, path),
+        None => {
+            live.created_by_redactctl = None;
+            live.missing_objects.clear();
+        }
+    }
 }
 
 /// Where jobs in terminal states are cached between runs (they never change). The

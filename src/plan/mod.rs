@@ -11,6 +11,7 @@ mod fixes;
 mod index;
 mod keys;
 mod locks;
+mod missing;
 mod model;
 mod planner;
 mod provenance;
@@ -26,7 +27,7 @@ pub use fixes::{fix_for, fix_of_error, is_risk_period, ErrorContext, RISK_PERIOD
 pub use keys::KEY_PREFIX;
 pub use model::*;
 pub use planner::plan;
-pub use provenance::provenance_from_audit;
+pub use provenance::{missing_from_audit, provenance_from_audit};
 pub use render::{
     closing_line, render_human, render_json, render_markdown, render_markdown_budgeted,
     MarkdownOptions, DEFAULT_MAX_BYTES, MIN_MAX_BYTES,

@@ -550,7 +550,9 @@ impl<'p, 'a> EntryPlanner<'p, 'a> {
             self.conflict(u, &objects);
         }
         for chunk in free.chunks(MAX_OBJECTS_PER_JOB) {
-            self.create(chunk.to_vec(), Vec::new(), want_run);
+            if !self.create_refused_as_missing(chunk) {
+                self.create(chunk.to_vec(), Vec::new(), want_run);
+            }
         }
         for chunk in freed_later.chunks(MAX_OBJECTS_PER_JOB) {
             let objects = chunk.iter().map(|(o, _)| o.clone()).collect();
@@ -558,6 +560,26 @@ impl<'p, 'a> EntryPlanner<'p, 'a> {
                 chunk.iter().flat_map(|(_, r)| r.iter().cloned()).collect();
             self.create(objects, releasers.into_iter().collect(), want_run);
         }
+    }
+
+    /// Whether Stripe refused exactly this create because an object it names does not
+    /// exist: then the entry is blocked ("object not found") instead of proposing the
+    /// create Stripe would refuse again. `--revalidate` sends it anyway (the object may
+    /// exist now); a create that differs (the entry's objects changed) goes ahead, with a
+    /// warning naming what was not found before.
+    fn create_refused_as_missing(&mut self, chunk: &[ObjectRef]) -> bool {
+        let refused = super::missing::refused_create(self.live, chunk);
+        if refused.is_empty() || self.opts.revalidate {
+            for m in super::missing::missing_before(self.live, chunk) {
+                self.warnings.push(format!(
+                    "Stripe did not find {} when a create named it at {}; this create names it again",
+                    m.object, m.time
+                ));
+            }
+            return false;
+        }
+        self.blocked.push(super::missing::blocked_create(&refused));
+        true
     }
 
     /// A run in `fix` behaviour whose errors Stripe does not list: the plan cannot show
@@ -650,8 +672,17 @@ impl<'p, 'a> EntryPlanner<'p, 'a> {
         } else {
             let views: Vec<ErrorView> = errors.iter().map(|e| self.view(e)).collect();
             let resolve = resolutions(&views, self.entry.validation_behavior);
+            let not_found = super::missing::not_found_in(errors);
             self.blocked.push(Blocked {
-                problem: format!("job {} failed validation", info.job.id),
+                problem: if not_found.is_empty() {
+                    format!("job {} failed validation", info.job.id)
+                } else {
+                    format!(
+                        "object not found: {} (job {} failed validation)",
+                        not_found.join(", "),
+                        info.job.id
+                    )
+                },
                 job: Some(info.job.id.clone()),
                 errors: views,
                 resolve,

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 use crate::apply::audit::AuditRecord;
 use crate::kinds::ObjectRef;
+use crate::observe::MissingObject;
 
 /// Job id → the objects its create asked for (sorted, without duplicates), from every
 /// successful or replayed `create` record. Records of other actions, failed creates and
@@ -26,6 +27,46 @@ pub fn provenance_from_audit(records: &[AuditRecord]) -> BTreeMap<String, Vec<Ob
         objects.extend(r.objects.iter().cloned());
         objects.sort();
         objects.dedup();
+    }
+    out
+}
+
+/// Objects Stripe said do not exist, from the audit log: for each `create` that Stripe
+/// answered with a 4xx `resource_missing` error, the objects of that create whose id the
+/// answer names (`No such customer: 'cus_…'`). A later successful create that covers an
+/// object clears it (the object exists after all). Pure, like
+/// [`provenance_from_audit`]; the caller puts the result in `Live::missing_objects`.
+pub fn missing_from_audit(records: &[AuditRecord]) -> BTreeMap<String, MissingObject> {
+    let mut out: BTreeMap<String, MissingObject> = BTreeMap::new();
+    for r in records.iter().filter(|r| r.action == "create") {
+        if r.outcome == "ok" || r.outcome == "replayed" {
+            for o in &r.objects {
+                out.remove(&o.id);
+            }
+            continue;
+        }
+        let refused_as_missing = r.is_answered_error()
+            && r.http_status.is_some_and(|s| (400..500).contains(&s))
+            && r.outcome.contains("resource_missing");
+        if !refused_as_missing {
+            continue;
+        }
+        let mut asked = r.objects.clone();
+        asked.sort();
+        asked.dedup();
+        for o in &r.objects {
+            if r.outcome.contains(&format!("'{}'", o.id)) {
+                out.insert(
+                    o.id.clone(),
+                    MissingObject {
+                        object: o.clone(),
+                        asked: asked.clone(),
+                        time: r.time.clone(),
+                        request_id: r.request_id.clone(),
+                    },
+                );
+            }
+        }
     }
     out
 }
@@ -88,5 +129,35 @@ mod tests {
             map["prj_1"], want,
             "what the create asked for, cards included"
         );
+    }
+
+    #[test]
+    fn a_create_refused_as_resource_missing_names_the_missing_object_until_a_create_succeeds() {
+        let gone = ObjectRef::new(ObjectKind::Customers, "cus_gone");
+        let ok = ObjectRef::new(ObjectKind::Customers, "cus_ok");
+        let both = [gone.clone(), ok.clone()];
+        let mut refused = record(
+            "create",
+            None,
+            "error: Stripe error (HTTP 400, invalid_request_error, code resource_missing, param objects[customers][0]): No such customer: 'cus_gone' [request req_1]",
+            &both,
+        );
+        refused.http_status = Some(400);
+        let mut other_400 = record(
+            "create",
+            None,
+            "error: Stripe error (HTTP 400, invalid_request_error, code parameter_invalid): bad 'cus_ok'",
+            &both,
+        );
+        other_400.http_status = Some(400);
+        let map = missing_from_audit(&[refused.clone(), other_400]);
+        assert_eq!(map.keys().collect::<Vec<_>>(), ["cus_gone"]);
+        let mut want = both.to_vec();
+        want.sort();
+        assert_eq!(map["cus_gone"].asked, want);
+        assert_eq!(map["cus_gone"].object, gone);
+        // The object existed after all: a later create that covered it succeeded.
+        let later = record("create", Some("prj_9"), "ok", std::slice::from_ref(&gone));
+        assert!(missing_from_audit(&[refused, later]).is_empty());
     }
 }

@@ -2059,3 +2059,91 @@ fn a_held_lock_is_waited_on_even_next_to_other_errors() {
 
 /// The Markdown view under a byte budget.
 mod markdown_budget;
+
+// ---- objects Stripe did not find ----
+
+fn missing(l: &mut Live, object: ObjectRef, asked: &[ObjectRef]) {
+    let mut asked = asked.to_vec();
+    asked.sort();
+    l.missing_objects.insert(
+        object.id.clone(),
+        crate::observe::MissingObject {
+            object,
+            asked,
+            time: "2026-11-27T08:00:00Z".into(),
+            request_id: Some("req_404".into()),
+        },
+    );
+}
+
+#[test]
+fn a_create_refused_for_a_missing_object_is_blocked_not_proposed_again() {
+    let d = desired(vec![redacted("a", &[cus("cus_gone"), cus("cus_ok")])]);
+    let mut l = live(vec![]);
+    missing(&mut l, cus("cus_gone"), &[cus("cus_gone"), cus("cus_ok")]);
+    let p = go(&d, &l);
+    assert!(p.actions.is_empty(), "{:?}", p.actions);
+    let e = &p.entries[0];
+    assert_eq!(e.outcome, Outcome::Blocked);
+    assert_eq!(e.blocked[0].problem, "object not found: cus_gone");
+    assert!(
+        e.blocked[0].resolve.iter().any(|r| r.contains("manifest")),
+        "{:?}",
+        e.blocked[0].resolve
+    );
+    assert!(!p.has_changes());
+
+    // `--revalidate` sends the create again (the object may exist now).
+    let again = plan(
+        &d,
+        &l,
+        &Options {
+            revalidate: true,
+            ..Options::default()
+        },
+    );
+    assert_eq!(ops(&again, "a")[0].0, Op::Create);
+}
+
+#[test]
+fn a_changed_entry_gets_its_create_with_a_warning_and_a_fixed_one_just_its_create() {
+    let mut l = live(vec![]);
+    missing(&mut l, cus("cus_gone"), &[cus("cus_gone")]);
+    // Another object added next to the missing one: a different create, proposed.
+    let grown = go(
+        &desired(vec![redacted("a", &[cus("cus_gone"), cus("cus_new")])]),
+        &l,
+    );
+    assert_eq!(ops(&grown, "a")[0].0, Op::Create);
+    assert!(
+        grown.entries[0]
+            .warnings
+            .iter()
+            .any(|w| w.contains("cus_gone")),
+        "{:?}",
+        grown.entries[0].warnings
+    );
+    // The id corrected: nothing about the old one.
+    let fixed = go(&desired(vec![redacted("a", &[cus("cus_right")])]), &l);
+    assert_eq!(ops(&fixed, "a")[0].0, Op::Create);
+    assert_eq!(fixed.entries[0].outcome, Outcome::Changes);
+    assert!(fixed.entries[0].blocked.is_empty());
+}
+
+#[test]
+fn a_validation_error_naming_a_missing_object_says_object_not_found() {
+    let d = desired(vec![redacted("a", &[cus("cus_1")])]);
+    let mut l = live(vec![job("prj_1", 1, "failed", "error", &[cus("cus_1")])]);
+    l.validation_errors.insert(
+        "prj_1".into(),
+        vec![verr("ve_1", "resource_missing", "customer", "cus_1")],
+    );
+    let p = go(&d, &l);
+    let e = &p.entries[0];
+    assert_eq!(e.outcome, Outcome::Blocked);
+    assert!(
+        e.blocked[0].problem.starts_with("object not found: cus_1"),
+        "{}",
+        e.blocked[0].problem
+    );
+}

@@ -35,6 +35,7 @@ mod loops;
 mod manifest_load;
 mod manifest_props;
 mod manifest_schema;
+mod object_not_found;
 mod observe_emulator;
 mod observe_scripted;
 mod operations;
