@@ -267,13 +267,14 @@ async fn a_500_after_the_create_is_an_unknown_outcome_that_the_same_key_cannot_r
     );
     assert_eq!(emu.job_count(), 1);
 
-    // A 4xx is Stripe's refusal, not an unknown outcome.
+    // A 4xx is Stripe's refusal, not an unknown outcome: nothing was made.
     let refused = c
-        .create_job(&[cus("cus_unknown"), cus("cus_unknown")], None, "dup")
-        .await;
-    if let Err(e) = refused {
-        assert!(!e.is_outcome_unknown(), "{e:?}");
-    }
+        .create_job(&[cus("pi_not_a_customer")], None, "refused")
+        .await
+        .unwrap_err();
+    assert_eq!(refused.status(), Some(400), "{refused:?}");
+    assert!(!refused.is_outcome_unknown(), "{refused:?}");
+    assert_eq!(emu.job_count(), 1);
     emu.shutdown().await;
 }
 
