@@ -101,7 +101,10 @@ pub fn save_signed_plan(
 ) -> Result<(), OpsError> {
     let mut json = plan::render_json(the_plan);
     if let Some(key) = key {
-        json = plan::signing::sign(&json, key);
+        json = plan::signing::sign(&json, key).map_err(|source| OpsError::PlanSignature {
+            path: path.to_path_buf(),
+            source,
+        })?;
     }
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),

@@ -93,20 +93,23 @@ pub enum SignatureError {
     Mismatch,
     #[error("the plan file's signature is not in the form `redactctl plan --out` writes (was the file reformatted?); nothing was sent — make the plan again")]
     Malformed,
+    #[error("cannot sign the plan: its JSON does not start the way redactctl writes it")]
+    CannotSign,
     #[error("the plan file is signed, but {PLAN_KEY_ENV} is not set, so its signature cannot be checked; nothing was sent — set {PLAN_KEY_ENV} to the key the plan job used")]
     CannotCheck,
 }
 
 /// `unsigned` (the plan's JSON as `render_json` writes it) with its signature as the first
-/// member. Text that does not start the way `render_json` does is returned unchanged.
-pub fn sign(unsigned: &str, key: &PlanKey) -> String {
-    let Some(rest) = unsigned.strip_prefix(UNSIGNED_PREFIX) else {
-        return unsigned.to_string();
-    };
+/// member; an error (never a silently unsigned file) for text that does not start the way
+/// `render_json` writes it.
+pub fn sign(unsigned: &str, key: &PlanKey) -> Result<String, SignatureError> {
+    let rest = unsigned
+        .strip_prefix(UNSIGNED_PREFIX)
+        .ok_or(SignatureError::CannotSign)?;
     let mut mac = key.mac();
     mac.update(unsigned.as_bytes());
     let tag = hex::encode(mac.finalize().into_bytes());
-    format!("{SIGNED_PREFIX}{tag}\",\n{rest}")
+    Ok(format!("{SIGNED_PREFIX}{tag}\",\n{rest}"))
 }
 
 /// Whether the text carries a signature member where `sign` puts one, or anywhere at the
@@ -173,7 +176,7 @@ mod tests {
     #[test]
     fn a_signed_plan_verifies_and_gives_back_the_exact_unsigned_text() {
         let k = key("0123456789abcdef0123456789abcdef");
-        let signed = sign(PLAN, &k);
+        let signed = sign(PLAN, &k).unwrap();
         assert!(signed.starts_with(SIGNED_PREFIX), "{signed}");
         let _: serde_json::Value = serde_json::from_str(&signed).unwrap();
         assert_eq!(verify(&signed, Some(&k)).unwrap(), PLAN);
@@ -182,7 +185,7 @@ mod tests {
     #[test]
     fn edits_other_keys_and_missing_signatures_are_refused() {
         let k = key("0123456789abcdef0123456789abcdef");
-        let signed = sign(PLAN, &k);
+        let signed = sign(PLAN, &k).unwrap();
         let edited = signed.replace("\"actions\": []", "\"actions\": [ ]");
         assert_eq!(verify(&edited, Some(&k)), Err(SignatureError::Mismatch));
         let other = key("fedcba9876543210fedcba9876543210");
@@ -198,11 +201,17 @@ mod tests {
     }
 
     #[test]
+    fn text_not_written_by_render_json_is_not_signed_silently() {
+        let k = key("0123456789abcdef0123456789abcdef");
+        assert_eq!(sign("[]", &k), Err(SignatureError::CannotSign));
+    }
+
+    #[test]
     fn without_a_key_unsigned_plans_pass_and_signed_ones_cannot_be_checked() {
         let k = key("0123456789abcdef0123456789abcdef");
         assert_eq!(verify(PLAN, None).unwrap(), PLAN);
         assert_eq!(
-            verify(&sign(PLAN, &k), None),
+            verify(&sign(PLAN, &k).unwrap(), None),
             Err(SignatureError::CannotCheck)
         );
     }
@@ -229,7 +238,7 @@ mod tests {
             Err(PlanKeyError::TooLong { .. })
         ));
         // A trailing newline from a secrets file is not part of the key.
-        let a = sign(PLAN, &key("0123456789abcdef0123456789abcdef\n"));
+        let a = sign(PLAN, &key("0123456789abcdef0123456789abcdef\n")).unwrap();
         assert!(verify(&a, Some(&key("0123456789abcdef0123456789abcdef"))).is_ok());
         let secret = "SECRETplanKEY-0123456789";
         assert!(!format!("{:?}", key(secret)).contains(secret));
