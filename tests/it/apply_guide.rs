@@ -1,29 +1,14 @@
 //! Stripe's guide ("Complete a redaction job"), driven entirely by manifests and `apply`,
 //! and identity-session redaction.
 
-use crate::common::{text, Emu, Workdir};
-use redactctl::emulator::{Config, Fixtures};
+use crate::common::{text, with_fixtures, Emu, Workdir, GUIDE_FIXTURES};
 
 fn emu_with(fixtures: &str) -> Emu {
-    let fixtures: Fixtures = serde_yaml::from_str(fixtures).unwrap();
-    Emu::start(Config {
-        fixtures: Some(fixtures),
-        ..Config::default()
-    })
+    Emu::start(with_fixtures(fixtures))
 }
 
-const GUIDE_FIXTURES: &str = r#"
-objects:
-  - id: cus_guide
-    related: [pi_guide]
-  - id: pi_guide
-    state: requires_payment_method
-"#;
-
 fn guide_manifest(behavior: &str) -> String {
-    format!(
-        "version: 1\naccount:\n  mode: test\nredactions:\n  - name: dsr-guide\n    ticket: DSR-7\n    validation_behavior: {behavior}\n    objects:\n      customers: [cus_guide]\n"
-    )
+    crate::common::guide_manifest("dsr-guide", behavior)
 }
 
 #[test]

@@ -5,26 +5,14 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use crate::common::{text, Emu, Workdir};
+use crate::common::{guide_manifest, text, with_fixtures, Emu, Workdir, GUIDE_FIXTURES};
 use redactctl::apply::audit::read_log;
-use redactctl::emulator::{Clock, Config, Fixtures};
+use redactctl::emulator::{Clock, Config};
 
 const T0: i64 = 1_800_000_000;
 
-/// Stripe's guide: a customer whose PaymentIntent is not finalized (fixable under `fix`).
-const GUIDE_FIXTURES: &str = r#"
-objects:
-  - id: cus_guide
-    related: [pi_guide]
-  - id: pi_guide
-    state: requires_payment_method
-"#;
-
 fn manifest(behavior: &str) -> String {
-    format!(
-        "version: 1\naccount:\n  mode: test\nredactions:\n  - name: dsr-flip\n    \
-         validation_behavior: {behavior}\n    objects:\n      customers: [cus_guide]\n"
-    )
+    guide_manifest("dsr-flip", behavior)
 }
 
 fn job(emu: &Emu) -> serde_json::Value {
@@ -41,8 +29,7 @@ fn error_fix_error_fix_within_one_hour_takes_effect_every_time() {
     let emu = Emu::start(Config {
         clock: Clock::manual(T0),
         validation_delay: Duration::from_secs(5 * 60),
-        fixtures: Some(serde_yaml::from_str::<Fixtures>(GUIDE_FIXTURES).unwrap()),
-        ..Config::default()
+        ..with_fixtures(GUIDE_FIXTURES)
     });
     let wd = Workdir::new();
     let apply = |behavior: &str| {

@@ -2,27 +2,13 @@
 //! `validation_behavior: fix` entry destroys nothing that a plan did not show, and a lock
 //! through a related object is waited on and revalidated once, within one apply.
 
-use crate::common::{text, Emu, Workdir};
-use redactctl::emulator::{Config, Fixtures};
-
-/// Stripe's guide: a customer whose PaymentIntent is not finalized.
-const GUIDE_FIXTURES: &str = r#"
-objects:
-  - id: cus_guide
-    related: [pi_guide]
-  - id: pi_guide
-    state: requires_payment_method
-"#;
+use crate::common::{text, with_fixtures, Emu, Workdir, GUIDE_FIXTURES};
 
 const FIX_MANIFEST: &str = "version: 1\naccount:\n  mode: test\nredactions:\n  - name: dsr-guide\n    validation_behavior: fix\n    objects:\n      customers: [cus_guide]\n";
 
 #[test]
 fn fixes_run_only_after_a_plan_that_listed_them() {
-    let fixtures: Fixtures = serde_yaml::from_str(GUIDE_FIXTURES).unwrap();
-    let emu = Emu::start(Config {
-        fixtures: Some(fixtures),
-        ..Config::default()
-    });
+    let emu = Emu::start(with_fixtures(GUIDE_FIXTURES));
     let wd = Workdir::new();
     wd.write("m.yaml", FIX_MANIFEST);
 
@@ -96,11 +82,7 @@ const LOCK_MANIFEST: &str = "version: 1\naccount:\n  mode: test\nredactions:\n  
 
 #[test]
 fn a_lock_through_a_related_object_converges_in_one_apply() {
-    let fixtures: Fixtures = serde_yaml::from_str(LOCK_FIXTURES).unwrap();
-    let emu = Emu::start(Config {
-        fixtures: Some(fixtures),
-        ..Config::default()
-    });
+    let emu = Emu::start(with_fixtures(LOCK_FIXTURES));
     let wd = Workdir::new();
     wd.write("m.yaml", LOCK_MANIFEST);
     let out = wd.apply_wait(&emu).output().unwrap();

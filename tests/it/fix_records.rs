@@ -3,10 +3,9 @@
 //! receipt each name every one (Stripe's guide: a customer with an open PaymentIntent and
 //! an attached PaymentMethod).
 
-use crate::common::{scrub_base, text, Emu, Workdir};
+use crate::common::{scrub_base, text, with_fixtures, Emu, Workdir};
 use crate::receipts::stable;
 use redactctl::apply::audit::read_log;
-use redactctl::emulator::{Config, Fixtures};
 
 const GUIDE_FIXTURES: &str = r#"
 objects:
@@ -27,11 +26,7 @@ const FIXES: [&str; 2] = [
 
 #[test]
 fn the_fixes_a_run_applied_are_in_the_summary_the_audit_log_and_the_receipt() {
-    let fixtures: Fixtures = serde_yaml::from_str(GUIDE_FIXTURES).unwrap();
-    let emu = Emu::start(Config {
-        fixtures: Some(fixtures),
-        ..Config::default()
-    });
+    let emu = Emu::start(with_fixtures(GUIDE_FIXTURES));
     let wd = Workdir::new();
     wd.write("m.yaml", FIX_MANIFEST);
 

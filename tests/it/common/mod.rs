@@ -20,6 +20,33 @@ pub fn every_id_exists() -> Config {
     }
 }
 
+/// Stripe's guide ("Complete a redaction job"): a customer whose PaymentIntent is not
+/// finalized, which fails validation under `error` and is fixable under `fix`.
+pub const GUIDE_FIXTURES: &str = r#"
+objects:
+  - id: cus_guide
+    related: [pi_guide]
+  - id: pi_guide
+    state: requires_payment_method
+"#;
+
+/// An emulator configuration holding only these fixtures (YAML), every other id unknown.
+pub fn with_fixtures(yaml: &str) -> Config {
+    let fixtures: emulator::Fixtures = serde_yaml::from_str(yaml).unwrap();
+    Config {
+        fixtures: Some(fixtures),
+        ..Config::default()
+    }
+}
+
+/// A one-entry manifest on the guide's customer.
+pub fn guide_manifest(name: &str, behavior: &str) -> String {
+    format!(
+        "version: 1\naccount:\n  mode: test\nredactions:\n  - name: {name}\n    ticket: DSR-7\n    \
+         validation_behavior: {behavior}\n    objects:\n      customers: [cus_guide]\n"
+    )
+}
+
 /// A test key; tests assert it never shows up anywhere.
 pub const TEST_KEY: &str = "sk_test_e2eSECRETmarker0123456789";
 
