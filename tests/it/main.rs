@@ -18,6 +18,7 @@ mod docs_links;
 mod emulator_cli;
 mod emulator_conformance;
 mod emulator_http;
+mod emulator_objects;
 mod emulator_ops;
 mod emulator_support;
 mod find;
