@@ -512,6 +512,7 @@ pub async fn converge(
                 observing = None;
                 let mut live = live?;
                 live.created_by_redactctl = provenance_for(&audit_path, &live);
+                live.validated_at = super::validations::validated_at_from_log(&audit_path);
                 let fresh = plan::plan(desired, &live, &opts.planning);
                 for entry in &fresh.entries {
                     reporter.entry_state(&entry.name, &summary::entry_state(entry));
@@ -571,14 +572,20 @@ fn decide(
             || stopped_entries.iter().any(|e| e == name)
     };
     let settled = fresh.entries.iter().all(|e| {
-        matches!(e.outcome, Outcome::Converged | Outcome::Blocked) || needs_new_plan(&e.name)
+        matches!(
+            e.outcome,
+            Outcome::Converged | Outcome::Blocked | Outcome::Scheduled
+        ) || needs_new_plan(&e.name)
     });
     let any_blocked = fresh.entries.iter().any(|e| e.outcome == Outcome::Blocked);
     let failed = performed.iter().any(|(a, r)| {
         matches!(r, ActionResult::Failed(_))
             && fresh.entries.iter().any(|e| {
                 Some(&e.name) == a.entry.as_ref()
-                    && !matches!(e.outcome, Outcome::Converged | Outcome::Waiting)
+                    && !matches!(
+                        e.outcome,
+                        Outcome::Converged | Outcome::Waiting | Outcome::Scheduled
+                    )
             })
     });
     let plain = if any_blocked {

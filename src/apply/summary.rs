@@ -38,6 +38,13 @@ pub fn entry_state(entry: &EntryPlan) -> String {
                 .unwrap_or_else(|| "a person must act".into());
             format!("blocked: {first}{detail}")
         }
+        Outcome::Scheduled => {
+            let when = entry
+                .eligible_on()
+                .map(|d| format!(": eligible on {d} (Stripe's 90-day risk period)"))
+                .unwrap_or_default();
+            format!("scheduled{when}{detail}")
+        }
     }
 }
 
@@ -151,6 +158,13 @@ pub fn render(report: &ApplyReport) -> String {
                 .all(|e| e.outcome == Outcome::Converged)
             {
                 "Apply complete: every entry converged."
+            } else if report
+                .last
+                .entries
+                .iter()
+                .all(|e| matches!(e.outcome, Outcome::Converged | Outcome::Scheduled))
+            {
+                "Apply complete: the rest is scheduled (Stripe's 90-day risk period); apply or reconcile revalidates each scheduled entry on its date."
             } else {
                 "Apply complete: the rest is Stripe-side work; rerun apply (or use --wait) to finish it."
             }

@@ -117,6 +117,7 @@ impl Reconciler {
                 Outcome::Converged => line.converged += 1,
                 Outcome::Waiting | Outcome::Changes => line.waiting += 1,
                 Outcome::Blocked => line.blocked += 1,
+                Outcome::Scheduled => line.scheduled += 1,
             }
         }
         line.actions = report.performed.len();

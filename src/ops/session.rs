@@ -278,6 +278,9 @@ pub async fn connect_and_observe(
 pub fn add_provenance(live: &mut Live, audit_log: Option<&Path>) {
     live.created_by_redactctl =
         audit_log.and_then(|path| crate::apply::provenance_log::provenance_for(path, live));
+    live.validated_at = audit_log
+        .map(crate::apply::validations::validated_at_from_log)
+        .unwrap_or_default();
 }
 
 /// Where jobs in terminal states are cached between runs (they never change). The

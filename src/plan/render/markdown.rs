@@ -178,6 +178,7 @@ pub fn render_markdown_budgeted(plan: &Plan, options: MarkdownOptions) -> String
 fn needs_review(e: &EntryPlan, by_entry: &HashMap<&str, Vec<&Action>>) -> bool {
     e.outcome == Outcome::Blocked
         || e.deadline.as_ref().is_some_and(|d| d.is_alert())
+        || e.eligible_after_due().is_some()
         || by_entry
             .get(e.name.as_str())
             .is_some_and(|a| a.iter().any(|a| a.op != Op::Wait))
@@ -197,6 +198,7 @@ fn head(plan: &Plan, with_due: bool) -> String {
         (Outcome::Changes, "with changes"),
         (Outcome::Blocked, "blocked"),
         (Outcome::Waiting, "waiting on Stripe"),
+        (Outcome::Scheduled, "scheduled (90-day risk period)"),
         (Outcome::Converged, "converged"),
     ] {
         let n = count(o);
@@ -426,7 +428,7 @@ impl EntryParts {
         let summary = format!(
             "<details><summary><code>{}</code>: {}</summary>\n\n```diff\n",
             e.name,
-            e.outcome.label()
+            e.state_text()
         );
         let mut caution = Vec::new();
         let mut irreversible = 0;
@@ -610,7 +612,7 @@ fn row(e: &EntryPlan, actions: &[&Action], with_due: bool) -> String {
         e.name,
         cell(e.ticket.as_deref().unwrap_or("")),
         e.state.as_str(),
-        e.outcome.label(),
+        cell(&e.state_text()),
         e.redacted.len(),
         e.declared,
         cell(&ops.join(", "))

@@ -1,0 +1,79 @@
+//! When redactctl last asked Stripe to validate each job, read from the audit log: the
+//! planner tells a risk-period error from before the period ended from a later one with
+//! it, and `reconcile --revalidate-every` paces revalidations by it. The audit log is the
+//! reliable source: it is appended before every write and never rewritten by redactctl, so
+//! a revalidation it records cannot be forgotten and repeated in a loop.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use super::audit::{read_log, AuditRecord};
+
+/// Job id → the time (unix seconds) of its last `validate` that Stripe accepted (or
+/// replayed); empty when there is no readable audit log at `path`.
+pub fn validated_at_from_log(path: &Path) -> BTreeMap<String, i64> {
+    match read_log(path) {
+        Ok((records, _bad)) => validated_at(&records),
+        Err(_) => BTreeMap::new(),
+    }
+}
+
+/// [`validated_at_from_log`] over records already read.
+pub fn validated_at(records: &[AuditRecord]) -> BTreeMap<String, i64> {
+    let mut out: BTreeMap<String, i64> = BTreeMap::new();
+    for r in records {
+        if r.action != "validate" || !(r.outcome == "ok" || r.outcome == "replayed") {
+            continue;
+        }
+        let (Some(job), Some(t)) = (r.job.as_ref(), unix_seconds(&r.time)) else {
+            continue;
+        };
+        let last = out.entry(job.clone()).or_insert(t);
+        *last = (*last).max(t);
+    }
+    out
+}
+
+fn unix_seconds(rfc3339: &str) -> Option<i64> {
+    let t = humantime::parse_rfc3339_weak(rfc3339).ok()?;
+    let secs = t.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs();
+    i64::try_from(secs).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(action: &str, job: &str, time: &str, outcome: &str) -> AuditRecord {
+        AuditRecord {
+            time: time.into(),
+            action: action.into(),
+            entry: Some("dsr-1".into()),
+            job: Some(job.into()),
+            objects: Vec::new(),
+            idempotency_key: "redactctl-x".into(),
+            request_id: None,
+            http_status: Some(200),
+            outcome: outcome.into(),
+            attempt: 0,
+            mode: "test".into(),
+            account: None,
+            fixes: Vec::new(),
+            context: None,
+        }
+    }
+
+    #[test]
+    fn the_last_accepted_validate_of_each_job_counts() {
+        let records = [
+            record("validate", "prj_1", "2026-11-01T00:00:00Z", "ok"),
+            record("validate", "prj_1", "2026-11-03T00:00:00Z", "replayed"),
+            record("validate", "prj_1", "2026-11-05T00:00:00Z", "intent"),
+            record("validate", "prj_1", "2026-11-06T00:00:00Z", "error"),
+            record("run", "prj_2", "2026-11-04T00:00:00Z", "ok"),
+        ];
+        let map = validated_at(&records);
+        assert_eq!(map.get("prj_1"), Some(&1_793_664_000));
+        assert_eq!(map.get("prj_2"), None);
+    }
+}
