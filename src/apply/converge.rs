@@ -512,7 +512,7 @@ pub async fn converge(
                 observing = None;
                 let mut live = live?;
                 live.created_by_redactctl = provenance_for(&audit_path, &live);
-                live.validated_at = super::validations::validated_at_from_log(&audit_path);
+                live.validated_at = super::validations::validated_at_from_log(&audit_path, &live);
                 let fresh = plan::plan(desired, &live, &opts.planning);
                 for entry in &fresh.entries {
                     reporter.entry_state(&entry.name, &summary::entry_state(entry));

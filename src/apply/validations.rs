@@ -6,14 +6,30 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::audit::{read_log, AuditRecord};
+use crate::observe::Live;
 
-/// Job id → the time (unix seconds) of its last `validate` that Stripe accepted (or
-/// replayed); empty when there is no readable audit log at `path`.
-pub fn validated_at_from_log(path: &Path) -> BTreeMap<String, i64> {
+/// Job id → the time of its last `validate` that Stripe accepted (or replayed), on the
+/// clock `live` was observed by; empty when there is no readable audit log at `path`.
+///
+/// The audit log holds the local clock's times while `live.observed_at` is Stripe's (its
+/// `Date` header): each time is moved by the difference between the two clocks now, so
+/// that the planner compares times of one clock. Should the difference grow (a clock
+/// jumped ahead since), a validation looks more recent than it was: a revalidation comes
+/// later, never twice.
+pub fn validated_at_from_log(path: &Path, live: &Live) -> BTreeMap<String, i64> {
+    let local_now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let skew = live.observed_at.saturating_sub(local_now);
     match read_log(path) {
-        Ok((records, _bad)) => validated_at(&records),
+        Ok((records, _bad)) => validated_at(&records)
+            .into_iter()
+            .map(|(job, t)| (job, t.saturating_add(skew)))
+            .collect(),
         Err(_) => BTreeMap::new(),
     }
 }

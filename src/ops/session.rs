@@ -279,7 +279,7 @@ pub fn add_provenance(live: &mut Live, audit_log: Option<&Path>) {
     live.created_by_redactctl =
         audit_log.and_then(|path| crate::apply::provenance_log::provenance_for(path, live));
     live.validated_at = audit_log
-        .map(crate::apply::validations::validated_at_from_log)
+        .map(|path| crate::apply::validations::validated_at_from_log(path, live))
         .unwrap_or_default();
 }
 

@@ -48,6 +48,7 @@ mod receipts;
 mod reconcile;
 mod reliability;
 mod saved_plans;
+mod schedule;
 mod secrets;
 mod signals;
 mod validate_bad_input;

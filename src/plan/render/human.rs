@@ -237,7 +237,7 @@ pub(super) fn entry_body(e: &EntryPlan, actions: &[&Action], p: &Painter) -> Vec
     let mut lines = Vec::new();
     lines.push(format!(
         "{}: {}/{} objects redacted",
-        e.state_text(),
+        e.outcome.label(),
         e.redacted.len(),
         e.declared
     ));
