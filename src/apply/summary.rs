@@ -48,6 +48,31 @@ pub fn entry_state(entry: &EntryPlan) -> String {
     }
 }
 
+/// The entry's due date as the summary shows it: days left or overdue while the request
+/// is open; once done, "completed late"/"completed on time" when this apply completed it
+/// (today is then the completion day), else "(done)"; and for a scheduled entry that
+/// becomes eligible after its due date, both dates.
+fn due_phrase(entry: &EntryPlan, worked: bool) -> Option<String> {
+    let d = entry.deadline.as_ref()?;
+    let days = |n: i64| format!("{n} day{}", if n == 1 { "" } else { "s" });
+    let mut s = match d.urgency {
+        Some(_) => d.describe(),
+        None if worked && d.days_left < 0 => {
+            format!(
+                "completed late ({} after due {})",
+                days(-d.days_left),
+                d.due
+            )
+        }
+        None if worked => format!("completed on time (due {})", d.due),
+        None => d.describe(),
+    };
+    if let Some(late) = entry.eligible_after_due() {
+        s = format!("{s}; {late}: eligible only after the due date");
+    }
+    Some(s)
+}
+
 /// Renders the closing summary (stdout).
 pub fn render(report: &ApplyReport) -> String {
     let mut out = String::new();
@@ -84,9 +109,16 @@ pub fn render(report: &ApplyReport) -> String {
         } else {
             done.join(", ")
         };
+        let worked = report.performed.iter().any(|(a, r)| {
+            a.entry.as_deref() == Some(entry.name.as_str())
+                && matches!(r, ActionResult::Done { .. })
+        });
+        let due = due_phrase(entry, worked)
+            .map(|d| format!("; {d}"))
+            .unwrap_or_default();
         let _ = writeln!(
             out,
-            "  {}{ticket}: {did}; now {}",
+            "  {}{ticket}: {did}; now {}{due}",
             entry.name,
             entry_state(entry)
         );

@@ -47,9 +47,13 @@ redactions:
 ";
 
 fn run(wd: &Workdir, emu: &Emu, args: &[&str]) -> (Option<i32>, String, String) {
+    run_on(TODAY, wd, emu, args)
+}
+
+fn run_on(today: &str, wd: &Workdir, emu: &Emu, args: &[&str]) -> (Option<i32>, String, String) {
     let out = wd
         .cmd(emu)
-        .env("REDACTCTL_TODAY", TODAY)
+        .env("REDACTCTL_TODAY", today)
         .args(args)
         .output()
         .unwrap();
@@ -186,7 +190,8 @@ fn past_the_date_apply_wait_revalidates_and_runs_it() {
     wd.write("m.yaml", MANIFEST);
     apply_until_scheduled(&wd, &emu);
     emu.advance(Duration::from_secs(61 * 86_400));
-    let (code, out, err) = run(
+    let (code, out, err) = run_on(
+        "2027-03-17",
         &wd,
         &emu,
         &["apply", "--auto-approve", "--wait=60s", "m.yaml"],
@@ -194,6 +199,33 @@ fn past_the_date_apply_wait_revalidates_and_runs_it() {
     assert_eq!(code, Some(0), "{out}\n{err}");
     assert!(out.contains("90-day risk period ended"), "{out}");
     assert_eq!(job_status(&emu), "succeeded");
+    // apply shows the due date the way plan does, and that the request completed late.
+    assert!(
+        out.contains("deadline: gdpr, received 2027-01-10, due 2027-02-10 (35 days overdue)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("completed late (35 days after due 2027-02-10)"),
+        "{out}"
+    );
+}
+
+#[test]
+fn apply_shows_days_left_while_the_request_is_open() {
+    let emu = emu(CHARGE);
+    let wd = Workdir::new();
+    wd.write("m.yaml", MANIFEST);
+    let (code, out, err) = run(
+        &wd,
+        &emu,
+        &["apply", "--auto-approve", "--wait=60s", "m.yaml"],
+    );
+    assert_eq!(code, Some(0), "{out}\n{err}");
+    let summary = &out[out.find("Apply summary:").expect("a summary")..];
+    assert!(
+        summary.contains("due 2027-02-10 (26 days left); due 2027-02-10, eligible 2027-03-16"),
+        "{summary}"
+    );
 }
 
 /// A customer whose validation always fails on something only a person can resolve.
