@@ -234,7 +234,8 @@ pub struct StatusArgs {
     #[arg(long)]
     pub no_cache: bool,
     /// Exit 6 when an open request is `overdue`, or due within N days
-    /// (`due-within=7d`, overdue included). Repeatable.
+    /// (`due-within=7d`, overdue included), or a scheduled request becomes eligible only
+    /// after its due date (`eligible-after-due`). Repeatable.
     #[arg(long, value_name = "CONDITION")]
     pub fail_on: Vec<crate::plan::FailOn>,
 }

@@ -139,11 +139,16 @@ pub enum FailOn {
     Overdue,
     /// Some open request is due within this many days (or overdue).
     DueWithin(u32),
+    /// Some scheduled request becomes eligible (Stripe's 90-day risk period ends) only
+    /// after its due date.
+    EligibleAfterDue,
 }
 
 /// A `--fail-on` condition that is neither `overdue` nor `due-within=DAYSd`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("`{0}`: expected `overdue` or `due-within=DAYSd` (e.g. `due-within=7d`)")]
+#[error(
+    "`{0}`: expected `overdue`, `due-within=DAYSd` (e.g. `due-within=7d`) or `eligible-after-due`"
+)]
 pub struct FailOnError(pub String);
 
 impl std::str::FromStr for FailOn {
@@ -151,8 +156,10 @@ impl std::str::FromStr for FailOn {
 
     /// `overdue` or `due-within=7d` (also `due-within=7`).
     fn from_str(s: &str) -> Result<FailOn, FailOnError> {
-        if s == "overdue" {
-            return Ok(FailOn::Overdue);
+        match s {
+            "overdue" => return Ok(FailOn::Overdue),
+            "eligible-after-due" => return Ok(FailOn::EligibleAfterDue),
+            _ => {}
         }
         let bad = || FailOnError(s.to_string());
         let days = s.strip_prefix("due-within=").ok_or_else(bad)?;
@@ -166,6 +173,9 @@ impl std::str::FromStr for FailOn {
 impl FailOn {
     /// Whether this row's request trips the condition (done requests never do).
     pub fn trips(self, row: &StatusRow) -> bool {
+        if self == FailOn::EligibleAfterDue {
+            return row.eligible_after_due().is_some();
+        }
         let Some(d) = &row.deadline else {
             return false;
         };
@@ -173,6 +183,7 @@ impl FailOn {
             (_, None) => false,
             (FailOn::Overdue, Some(u)) => u == Urgency::Overdue,
             (FailOn::DueWithin(n), Some(_)) => d.days_left <= i64::from(n),
+            (FailOn::EligibleAfterDue, _) => false,
         }
     }
 
@@ -182,7 +193,7 @@ impl FailOn {
             .iter()
             .filter_map(|c| match c {
                 FailOn::DueWithin(n) => Some(*n),
-                FailOn::Overdue => None,
+                FailOn::Overdue | FailOn::EligibleAfterDue => None,
             })
             .max()
             .unwrap_or(deadline::DEFAULT_DUE_SOON_DAYS)

@@ -1473,6 +1473,10 @@ fn status_rows_on_a_day_carry_deadlines_and_flag_jobs_stuck_over_30_days() {
 fn fail_on_conditions_parse() {
     assert_eq!("overdue".parse::<FailOn>(), Ok(FailOn::Overdue));
     assert_eq!("due-within=7d".parse::<FailOn>(), Ok(FailOn::DueWithin(7)));
+    assert_eq!(
+        "eligible-after-due".parse::<FailOn>(),
+        Ok(FailOn::EligibleAfterDue)
+    );
     assert_eq!("due-within=0".parse::<FailOn>(), Ok(FailOn::DueWithin(0)));
     for bad in ["late", "due-within=", "due-within=7w", "due-within=-1d"] {
         assert!(bad.parse::<FailOn>().is_err(), "{bad}");

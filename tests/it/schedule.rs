@@ -136,6 +136,16 @@ fn a_charge_30_days_old_is_scheduled_for_the_day_its_risk_period_ends() {
         status.contains("dsr-charge  due 2027-02-10, eligible 2027-03-16"),
         "{status}"
     );
+    // Scheduled is not overdue (yet), but CI can ask about the delay.
+    let (code, _, _) = run(&wd, &emu, &["status", "--fail-on", "overdue", "m.yaml"]);
+    assert_eq!(code, Some(0));
+    let (code, _, err) = run(
+        &wd,
+        &emu,
+        &["status", "--fail-on", "eligible-after-due", "m.yaml"],
+    );
+    assert_eq!(code, Some(6), "{err}");
+    assert!(err.contains("dsr-charge"), "{err}");
     let (_, status_json, _) = run(&wd, &emu, &["status", "--format", "json", "m.yaml"]);
     let rows: Value = serde_json::from_str(&status_json).unwrap();
     assert_eq!(rows[0]["state"], "scheduled");
