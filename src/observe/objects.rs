@@ -23,13 +23,18 @@ use crate::stripe::Client;
 /// Objects dated at most per observation (each costs one request).
 pub const MAX_DATED_OBJECTS: usize = 100;
 
-/// Creation times read so far in this process, by API base and object id.
-static KNOWN: OnceLock<Mutex<HashMap<(String, String), i64>>> = OnceLock::new();
+/// What this process learnt about an object, by API base and id: its creation time, or
+/// `None` when Stripe refused to show it (403: the key lacks the permission; 404): asked
+/// once, warned about once.
+static KNOWN: OnceLock<Mutex<Memo>> = OnceLock::new();
 
-/// Remembered creation times at most (then the memory starts over).
+/// (API base, object id) → its creation time, or `None`: refused.
+type Memo = HashMap<(String, String), Option<i64>>;
+
+/// Objects remembered at most (then the memory starts over).
 const MAX_KNOWN: usize = 10_000;
 
-fn known() -> std::sync::MutexGuard<'static, HashMap<(String, String), i64>> {
+fn known() -> std::sync::MutexGuard<'static, Memo> {
     KNOWN
         .get_or_init(Mutex::default)
         .lock()
@@ -60,12 +65,14 @@ pub async fn date_erroring_objects(client: &Client, live: &mut Live, concurrency
         if live.object_created.contains_key(&o.id) {
             continue;
         }
-        if let Some(t) = known().get(&(base.clone(), o.id.clone())) {
-            remembered.push((o.id.clone(), *t));
-        } else {
-            wanted
-                .entry(o.id.clone())
-                .or_insert_with(|| o.object_type.clone());
+        match known().get(&(base.clone(), o.id.clone())) {
+            Some(Some(t)) => remembered.push((o.id.clone(), *t)),
+            Some(None) => {}
+            None => {
+                wanted
+                    .entry(o.id.clone())
+                    .or_insert_with(|| o.object_type.clone());
+            }
         }
     }
     if wanted.len() > MAX_DATED_OBJECTS {
@@ -75,30 +82,34 @@ pub async fn date_erroring_objects(client: &Client, live: &mut Live, concurrency
             "more transactions to date than one observation reads; the rest show as blocked until a later run"
         );
     }
-    let found: Vec<Option<(String, i64)>> = stream::iter(
-        wanted.into_iter().take(MAX_DATED_OBJECTS),
-    )
-    .map(|(id, object_type)| async move {
-        match client.retrieve_object(&object_type, &id).await {
-            Ok(Some(sent)) => Some((id, sent.value.created)),
-            Ok(None) => None,
-            Err(e) if e.status() == Some(403) => {
-                warn!(
-                    "cannot read {object_type} {id} to date Stripe's 90-day risk period: \
-                         the API key needs read access to {object_type}s ({e})"
-                );
-                None
-            }
-            Err(e) => {
-                warn!("cannot read {object_type} {id} to date Stripe's 90-day risk period: {e}");
-                None
-            }
-        }
-    })
-    .buffer_unordered(concurrency.max(1))
-    .collect()
-    .await;
-    let found: Vec<(String, i64)> = found.into_iter().flatten().collect();
+    // (id, Some(created)) when read, (id, None) when Stripe refused; nothing on a
+    // transient failure (tried again at the next observation).
+    let found: Vec<Option<(String, Option<i64>)>> =
+        stream::iter(wanted.into_iter().take(MAX_DATED_OBJECTS))
+            .map(|(id, object_type)| async move {
+                match client.retrieve_object(&object_type, &id).await {
+                    Ok(Some(sent)) => Some((id, Some(sent.value.created))),
+                    Ok(None) => None,
+                    Err(e) if e.status() == Some(403) => {
+                        warn!(
+                            "cannot read {object_type} {id} to date Stripe's 90-day risk \
+                             period: the API key needs read access to {object_type}s ({e})"
+                        );
+                        Some((id, None))
+                    }
+                    Err(e) => {
+                        warn!(
+                            "cannot read {object_type} {id} to date Stripe's 90-day risk \
+                             period: {e}"
+                        );
+                        e.is_not_found().then_some((id, None))
+                    }
+                }
+            })
+            .buffer_unordered(concurrency.max(1))
+            .collect()
+            .await;
+    let found: Vec<(String, Option<i64>)> = found.into_iter().flatten().collect();
     {
         let mut memo = known();
         if memo.len() + found.len() > MAX_KNOWN {
@@ -108,11 +119,15 @@ pub async fn date_erroring_objects(client: &Client, live: &mut Live, concurrency
             memo.insert((base.clone(), id.clone()), *t);
         }
     }
+    let dated: Vec<(String, i64)> = found
+        .into_iter()
+        .filter_map(|(id, t)| t.map(|t| (id, t)))
+        .collect();
     debug!(
-        read = found.len(),
+        read = dated.len(),
         remembered = remembered.len(),
         "erroring objects dated"
     );
     live.object_created.extend(remembered);
-    live.object_created.extend(found);
+    live.object_created.extend(dated);
 }

@@ -306,3 +306,58 @@ fn revalidate_every_revalidates_once_per_period_not_in_a_loop() {
     assert_eq!(pass(&wd)["actions"], 1);
     assert_eq!(validates(&wd), 2);
 }
+
+#[test]
+fn a_key_that_cannot_read_the_charge_leaves_it_blocked_and_names_the_permission() {
+    let emu = emu(&format!(
+        "accounts:\n  - id: acct_1Jobs\n    redaction_only_keys: [rk_test_jobsOnlyKey1]\n{CHARGE}"
+    ));
+    let wd = Workdir::new();
+    wd.write("m.yaml", MANIFEST);
+    let out = wd
+        .cmd(&emu)
+        .env("REDACTCTL_TODAY", TODAY)
+        .env("STRIPE_API_KEY", "rk_test_jobsOnlyKey1")
+        .args(["apply", "--auto-approve", "--wait=60s", "m.yaml"])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(3), "{stdout}\n{stderr}");
+    assert_eq!(
+        stderr.matches("'rak_charge_read' permission").count(),
+        1,
+        "said once, however often apply looks: {stderr}"
+    );
+    assert!(
+        stderr.contains("the API key needs read access to charges"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("jobsOnlyKey1"), "the key is never shown");
+    let (code, plan, _) = {
+        let out = wd
+            .cmd(&emu)
+            .env("REDACTCTL_TODAY", TODAY)
+            .env("STRIPE_API_KEY", "rk_test_jobsOnlyKey1")
+            .args(["plan", "m.yaml"])
+            .output()
+            .unwrap();
+        (out.status.code(), text(&out.stdout), text(&out.stderr))
+    };
+    assert_eq!(code, Some(0));
+    assert!(plan.contains("blocked"), "{plan}");
+    assert!(plan.contains("needs read access to charges"), "{plan}");
+}
+
+#[test]
+fn the_receipt_of_a_scheduled_request_says_when_it_becomes_eligible() {
+    let emu = emu(CHARGE);
+    let wd = Workdir::new();
+    wd.write("m.yaml", MANIFEST);
+    apply_until_scheduled(&wd, &emu);
+    let (code, receipt, err) = run(&wd, &emu, &["report", "m.yaml"]);
+    assert_eq!(code, Some(0), "{receipt}\n{err}");
+    assert!(
+        receipt.contains(&format!("scheduled: eligible on {ELIGIBLE}")),
+        "{receipt}"
+    );
+}
