@@ -118,6 +118,10 @@ fn a_charge_30_days_old_is_scheduled_for_the_day_its_risk_period_ends() {
     assert_eq!(code, Some(0));
     assert!(md.contains("1 scheduled (90-day risk period)"), "{md}");
     assert!(
+        md.contains("> **Eligible after the due date: 1 request"),
+        "counted at the top: {md}"
+    );
+    assert!(
         md.contains("due 2027-02-10, eligible 2027-03-16"),
         "the late line is in the PR comment: {md}"
     );

@@ -74,9 +74,14 @@ pub fn render_markdown_budgeted(plan: &Plan, options: MarkdownOptions) -> String
         .count();
     let caution_head = caution_head(irreversible_total, irreversible_actions);
     let caution_more = caution_more(irreversible_total);
-    let late_head = plan_alerts(plan)
-        .first()
-        .map(|h| format!("> [!WARNING]\n> **{h}**\n"));
+    // The count lines of the alerts (overdue and due soon; eligible after the due date),
+    // not the per-entry lines: the table below has those.
+    let counts: Vec<String> = plan_alerts(plan)
+        .into_iter()
+        .filter(|l| !l.starts_with(' '))
+        .map(|l| format!("> **{l}**\n"))
+        .collect();
+    let late_head = (!counts.is_empty()).then(|| format!("> [!WARNING]\n{}", counts.concat()));
     let tail_max = tail(listed.len(), quiet, true);
     let unmanaged_stub = unmanaged_stub(plan);
 
