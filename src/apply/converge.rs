@@ -571,14 +571,20 @@ fn decide(
             || stopped_entries.iter().any(|e| e == name)
     };
     let settled = fresh.entries.iter().all(|e| {
-        matches!(e.outcome, Outcome::Converged | Outcome::Blocked) || needs_new_plan(&e.name)
+        matches!(
+            e.outcome,
+            Outcome::Converged | Outcome::Blocked | Outcome::Scheduled
+        ) || needs_new_plan(&e.name)
     });
     let any_blocked = fresh.entries.iter().any(|e| e.outcome == Outcome::Blocked);
     let failed = performed.iter().any(|(a, r)| {
         matches!(r, ActionResult::Failed(_))
             && fresh.entries.iter().any(|e| {
                 Some(&e.name) == a.entry.as_ref()
-                    && !matches!(e.outcome, Outcome::Converged | Outcome::Waiting)
+                    && !matches!(
+                        e.outcome,
+                        Outcome::Converged | Outcome::Waiting | Outcome::Scheduled
+                    )
             })
     });
     let plain = if any_blocked {

@@ -14,6 +14,7 @@ pub mod interrupt;
 pub mod progress;
 pub mod provenance_log;
 pub mod summary;
+pub mod validations;
 
 use std::time::Duration;
 

@@ -70,7 +70,8 @@ pub fn provenance_with_intents(
 
 /// Puts what the audit log at `path` tells the planner into `live`: which jobs redactctl
 /// created ([`provenance_for`]'s map; `None` without a readable log) and which objects a
-/// create was refused for as not existing ([`missing_from_audit`]). The log is read once.
+/// create was refused for as not existing ([`missing_from_audit`]), and when redactctl last
+/// validated each job ([`super::validations::validated_at`]). The log is read once.
 pub fn add_audit_facts(live: &mut Live, path: &Path) {
     let records = path
         .is_file()
@@ -81,10 +82,12 @@ pub fn add_audit_facts(live: &mut Live, path: &Path) {
         Some(records) => {
             live.created_by_redactctl = Some(provenance_with_intents(&records, live));
             live.missing_objects = missing_from_audit(&records);
+            live.validated_at = super::validations::validated_at_on_stripes_clock(&records, live);
         }
         None => {
             live.created_by_redactctl = None;
             live.missing_objects.clear();
+            live.validated_at.clear();
         }
     }
 }

@@ -38,6 +38,13 @@ pub fn entry_state(entry: &EntryPlan) -> String {
                 .unwrap_or_else(|| "a person must act".into());
             format!("blocked: {first}{detail}")
         }
+        Outcome::Scheduled => {
+            let when = entry
+                .eligible_on()
+                .map(|d| format!(": eligible on {d} (Stripe's 90-day risk period)"))
+                .unwrap_or_default();
+            format!("scheduled{when}{detail}")
+        }
     }
 }
 
@@ -65,6 +72,31 @@ fn fixes_applied(report: &ApplyReport, entry: &str) -> Vec<String> {
                 .map(move |f| format!("fix applied by {job}: {}  [IRREVERSIBLE]", f.description))
         })
         .collect()
+}
+
+/// The entry's due date as the summary shows it: days left or overdue while the request
+/// is open; once done, "completed late"/"completed on time" when this apply completed it
+/// (today is then the completion day), else "(done)"; and for a scheduled entry that
+/// becomes eligible after its due date, both dates.
+fn due_phrase(entry: &EntryPlan, worked: bool) -> Option<String> {
+    let d = entry.deadline.as_ref()?;
+    let days = |n: i64| format!("{n} day{}", if n == 1 { "" } else { "s" });
+    let mut s = match d.urgency {
+        Some(_) => d.describe(),
+        None if worked && d.days_left < 0 => {
+            format!(
+                "completed late ({} after due {})",
+                days(-d.days_left),
+                d.due
+            )
+        }
+        None if worked => format!("completed on time (due {})", d.due),
+        None => d.describe(),
+    };
+    if let Some(late) = entry.eligible_after_due() {
+        s = format!("{s}; {late}: eligible only after the due date");
+    }
+    Some(s)
 }
 
 /// Renders the closing summary (stdout).
@@ -103,9 +135,16 @@ pub fn render(report: &ApplyReport) -> String {
         } else {
             done.join(", ")
         };
+        let worked = report.performed.iter().any(|(a, r)| {
+            a.entry.as_deref() == Some(entry.name.as_str())
+                && matches!(r, ActionResult::Done { .. })
+        });
+        let due = due_phrase(entry, worked)
+            .map(|d| format!("; {d}"))
+            .unwrap_or_default();
         let _ = writeln!(
             out,
-            "  {}{ticket}: {did}; now {}",
+            "  {}{ticket}: {did}; now {}{due}",
             entry.name,
             entry_state(entry)
         );
@@ -180,6 +219,13 @@ pub fn render(report: &ApplyReport) -> String {
                 .all(|e| e.outcome == Outcome::Converged)
             {
                 "Apply complete: every entry converged."
+            } else if report
+                .last
+                .entries
+                .iter()
+                .all(|e| matches!(e.outcome, Outcome::Converged | Outcome::Scheduled))
+            {
+                "Apply complete: the rest is scheduled (Stripe's 90-day risk period); apply or reconcile revalidates each scheduled entry on its date."
             } else {
                 "Apply complete: the rest is Stripe-side work; rerun apply (or use --wait) to finish it."
             }

@@ -234,7 +234,8 @@ pub struct StatusArgs {
     #[arg(long)]
     pub no_cache: bool,
     /// Exit 6 when an open request is `overdue`, or due within N days
-    /// (`due-within=7d`, overdue included). Repeatable.
+    /// (`due-within=7d`, overdue included), or a scheduled request becomes eligible only
+    /// after its due date (`eligible-after-due`). Repeatable.
     #[arg(long, value_name = "CONDITION")]
     pub fail_on: Vec<crate::plan::FailOn>,
 }
@@ -338,6 +339,14 @@ pub struct ReconcileArgs {
     /// Append one JSON line per write request here.
     #[arg(long, value_name = "PATH", default_value = ".redactctl/audit.jsonl")]
     pub audit_log: PathBuf,
+    /// Revalidate a failed job whose errors need a person (not a lock, not the 90-day risk
+    /// period) at most once per this long, counted from its last validation in the audit
+    /// log, so that a fix made in the Dashboard is picked up; `0` turns it off.
+    #[arg(long, value_name = "DUR", value_parser = parse_duration, default_value = "24h")]
+    pub revalidate_every: Duration,
+    /// Run one pass, print its line, and exit (1 when the pass could not run).
+    #[arg(long)]
+    pub once: bool,
 }
 
 #[derive(Debug, Args)]

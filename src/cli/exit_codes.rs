@@ -10,20 +10,23 @@ use crate::plan::Plan;
 /// Exit codes of the design's command table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
-    /// Success, converged, or nothing to do.
+    /// Success, converged, or nothing to do now: `apply` with only Stripe-side work left,
+    /// or with entries scheduled for the end of Stripe's 90-day risk period (nobody can act
+    /// before that date; apply and reconcile revalidate them by themselves then).
     Ok = 0,
     /// An error: bad input, a refused guard, a stale plan, a failed request.
     Error = 1,
     /// `plan --detailed-exitcode`: there are changes.
     Changes = 2,
-    /// `apply`: a person must act (blocked entries).
+    /// `apply`: a person must act (blocked entries). A scheduled entry is not blocked.
     Blocked = 3,
     /// `apply --wait`: the time ran out before convergence.
     TimedOut = 4,
     /// `apply`: steps were left undone (not in the approved plan, or found since); the
     /// summary lists which and why.
     Undone = 5,
-    /// `status --fail-on`: a request is overdue or due within the given days.
+    /// `status --fail-on`: a request is overdue or due within the given days, or becomes
+    /// eligible only after its due date.
     DeadlineAlert = 6,
     /// `find`: no customer or checkout session has the address (nothing written).
     NoMatch = 7,

@@ -31,6 +31,7 @@ pub fn run(global: &GlobalArgs, args: &ReconcileArgs) -> CommandResult {
         max_irreversible: args.max_irreversible,
         audit_log: super::audit_log_path(global, &args.audit_log),
         no_cache: false,
+        revalidate_every: Some(args.revalidate_every).filter(|d| !d.is_zero()),
     };
     let progress = if global.verbose > 0 {
         Progress::Plain
@@ -52,6 +53,15 @@ async fn serve(
     secret: Option<Vec<u8>>,
     events: &CliEvents,
 ) -> CommandResult {
+    if args.once {
+        let line = reconciler.pass(1, Trigger::Start, events).await;
+        println!("{}", serde_json::to_string(&line).unwrap_or_default());
+        return Ok(if line.error.is_some() {
+            Exit::Error
+        } else {
+            Exit::Ok
+        });
+    }
     let (tx, mut rx) = mpsc::unbounded_channel();
     spawn_signal_watch(tx.clone());
     let stop = Arc::new(Notify::new());

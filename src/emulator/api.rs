@@ -162,6 +162,9 @@ pub enum Route {
     GetSession(String),
     /// `POST /v1/identity/verification_sessions/:id/redact`.
     RedactSession(String),
+    /// `GET /v1/charges/:id` and the other objects a job can name or reach (see
+    /// [`super::objects`]): the Stripe object type and the id.
+    GetObject(&'static str, String),
     /// Nothing here: 404 "Unrecognized request URL".
     Unknown,
 }
@@ -190,12 +193,19 @@ impl Route {
             ("POST", ["v1", "identity", "verification_sessions", s, "redact"]) => {
                 Route::RedactSession(id(s))
             }
+            ("GET", s) => match super::objects::parse(s) {
+                Some((object, id)) => Route::GetObject(object, id),
+                None => Route::Unknown,
+            },
             _ => Route::Unknown,
         }
     }
 
     /// The route template used in stats and per-endpoint rate limits.
     pub fn template(&self, method: &str) -> String {
+        if let Route::GetObject(object, _) = self {
+            return format!("{method} {}", super::objects::template(object));
+        }
         let t = match self {
             Route::ListJobs | Route::CreateJob => "/v1/privacy/redaction_jobs",
             Route::GetJob(_) | Route::UpdateJob(_) => "/v1/privacy/redaction_jobs/:id",
@@ -206,7 +216,7 @@ impl Route {
             Route::Account => "/v1/account",
             Route::GetSession(_) => "/v1/identity/verification_sessions/:id",
             Route::RedactSession(_) => "/v1/identity/verification_sessions/:id/redact",
-            Route::Unknown => "(unknown)",
+            Route::GetObject(..) | Route::Unknown => "(unknown)",
         };
         format!("{method} {t}")
     }
@@ -483,6 +493,13 @@ pub enum Call {
     },
     /// `GET /v1/account`.
     Account,
+    /// Retrieve a charge, payment intent, invoice… (see [`super::objects`]).
+    Object {
+        /// Its Stripe object type.
+        object: &'static str,
+        /// Its id.
+        id: String,
+    },
     /// Retrieve (`redact: false`) or redact a verification session.
     Session {
         /// The session.
@@ -566,6 +583,14 @@ pub fn parse_call(ctx: &Ctx, route: &Route, params: &Params) -> Result<Call, Api
             Ok(Call::Session {
                 id: id.clone(),
                 redact: matches!(route, Route::RedactSession(_)),
+            })
+        }
+        Route::GetObject(object, id) => {
+            only(params, &["expand"])?;
+            expand(params, &[])?;
+            Ok(Call::Object {
+                object,
+                id: id.clone(),
             })
         }
         Route::Unknown => Err(ApiError {
@@ -712,6 +737,7 @@ pub fn execute(world: &mut World, ctx: &Ctx, call: &Call) -> Result<(u16, Value)
                 }),
             ))
         }
+        Call::Object { object, id } => Ok((200, super::objects::retrieve(world, ns, object, id)?)),
         Call::Session { id, redact } => {
             let rec = if *redact {
                 world.redact_session(ns, id, now, d)?

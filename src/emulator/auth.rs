@@ -22,6 +22,9 @@ pub struct KeyInfo {
     pub masked: String,
     /// A restricted key the fixtures declare read-only: writes are refused (403).
     pub read_only: bool,
+    /// A restricted key with the redaction-job permissions only: reading a charge, a
+    /// payment intent… is refused (403).
+    pub redaction_only: bool,
 }
 
 /// Which account each declared key belongs to, and which accounts are connected to which
@@ -34,6 +37,8 @@ pub struct Directory {
     connected: HashMap<String, BTreeSet<String>>,
     /// Hashes of read-only restricted keys.
     read_only: BTreeSet<String>,
+    /// Hashes of restricted keys that hold only the redaction-job permissions.
+    redaction_only: BTreeSet<String>,
 }
 
 impl Directory {
@@ -46,6 +51,13 @@ impl Directory {
     pub fn add_read_only_key(&mut self, key: &str, account: &str) {
         self.add_key(key, account);
         self.read_only.insert(key_hash(key));
+    }
+
+    /// Declares a restricted key of `account` that holds only the redaction-job
+    /// permissions: it cannot read the objects a job names.
+    pub fn add_redaction_only_key(&mut self, key: &str, account: &str) {
+        self.add_key(key, account);
+        self.redaction_only.insert(key_hash(key));
     }
 
     /// Declares `connected` as a connected account of `platform`.
@@ -135,6 +147,7 @@ pub fn check_key_in(
         info.account_id = a.to_string();
     }
     info.read_only = directory.read_only.contains(&info.key_hash);
+    info.redaction_only = directory.redaction_only.contains(&info.key_hash);
     Ok(info)
 }
 
@@ -170,6 +183,7 @@ pub fn check_key(key: &str, fixed_account: Option<&str>) -> Result<KeyInfo, Auth
         account_id,
         masked: mask(key),
         read_only: false,
+        redaction_only: false,
     })
 }
 
@@ -184,6 +198,15 @@ pub fn derived_account_id(secret: &str) -> String {
 pub fn read_only_message(key: &KeyInfo) -> String {
     format!(
         "The provided key '{}' does not have the required permissions for this endpoint on account '{}'. Having the 'rak_privacy_redaction_job_write' permission would allow this request to continue.",
+        key.masked, key.account_id
+    )
+}
+
+/// Stripe's refusal of a read the restricted key has no permission for (sent as a 403),
+/// naming the permission that would allow it.
+pub fn missing_permission_message(key: &KeyInfo, permission: &str) -> String {
+    format!(
+        "The provided key '{}' does not have the required permissions for this endpoint on account '{}'. Having the '{permission}' permission would allow this request to continue.",
         key.masked, key.account_id
     )
 }

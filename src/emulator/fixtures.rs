@@ -54,6 +54,11 @@ pub struct FixtureAccount {
     /// 403, as Stripe does for a key without the write permission.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub read_only_keys: Vec<String>,
+    /// Restricted keys (`rk_test_…`) of this account that hold only the redaction-job
+    /// permissions: they create and run jobs, but reading a charge, a payment intent… answers
+    /// 403 naming the permission it lacks.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub redaction_only_keys: Vec<String>,
     /// Accounts connected to this one: the only ones its keys may name in `Stripe-Account`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub connected: Vec<String>,
@@ -163,6 +168,9 @@ impl Fixtures {
             for k in &a.read_only_keys {
                 d.add_read_only_key(k, &a.id);
             }
+            for k in &a.redaction_only_keys {
+                d.add_redaction_only_key(k, &a.id);
+            }
             for c in &a.connected {
                 d.connect(&a.id, c);
             }
@@ -179,7 +187,12 @@ impl Fixtures {
                     a.id
                 ));
             }
-            if let Some(bad) = a.read_only_keys.iter().find(|k| !k.starts_with("rk_")) {
+            if let Some(bad) = a
+                .read_only_keys
+                .iter()
+                .chain(&a.redaction_only_keys)
+                .find(|k| !k.starts_with("rk_"))
+            {
                 return Err(format!(
                     "account {}: `{}` is not a restricted key (rk_…): only those can be read-only",
                     a.id,
@@ -190,6 +203,7 @@ impl Fixtures {
                 .keys
                 .iter()
                 .chain(&a.read_only_keys)
+                .chain(&a.redaction_only_keys)
                 .find(|k| check_key(k, None).is_err())
             {
                 return Err(format!(

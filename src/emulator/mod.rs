@@ -31,6 +31,7 @@ pub mod form;
 pub mod graph;
 pub mod kinds;
 pub mod limits;
+pub mod objects;
 pub mod persist;
 pub mod search;
 mod server;

@@ -262,6 +262,9 @@ pub(crate) async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> R
                 HeaderValue::from_static("application/json"),
             );
             insert(h, "request-id", &request_id);
+            // The emulator's clock, not the host's: a client dates its observation by
+            // the server's `Date`, as Stripe's clock decides when 90 days have passed.
+            insert(h, "date", &http_date(shared.clock.now()));
             insert(
                 h,
                 "stripe-version",
@@ -287,6 +290,12 @@ pub(crate) async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> R
             resp
         }
     }
+}
+
+/// Unix seconds as an HTTP date (`Tue, 01 Dec 2026 10:00:00 GMT`).
+fn http_date(unix: i64) -> String {
+    let t = u64::try_from(unix).unwrap_or(0);
+    httpdate::fmt_http_date(std::time::UNIX_EPOCH + Duration::from_secs(t))
 }
 
 /// Adds `request_log_url` to an error body (unchanged if it is not one).
@@ -332,7 +341,11 @@ fn check_version(version: Option<&str>, route: &Route) -> Result<(), ApiError> {
     let preview = release == Some("preview");
     let preview_only = !matches!(
         route,
-        Route::Account | Route::GetSession(_) | Route::RedactSession(_) | Route::Unknown
+        Route::Account
+            | Route::GetSession(_)
+            | Route::RedactSession(_)
+            | Route::GetObject(..)
+            | Route::Unknown
     );
     if preview_only && !preview {
         return Err(ApiError::invalid(
@@ -434,6 +447,18 @@ async fn process(
             code: None,
             param: None,
             message: auth::read_only_message(&info),
+        });
+    }
+    if let (true, Route::GetObject(object, _)) = (info.redaction_only, route) {
+        return Outcome::error(&ApiError {
+            status: 403,
+            kind: "invalid_request_error",
+            code: None,
+            param: None,
+            message: auth::missing_permission_message(
+                &info,
+                super::objects::read_permission(object),
+            ),
         });
     }
     let version = headers

@@ -37,6 +37,12 @@ pub struct Live {
     /// when the observer read them: dates the 90-day risk period. Empty: unknown.
     #[serde(default)]
     pub object_created: BTreeMap<String, i64>,
+    /// When redactctl last asked Stripe to validate each job (unix seconds, by job id),
+    /// read from the audit log; a job absent here was last validated when it was created.
+    /// Tells a risk-period error from before the period ended from a later one, and paces
+    /// `reconcile --revalidate-every`.
+    #[serde(default)]
+    pub validated_at: BTreeMap<String, i64>,
     /// Objects Stripe said do not exist when a create of redactctl's named them (a 400
     /// `resource_missing`), by object, read from the audit log. A later create that
     /// succeeded for the object clears it. By object id. Empty: none known (or no audit
@@ -63,5 +69,14 @@ impl Live {
     /// The job with this id.
     pub fn job(&self, id: &str) -> Option<&RedactionJob> {
         self.jobs.iter().find(|j| j.id == id)
+    }
+
+    /// When `job` was last validated: redactctl's last `validate` of it, else its creation.
+    pub fn last_validated(&self, job: &RedactionJob) -> i64 {
+        self.validated_at
+            .get(&job.id)
+            .copied()
+            .unwrap_or(job.created)
+            .max(job.created)
     }
 }

@@ -8,6 +8,7 @@
 pub mod cache;
 pub mod confirm;
 pub mod live;
+pub mod objects;
 pub mod select;
 
 use std::collections::{BTreeMap, HashSet};
@@ -93,7 +94,7 @@ pub async fn observe(
         requests = client.requests_sent() - before,
         "observed"
     );
-    Ok(Live {
+    let mut live = Live {
         account,
         mode: Some(client.mode()),
         jobs,
@@ -103,7 +104,12 @@ pub async fn observe(
         created_by_redactctl: None,
         object_created: BTreeMap::new(),
         missing_objects: BTreeMap::new(),
-    })
+        validated_at: BTreeMap::new(),
+    };
+    objects::date_erroring_objects(client, &mut live, concurrency).await;
+    // Stripe's clock (its `Date` header) decides when 90 days have passed.
+    live.observed_at = client.server_time().unwrap_or(live.observed_at);
+    Ok(live)
 }
 
 /// Every job of the account, reading the terminal ones from the cache in `dir` when it has

@@ -264,6 +264,8 @@ pub async fn pipeline(
             p
         }
     };
+    let mut approved = approved;
+    annotate_deadlines(&mut approved, run.desired);
     events.plan_ready(&approved);
     guards::check_irreversible(approved.irreversible_count(), run.max_irreversible)?;
     if approved.has_changes() {
@@ -302,7 +304,17 @@ pub async fn pipeline(
         events.progress(),
     )
     .await?;
+    let mut report = report;
+    annotate_deadlines(&mut report.last, run.desired);
     Ok(report)
+}
+
+/// Each entry's due date and days left as of today, as `plan` shows them (the manifests
+/// were loaded with the same date, so it is valid here).
+fn annotate_deadlines(p: &mut Plan, desired: &crate::manifest::Desired) {
+    if let Ok(today) = crate::deadline::clock::today() {
+        plan::annotate_deadlines(p, desired, today, crate::deadline::DEFAULT_DUE_SOON_DAYS);
+    }
 }
 
 /// A saved plan applies only where it was made: same API base, account and mode.

@@ -35,6 +35,8 @@ pub struct Reconciler {
     pub audit: AuditSlot,
     /// Where provenance is read from before each pass.
     pub audit_log: PathBuf,
+    /// `--revalidate-every`: how often a failed job that needs a person is revalidated.
+    pub revalidate_every: Option<Duration>,
 }
 
 /// What to reconcile.
@@ -45,6 +47,9 @@ pub struct ReconcileRequest {
     pub audit_log: PathBuf,
     /// Read every job each pass, without the cache of terminal jobs.
     pub no_cache: bool,
+    /// Revalidate a failed job whose errors need a person at most once per this long
+    /// (`None`: never by itself).
+    pub revalidate_every: Option<Duration>,
 }
 
 impl Reconciler {
@@ -66,6 +71,7 @@ impl Reconciler {
             conn,
             audit: AuditSlot::new(&req.audit_log),
             audit_log: req.audit_log.clone(),
+            revalidate_every: req.revalidate_every,
         })
     }
 
@@ -98,7 +104,10 @@ impl Reconciler {
         let observe_opts = session::observe_options(self.no_cache, self.local);
         let mut live = session::observe_checked(&self.conn, &desired, &observe_opts).await?;
         session::add_provenance(&mut live, Some(&self.audit_log));
-        let options = plan::Options::default();
+        let options = plan::Options {
+            revalidate_every: self.revalidate_every.map(|d| d.as_secs().max(1)),
+            ..plan::Options::default()
+        };
         let run = Run {
             conn: &self.conn,
             desired: &desired,
@@ -117,6 +126,7 @@ impl Reconciler {
                 Outcome::Converged => line.converged += 1,
                 Outcome::Waiting | Outcome::Changes => line.waiting += 1,
                 Outcome::Blocked => line.blocked += 1,
+                Outcome::Scheduled => line.scheduled += 1,
             }
         }
         line.actions = report.performed.len();

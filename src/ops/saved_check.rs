@@ -85,6 +85,7 @@ pub fn check_saved_actions(saved: &Plan, replanned: &Plan) -> Result<Plan, Vec<S
                 used[i] = true;
                 action.irreversible = planned.irreversible;
                 action.lock_release = planned.lock_release;
+                action.scheduled = planned.scheduled;
             }
             None => refused.push(describe(action)),
         }

@@ -281,6 +281,7 @@ pub fn add_provenance(live: &mut Live, audit_log: Option<&Path>) {
         None => {
             live.created_by_redactctl = None;
             live.missing_objects.clear();
+            live.validated_at.clear();
         }
     }
 }

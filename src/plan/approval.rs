@@ -186,7 +186,9 @@ fn runs_under_fix(a: &Action, plan: &Plan) -> bool {
 /// - the one revalidation of a job whose locks were released (not irreversible), when the
 ///   plan approved work on that entry's objects;
 /// - the switch to `fix`, revalidation and run of a job whose every fix the manifest's
-///   `allowed_fixes` pre-approves, when the plan approved running those objects.
+///   `allowed_fixes` pre-approves, when the plan approved running those objects;
+/// - the revalidation of a job whose 90-day risk period has ended (scheduled by the
+///   entry, not irreversible).
 pub fn approved_actions(approved: &Plan, fresh: &Plan) -> (Vec<Action>, Vec<Action>) {
     let mut budget: HashMap<Approved, usize> = HashMap::new();
     // (entry, objects) the approved plan acts on, and those it runs.
@@ -258,12 +260,15 @@ pub fn approved_actions(approved: &Plan, fresh: &Plan) -> (Vec<Action>, Vec<Acti
                 *n = n.saturating_sub(1);
                 ok
             });
+        // The revalidation of a job whose 90-day risk period has ended: the entry implies
+        // it, and it destroys nothing.
+        let scheduled_revalidation = a.op == Op::Validate && a.scheduled && a.adopt.is_none();
         let preapproved_fixes = !a.fixes.is_empty()
             && a.fixes.iter().all(|f| f.preapproved)
             && a.adopt.is_none()
             && matches!(a.op, Op::Update | Op::Validate | Op::Run)
             && runs.contains(&scope);
-        if lock_revalidation || preapproved_fixes {
+        if lock_revalidation || preapproved_fixes || scheduled_revalidation {
             allowed.push(a.clone());
         } else {
             refused.insert(a.id.as_str());

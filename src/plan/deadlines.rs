@@ -124,6 +124,38 @@ pub fn alert_lines<'a>(
     lines
 }
 
+/// The lines that open a view when scheduled entries become eligible only after their due
+/// date (Stripe's 90-day risk period outlasts the legal deadline: the team must document
+/// the delay): a count, then one line per entry, by name. Empty when none does.
+pub fn schedule_alert_lines<'a>(entries: impl IntoIterator<Item = &'a EntryPlan>) -> Vec<String> {
+    let late: Vec<(&str, String)> = entries
+        .into_iter()
+        .filter_map(|e| e.eligible_after_due().map(|l| (e.name.as_str(), l)))
+        .collect();
+    if late.is_empty() {
+        return Vec::new();
+    }
+    let mut lines = vec![format!(
+        "Eligible after the due date: {} {} (Stripe's 90-day risk period ends after the \
+         request is due; document the delay)",
+        late.len(),
+        if late.len() == 1 {
+            "request"
+        } else {
+            "requests"
+        }
+    )];
+    let width = late
+        .iter()
+        .map(|(n, _)| n.chars().count())
+        .max()
+        .unwrap_or(0);
+    for (name, line) in late {
+        lines.push(format!("  late      {name:<width$}  {line}"));
+    }
+    lines
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

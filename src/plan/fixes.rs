@@ -57,6 +57,27 @@ pub struct ErrorContext {
     pub created: Option<i64>,
     /// When the live state was observed (unix seconds).
     pub now: i64,
+    /// When the job was last validated, as far as redactctl knows (its last `validate`,
+    /// else the job's creation): an error is the risk period if the object was younger
+    /// than 90 days then, even when it has aged since.
+    pub validated_at: Option<i64>,
+}
+
+impl ErrorContext {
+    /// When the object's `created` makes the risk period end (unix seconds), if known.
+    pub fn eligible_at(&self) -> Option<i64> {
+        self.created.map(|c| c.saturating_add(RISK_PERIOD_SECS))
+    }
+}
+
+/// Whether this error may be the 90-day risk period, from its structure alone: an
+/// `invalid_state` error on a transaction. Only the transaction's `created` tells; the
+/// observer reads it for these errors, and only these.
+pub fn may_be_risk_period(e: &JobValidationError) -> bool {
+    e.code == ValidationErrorCode::InvalidState
+        && e.erroring_object
+            .as_ref()
+            .is_some_and(|o| TRANSACTION_TYPES.contains(&o.object_type.as_str()))
 }
 
 /// Whether this error is the 90-day risk period, recognised from its structure: an
@@ -74,7 +95,9 @@ pub fn is_risk_period(e: &JobValidationError, ctx: ErrorContext) -> bool {
         return false;
     }
     match ctx.created {
-        Some(created) => ctx.now.saturating_sub(created) < RISK_PERIOD_SECS,
+        Some(created) => {
+            ctx.validated_at.unwrap_or(ctx.now).saturating_sub(created) < RISK_PERIOD_SECS
+        }
         None => table(&obj.object_type).is_none() || mentions_risk_period(&e.message),
     }
 }
@@ -150,20 +173,31 @@ pub fn view_error(e: &JobValidationError, wanted: Behavior, ctx: ErrorContext) -
             "set `validation_behavior: fix` (the run will {fix}), or resolve it in Stripe \
              and rerun with --revalidate"
         ),
-        _ if is_risk_period(e, ctx) => {
-            let when = match ctx.created {
-                Some(c) => format!(" ({})", rfc3339(c.saturating_add(RISK_PERIOD_SECS))),
-                None => String::new(),
-            };
-            format!(
-                "the 90-day risk period: wait until 90 days after {object} was created{when}, \
-                 then rerun with --revalidate"
-            )
-        }
+        _ if is_risk_period(e, ctx) => match ctx.eligible_at() {
+            Some(at) => format!(
+                "the 90-day risk period: {object} becomes redactable on {} (90 days after it \
+                 was created); redactctl revalidates the job by itself then",
+                rfc3339(at)
+            ),
+            None => format!(
+                "the 90-day risk period: wait until 90 days after {object} was created, then \
+                 rerun with --revalidate (redactctl could not read its creation time: the API \
+                 key needs read access to {}s to schedule it)",
+                e.erroring_object
+                    .as_ref()
+                    .map_or("transaction", |o| o.object_type.as_str())
+            ),
+        },
         (ValidationErrorCode::TooManyObjects, _) => {
             "the job reaches too many objects: split the entry into smaller entries".to_string()
         }
-        _ => format!("resolve the problem with {object} in Stripe, then rerun with --revalidate"),
+        // Stripe's guide: the message says why the object cannot be redacted and what to
+        // do about it, in the Dashboard or the API; then the job is validated again.
+        _ => format!(
+            "do what Stripe's message asks for {object} (in the Dashboard or the API), then \
+             rerun with --revalidate (`reconcile` revalidates by itself, see \
+             --revalidate-every)"
+        ),
     };
     ErrorView {
         id: e.id.clone(),
@@ -279,10 +313,12 @@ mod tests {
         let young = ErrorContext {
             created: Some(now - 10 * 86_400),
             now,
+            validated_at: None,
         };
         let old = ErrorContext {
             created: Some(now - 100 * 86_400),
             now,
+            validated_at: None,
         };
         // No "90 days" in the message: the object's age decides.
         let e = err(

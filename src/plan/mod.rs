@@ -21,9 +21,13 @@ pub mod signing;
 mod status;
 
 pub use approval::{approved_actions, check_preconditions};
-pub use deadlines::{alert_lines, annotate_deadlines, deadline_view, is_done, DeadlineView};
+pub use deadlines::{
+    alert_lines, annotate_deadlines, deadline_view, is_done, schedule_alert_lines, DeadlineView,
+};
 pub use file::{parse_plan_file, plan_schema_json, PlanFileError};
-pub use fixes::{fix_for, fix_of_error, is_risk_period, ErrorContext, RISK_PERIOD_SECS};
+pub use fixes::{
+    fix_for, fix_of_error, is_risk_period, may_be_risk_period, ErrorContext, RISK_PERIOD_SECS,
+};
 pub use keys::KEY_PREFIX;
 pub use model::*;
 pub use planner::plan;

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::deadline::Date;
 use crate::kinds::ObjectRef;
 use crate::manifest::{Behavior, DesiredState, FixKind, Location, Via};
 use crate::stripe::models::{
@@ -41,6 +42,12 @@ pub struct Options {
     /// is refused without it ([`check_planning_options`](super::check_planning_options)):
     /// pruning from a subset would cancel the jobs of the manifests left out.
     pub whole_manifest_set: bool,
+    /// `reconcile --revalidate-every` (seconds): revalidate a failed job whose errors need a
+    /// person (not a lock, not the risk period) once this long has passed since it was last
+    /// validated, so that a fix made by hand in the Dashboard is picked up. `None`: never by
+    /// itself (`--revalidate` asks once).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revalidate_every: Option<u64>,
 }
 
 /// A complete plan: the saved plan file and the JSON view.
@@ -252,6 +259,11 @@ pub struct Action {
     /// adopts that job, and the adoption counts as irreversible.
     #[serde(default)]
     pub adopt: Option<Adoption>,
+    /// A `validate` of a job whose validation failed on Stripe's 90-day risk period, on or
+    /// after the date the period ends: implied by the entry (the wait was the only thing
+    /// left), not irreversible, so apply and reconcile send it without a new plan.
+    #[serde(default)]
+    pub scheduled: bool,
 }
 
 /// One fix that a `fix` run applies, from Stripe's fix table (STRIPE_API.md).
@@ -363,6 +375,9 @@ pub enum Outcome {
     Waiting,
     /// A person must act.
     Blocked,
+    /// Nothing can happen before a date: a job failed validation on Stripe's 90-day risk
+    /// period, and redactctl revalidates it by itself once the period ends.
+    Scheduled,
 }
 
 impl Outcome {
@@ -373,6 +388,7 @@ impl Outcome {
             Outcome::Changes => "changes",
             Outcome::Waiting => "waiting",
             Outcome::Blocked => "blocked",
+            Outcome::Scheduled => "scheduled",
         }
     }
 
@@ -384,6 +400,7 @@ impl Outcome {
             Outcome::Changes => "pending",
             Outcome::Waiting => "in progress",
             Outcome::Blocked => "blocked",
+            Outcome::Scheduled => "scheduled",
         }
     }
 }
@@ -427,6 +444,46 @@ pub struct EntryPlan {
     /// Declared objects another job redacted (a lock holder that reached them).
     #[serde(default)]
     pub redacted_by: Vec<RedactedBy>,
+    /// Jobs waiting for Stripe's 90-day risk period to end, with the date it does.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scheduled: Vec<ScheduledJob>,
+}
+
+impl EntryPlan {
+    /// The day the entry's last scheduled job becomes eligible, when one is scheduled.
+    pub fn eligible_on(&self) -> Option<Date> {
+        self.scheduled.iter().map(|s| s.eligible_on).max()
+    }
+
+    /// Where the entry stands, in words: its [`Outcome::label`], with the date for a
+    /// scheduled entry ("scheduled: eligible on 2027-01-12").
+    pub fn state_text(&self) -> String {
+        match (self.outcome, self.eligible_on()) {
+            (Outcome::Scheduled, Some(d)) => format!("scheduled: eligible on {d}"),
+            (o, _) => o.label().to_string(),
+        }
+    }
+
+    /// "due 2026-12-20, eligible 2027-01-12" when the entry becomes eligible only after
+    /// its due date (the delay the team must document), else `None`.
+    pub fn eligible_after_due(&self) -> Option<String> {
+        let eligible = self.eligible_on()?;
+        let due = self.deadline.as_ref()?.due;
+        (eligible > due).then(|| format!("due {due}, eligible {eligible}"))
+    }
+}
+
+/// A job that failed validation on Stripe's 90-day risk period: transactions are
+/// redactable only 90 days after they were created.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ScheduledJob {
+    pub job: String,
+    /// The (UTC) day the last of its transactions turns 90 days old.
+    pub eligible_on: Date,
+    /// The moment it does (unix seconds): from then on redactctl revalidates the job.
+    pub eligible_at: i64,
+    /// The transactions in the risk period.
+    pub objects: Vec<ErroringObject>,
 }
 
 /// Declared objects redacted by a job that is not the entry's own.

@@ -5,16 +5,17 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt::Write as _;
 
-use super::fixes::{fix_preview, fixes_of, view_error, ErrorContext};
+use super::fixes::{fix_preview, fixes_of, is_risk_period, view_error, ErrorContext};
 use super::index::{errors_of, Index, JobInfo};
 use super::locks::lock_holders;
 use super::model::*;
+use crate::deadline::Date;
 use crate::kinds::{ObjectKind, ObjectRef};
 use crate::manifest::{Behavior, Desired, DesiredState, Entry, Via};
 use crate::observe::Live;
 use crate::stripe::models::{
-    JobStatus, JobValidationError, RedactionJob, SessionRedactionStatus, ValidationBehavior,
-    ValidationErrorCode, VerificationSessionStatus,
+    ErroringObject, JobStatus, JobValidationError, RedactionJob, SessionRedactionStatus,
+    ValidationBehavior, ValidationErrorCode, VerificationSessionStatus,
 };
 
 /// Id prefix of actions that prune unmanaged jobs. Entry names start with `[a-z0-9]`, so
@@ -180,6 +181,7 @@ fn blank(id: &str, entry: Option<&str>, op: Op) -> Action {
         lock_holders: Vec::new(),
         lock_release: false,
         adopt: None,
+        scheduled: false,
     }
 }
 
@@ -209,6 +211,8 @@ struct EntryPlanner<'p, 'a> {
     redacted_by: Vec<RedactedBy>,
     /// Fixes shown for a `state: validated` entry: what its run would apply.
     preview: Vec<FixPreview>,
+    /// Jobs waiting for the 90-day risk period to end.
+    scheduled: Vec<ScheduledJob>,
 }
 
 impl<'p, 'a> EntryPlanner<'p, 'a> {
@@ -238,6 +242,7 @@ impl<'p, 'a> EntryPlanner<'p, 'a> {
             redacted: Vec::new(),
             redacted_by: Vec::new(),
             preview: Vec::new(),
+            scheduled: Vec::new(),
         }
     }
 
@@ -264,25 +269,58 @@ impl<'p, 'a> EntryPlanner<'p, 'a> {
         errors_of(self.live, job)
     }
 
-    /// What the live state tells about an error's object (its age, for the risk period).
-    fn context(&self, e: &JobValidationError) -> ErrorContext {
+    /// What the live state tells about an error of `job` and its object (the object's age
+    /// and when the job was last validated, for the risk period).
+    fn context(&self, job: &RedactionJob, e: &JobValidationError) -> ErrorContext {
         ErrorContext {
             created: e
                 .erroring_object
                 .as_ref()
                 .and_then(|o| self.live.object_created.get(&o.id).copied()),
             now: self.live.observed_at,
+            validated_at: Some(self.live.last_validated(job)),
         }
     }
 
-    fn view(&self, e: &JobValidationError) -> ErrorView {
-        view_error(e, self.entry.validation_behavior, self.context(e))
+    fn view(&self, job: &RedactionJob, e: &JobValidationError) -> ErrorView {
+        view_error(e, self.entry.validation_behavior, self.context(job, e))
     }
 
-    /// The fixes a `fix` run would apply for these errors, with the manifest's
+    /// The fixes a `fix` run would apply for these errors of `job`, with the manifest's
     /// pre-approvals.
-    fn fixes(&self, errors: &[JobValidationError]) -> Vec<FixPreview> {
-        fixes_of(errors, |e| self.context(e), &self.entry.allowed_fixes)
+    fn fixes(&self, job: &RedactionJob, errors: &[JobValidationError]) -> Vec<FixPreview> {
+        fixes_of(errors, |e| self.context(job, e), &self.entry.allowed_fixes)
+    }
+
+    /// When every error of failed `job` is either the 90-day risk period on a transaction
+    /// whose `created` is known, or (for a `fix` entry) fixable — and at least one is the
+    /// risk period: the moment the last of those transactions turns 90 days old, and them.
+    fn risk_schedule(
+        &self,
+        job: &RedactionJob,
+        errors: &[JobValidationError],
+    ) -> Option<(i64, Vec<ErroringObject>)> {
+        let fix_entry = self.entry.validation_behavior == Behavior::Fix;
+        let mut eligible_at: Option<i64> = None;
+        let mut objects: Vec<ErroringObject> = Vec::new();
+        for e in errors {
+            let ctx = self.context(job, e);
+            match (
+                is_risk_period(e, ctx),
+                ctx.eligible_at(),
+                &e.erroring_object,
+            ) {
+                (true, Some(at), Some(o)) => {
+                    eligible_at = Some(eligible_at.map_or(at, |t| t.max(at)));
+                    if !objects.contains(o) {
+                        objects.push(o.clone());
+                    }
+                }
+                _ if fix_entry && fix_preview(e, ctx, &[]).is_some() => {}
+                _ => return None,
+            }
+        }
+        eligible_at.map(|at| (at, objects))
     }
 
     /// The entry's non-canceled jobs, in `Live` order; records their views.
@@ -296,7 +334,7 @@ impl<'p, 'a> EntryPlanner<'p, 'a> {
             let errors = self
                 .errors_of(info.job)
                 .iter()
-                .map(|e| self.view(e))
+                .map(|e| self.view(info.job, e))
                 .collect();
             self.jobs.push(JobView {
                 id: info.job.id.clone(),
@@ -467,7 +505,7 @@ impl<'p, 'a> EntryPlanner<'p, 'a> {
                     after.push(self.wait(info, "Stripe is validating the job"));
                     if want_run {
                         let fixes = if job_fixes && fix_entry {
-                            self.fixes(self.errors_of(info.job))
+                            self.fixes(info.job, self.errors_of(info.job))
                         } else {
                             Vec::new()
                         };
@@ -486,7 +524,7 @@ impl<'p, 'a> EntryPlanner<'p, 'a> {
                     };
                     if want_run {
                         let fixes = if job_fixes && fix_entry {
-                            self.fixes(self.errors_of(info.job))
+                            self.fixes(info.job, self.errors_of(info.job))
                         } else {
                             Vec::new()
                         };
@@ -649,12 +687,15 @@ impl<'p, 'a> EntryPlanner<'p, 'a> {
         if all_locks || held {
             return self.plan_locked(j, errors, want_run);
         }
+        if let Some((eligible_at, objects)) = self.risk_schedule(info.job, errors) {
+            return self.plan_scheduled(j, errors, eligible_at, objects, want_run);
+        }
         let all_fixable = !errors.is_empty()
             && errors
                 .iter()
-                .all(|e| fix_preview(e, self.context(e), &[]).is_some());
+                .all(|e| fix_preview(e, self.context(info.job, e), &[]).is_some());
         if fix_entry && job_errors && all_fixable {
-            let previews = self.fixes(errors);
+            let previews = self.fixes(info.job, errors);
             return self.plan_fix_preview(j, previews, want_run);
         }
         let (validate_after, reason) = if !fix_entry && !job_errors {
@@ -669,9 +710,18 @@ impl<'p, 'a> EntryPlanner<'p, 'a> {
                 info.job.id
             ));
             (Vec::new(), "--revalidate".to_string())
+        } else if let Some(reason) = self.periodic_revalidation(info.job, errors) {
+            (Vec::new(), reason)
         } else {
-            let views: Vec<ErrorView> = errors.iter().map(|e| self.view(e)).collect();
-            let resolve = resolutions(&views, self.entry.validation_behavior);
+            let views: Vec<ErrorView> = errors.iter().map(|e| self.view(info.job, e)).collect();
+            let mut resolve = resolutions(&views, self.entry.validation_behavior);
+            if let Some(next) = self.next_periodic_revalidation(info.job, errors) {
+                resolve.push(format!(
+                    "reconcile revalidates the job by itself from {} (--revalidate-every), \
+                     so a fix made in the Dashboard is picked up",
+                    rfc3339(next)
+                ));
+            }
             let not_found = super::missing::not_found_in(errors);
             self.blocked.push(Blocked {
                 problem: if not_found.is_empty() {
@@ -690,6 +740,81 @@ impl<'p, 'a> EntryPlanner<'p, 'a> {
             return;
         };
         let validate = self.validate(info, validate_after, reason);
+        if want_run {
+            self.run(info, true, vec![validate], Vec::new());
+        }
+    }
+
+    /// Whether the errors of failed `job` are ones `--revalidate-every` retries: they need a
+    /// person (no lock, no risk period), and there are some.
+    fn needs_a_person(&self, job: &RedactionJob, errors: &[JobValidationError]) -> bool {
+        !errors.is_empty()
+            && errors.iter().all(|e| {
+                e.code != ValidationErrorCode::LockedByOtherJob
+                    && !is_risk_period(e, self.context(job, e))
+            })
+    }
+
+    /// When `--revalidate-every` next allows revalidating `job` (unix seconds), if it
+    /// applies to its errors.
+    fn next_periodic_revalidation(
+        &self,
+        job: &RedactionJob,
+        errors: &[JobValidationError],
+    ) -> Option<i64> {
+        let every = i64::try_from(self.opts.revalidate_every?).unwrap_or(i64::MAX);
+        self.needs_a_person(job, errors)
+            .then(|| self.live.last_validated(job).saturating_add(every))
+    }
+
+    /// The reason for a `--revalidate-every` revalidation of `job`, when one is due now:
+    /// at most one per period, counted from its last validation (the audit log's, else the
+    /// job's creation), so that reruns within the period never repeat it.
+    fn periodic_revalidation(
+        &self,
+        job: &RedactionJob,
+        errors: &[JobValidationError],
+    ) -> Option<String> {
+        let next = self.next_periodic_revalidation(job, errors)?;
+        (self.live.observed_at >= next).then(|| {
+            format!(
+                "--revalidate-every: last validated at {}; picks up fixes made in the \
+                 Dashboard",
+                rfc3339(self.live.last_validated(job))
+            )
+        })
+    }
+
+    /// The job failed on Stripe's 90-day risk period (and nothing a person must resolve):
+    /// before the period ends, the entry is scheduled for that date; from then on, the
+    /// revalidation is planned here, implied by the entry, and the run follows it as usual.
+    fn plan_scheduled(
+        &mut self,
+        j: usize,
+        errors: &[JobValidationError],
+        eligible_at: i64,
+        objects: Vec<ErroringObject>,
+        want_run: bool,
+    ) {
+        let info = &self.index.jobs[j];
+        let eligible_on = Date::from_unix(eligible_at);
+        if self.live.observed_at < eligible_at {
+            self.scheduled.push(ScheduledJob {
+                job: info.job.id.clone(),
+                eligible_on,
+                eligible_at,
+                objects,
+            });
+            return;
+        }
+        let mut v = self.new_job_action(Op::Validate, info);
+        v.reason = format!(
+            "Stripe's 90-day risk period ended on {eligible_on}: revalidate (scheduled by the \
+             entry)"
+        );
+        v.key_context = errors.iter().map(|e| e.id.clone()).collect();
+        v.scheduled = true;
+        let validate = self.push(v);
         if want_run {
             self.run(info, true, vec![validate], Vec::new());
         }
@@ -1078,6 +1203,8 @@ impl<'p, 'a> EntryPlanner<'p, 'a> {
             Outcome::Changes
         } else if !self.actions.is_empty() {
             Outcome::Waiting
+        } else if !self.scheduled.is_empty() {
+            Outcome::Scheduled
         } else {
             Outcome::Converged
         };
@@ -1100,6 +1227,7 @@ impl<'p, 'a> EntryPlanner<'p, 'a> {
                 deadline: None,
                 fixes,
                 redacted_by: self.redacted_by,
+                scheduled: self.scheduled,
             },
             self.actions,
         )

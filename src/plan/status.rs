@@ -35,6 +35,9 @@ pub struct StatusRow {
     pub deadline: Option<DeadlineView>,
     /// Jobs `validating` or `redacting` for longer than Stripe's 30 days.
     pub stuck_jobs: Vec<StuckJob>,
+    /// For a scheduled entry: the day Stripe's 90-day risk period ends for its last
+    /// scheduled job.
+    pub eligible_on: Option<Date>,
 }
 
 /// A job that has been validating or redacting for longer than Stripe says it takes.
@@ -50,6 +53,22 @@ impl StatusRow {
     /// Whether a person must act on this entry (for the CLI's summary and exit code).
     pub fn is_blocked(&self) -> bool {
         self.outcome == Outcome::Blocked
+    }
+
+    /// The state as people read it: "scheduled: eligible on 2027-01-12" for a scheduled
+    /// entry, else the label.
+    pub fn state_text(&self) -> String {
+        match (self.outcome, self.eligible_on) {
+            (Outcome::Scheduled, Some(d)) => format!("scheduled: eligible on {d}"),
+            _ => self.state.clone(),
+        }
+    }
+
+    /// "due 2026-12-20, eligible 2027-01-12" when the entry becomes eligible only after
+    /// its due date.
+    pub fn eligible_after_due(&self) -> Option<String> {
+        let (eligible, due) = (self.eligible_on?, self.deadline.as_ref()?.due);
+        (eligible > due).then(|| format!("due {due}, eligible {eligible}"))
     }
 }
 
@@ -98,6 +117,7 @@ fn rows(desired: &Desired, live: &Live, clock: Option<(Date, u32)>) -> Vec<Statu
                 None => (None, Vec::new()),
             };
             StatusRow {
+                eligible_on: e.eligible_on(),
                 jobs: e.jobs.into_iter().map(|j| (j.id, j.status)).collect(),
                 redacted: e.redacted.len(),
                 declared: e.declared,
@@ -119,11 +139,16 @@ pub enum FailOn {
     Overdue,
     /// Some open request is due within this many days (or overdue).
     DueWithin(u32),
+    /// Some scheduled request becomes eligible (Stripe's 90-day risk period ends) only
+    /// after its due date.
+    EligibleAfterDue,
 }
 
 /// A `--fail-on` condition that is neither `overdue` nor `due-within=DAYSd`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("`{0}`: expected `overdue` or `due-within=DAYSd` (e.g. `due-within=7d`)")]
+#[error(
+    "`{0}`: expected `overdue`, `due-within=DAYSd` (e.g. `due-within=7d`) or `eligible-after-due`"
+)]
 pub struct FailOnError(pub String);
 
 impl std::str::FromStr for FailOn {
@@ -131,8 +156,10 @@ impl std::str::FromStr for FailOn {
 
     /// `overdue` or `due-within=7d` (also `due-within=7`).
     fn from_str(s: &str) -> Result<FailOn, FailOnError> {
-        if s == "overdue" {
-            return Ok(FailOn::Overdue);
+        match s {
+            "overdue" => return Ok(FailOn::Overdue),
+            "eligible-after-due" => return Ok(FailOn::EligibleAfterDue),
+            _ => {}
         }
         let bad = || FailOnError(s.to_string());
         let days = s.strip_prefix("due-within=").ok_or_else(bad)?;
@@ -146,6 +173,9 @@ impl std::str::FromStr for FailOn {
 impl FailOn {
     /// Whether this row's request trips the condition (done requests never do).
     pub fn trips(self, row: &StatusRow) -> bool {
+        if self == FailOn::EligibleAfterDue {
+            return row.eligible_after_due().is_some();
+        }
         let Some(d) = &row.deadline else {
             return false;
         };
@@ -153,6 +183,7 @@ impl FailOn {
             (_, None) => false,
             (FailOn::Overdue, Some(u)) => u == Urgency::Overdue,
             (FailOn::DueWithin(n), Some(_)) => d.days_left <= i64::from(n),
+            (FailOn::EligibleAfterDue, _) => false,
         }
     }
 
@@ -162,7 +193,7 @@ impl FailOn {
             .iter()
             .filter_map(|c| match c {
                 FailOn::DueWithin(n) => Some(*n),
-                FailOn::Overdue => None,
+                FailOn::Overdue | FailOn::EligibleAfterDue => None,
             })
             .max()
             .unwrap_or(deadline::DEFAULT_DUE_SOON_DAYS)
@@ -183,6 +214,30 @@ fn status_alerts(rows: &[StatusRow]) -> Vec<String> {
         rows.iter()
             .filter_map(|r| r.deadline.as_ref().map(|d| (r.name.as_str(), d))),
     );
+    let late: Vec<(&str, String)> = rows
+        .iter()
+        .filter_map(|r| r.eligible_after_due().map(|l| (r.name.as_str(), l)))
+        .collect();
+    if !late.is_empty() {
+        lines.push(format!(
+            "Eligible after the due date: {} {} (Stripe's 90-day risk period ends after the \
+             request is due; document the delay)",
+            late.len(),
+            if late.len() == 1 {
+                "request"
+            } else {
+                "requests"
+            }
+        ));
+        let width = late
+            .iter()
+            .map(|(n, _)| n.chars().count())
+            .max()
+            .unwrap_or(0);
+        for (name, line) in late {
+            lines.push(format!("  late      {name:<width$}  {line}"));
+        }
+    }
     for r in rows {
         for j in &r.stuck_jobs {
             lines.push(format!(
@@ -249,7 +304,7 @@ pub fn render_status_human(rows: &[StatusRow], color: bool) -> String {
             let mut row = vec![
                 r.name.clone(),
                 r.ticket.clone().unwrap_or_else(|| "-".to_string()),
-                r.state.clone(),
+                r.state_text(),
             ];
             if with_due {
                 row.push(
@@ -331,6 +386,8 @@ struct RowJson<'a> {
     deadline: Option<&'a DeadlineView>,
     #[serde(skip_serializing_if = "<[StuckJob]>::is_empty")]
     stuck_jobs: &'a [StuckJob],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    eligible_on: Option<Date>,
 }
 
 /// A JSON array of rows (`jobs` as `{id, status}` objects), pretty, with a trailing
@@ -354,6 +411,7 @@ pub fn render_status_json(rows: &[StatusRow]) -> String {
                 .collect(),
             deadline: r.deadline.as_ref(),
             stuck_jobs: &r.stuck_jobs,
+            eligible_on: r.eligible_on,
         })
         .collect();
     let mut s = serde_json::to_string_pretty(&rows).unwrap_or_default();

@@ -1499,6 +1499,10 @@ fn status_rows_on_a_day_carry_deadlines_and_flag_jobs_stuck_over_30_days() {
 fn fail_on_conditions_parse() {
     assert_eq!("overdue".parse::<FailOn>(), Ok(FailOn::Overdue));
     assert_eq!("due-within=7d".parse::<FailOn>(), Ok(FailOn::DueWithin(7)));
+    assert_eq!(
+        "eligible-after-due".parse::<FailOn>(),
+        Ok(FailOn::EligibleAfterDue)
+    );
     assert_eq!("due-within=0".parse::<FailOn>(), Ok(FailOn::DueWithin(0)));
     for bad in ["late", "due-within=", "due-within=7w", "due-within=-1d"] {
         assert!(bad.parse::<FailOn>().is_err(), "{bad}");
@@ -1673,13 +1677,205 @@ fn the_risk_period_is_dated_from_the_objects_creation() {
     l.object_created.insert("pi_1".into(), 95 * 86_400);
     let p = go(&d, &l);
     assert!(ent(&p, "a").fixes.is_empty(), "no fix exists for time");
-    assert_eq!(ent(&p, "a").outcome, Outcome::Blocked);
+    assert_eq!(ent(&p, "a").outcome, Outcome::Scheduled);
     let hint = &ent(&p, "a").jobs[0].errors[0].hint;
     assert!(hint.contains("90-day risk period"), "{hint}");
-    // Older than 90 days: the same error is fixable.
+    // Older than 90 days when the job was validated: the same error is fixable.
+    l.jobs[0].created = 96 * 86_400;
     l.object_created.insert("pi_1".into(), 5 * 86_400);
     let p = go(&d, &l);
     assert_eq!(ent(&p, "a").fixes.len(), 1);
+}
+
+// ---- the 90-day risk period as a schedule ------------------------------------------------
+
+const DAY: i64 = 86_400;
+
+/// A charge entry whose job (created on day 100) failed on the risk period of ch_1,
+/// created on day 70: eligible on day 160.
+fn risk_live(observed_day: i64) -> Live {
+    let mut l = live(vec![job(
+        "prj_1",
+        100 * DAY,
+        "failed",
+        "error",
+        &[ch("ch_1")],
+    )]);
+    l.validation_errors.insert(
+        "prj_1".into(),
+        vec![verr("prjve_1", "invalid_state", "charge", "ch_1")],
+    );
+    l.object_created.insert("ch_1".into(), 70 * DAY);
+    l.observed_at = observed_day * DAY;
+    l
+}
+
+#[test]
+fn the_risk_period_is_scheduled_for_its_end_not_blocked() {
+    let d = desired(vec![redacted("a", &[ch("ch_1")])]);
+    let p = go(&d, &risk_live(130));
+    let e = ent(&p, "a");
+    assert_eq!(e.outcome, Outcome::Scheduled);
+    assert!(e.blocked.is_empty(), "{:?}", e.blocked);
+    assert!(p.actions.is_empty(), "{:?}", p.actions);
+    assert!(!p.has_changes() && !p.is_blocked());
+    assert_eq!(e.scheduled.len(), 1);
+    assert_eq!(e.scheduled[0].eligible_at, 160 * DAY);
+    assert_eq!(
+        e.eligible_on(),
+        Some(crate::deadline::Date::from_unix(160 * DAY))
+    );
+    assert_eq!(
+        e.state_text(),
+        format!(
+            "scheduled: eligible on {}",
+            crate::deadline::Date::from_unix(160 * DAY)
+        )
+    );
+    assert!(
+        e.jobs[0].errors[0]
+            .hint
+            .contains("revalidates the job by itself"),
+        "{}",
+        e.jobs[0].errors[0].hint
+    );
+}
+
+#[test]
+fn on_the_eligible_date_the_revalidation_is_planned_and_implied_by_the_entry() {
+    let d = desired(vec![redacted("a", &[ch("ch_1")])]);
+    let p = go(&d, &risk_live(160));
+    assert_eq!(
+        ops(&p, "a"),
+        vec![
+            (Op::Validate, j("prj_1"), false),
+            (Op::Run, j("prj_1"), true)
+        ]
+    );
+    assert!(p.actions[0].scheduled && !p.actions[0].is_irreversible());
+    assert_eq!(ent(&p, "a").outcome, Outcome::Changes);
+    // An apply that approved a plan made before the date may send it: the entry implies it.
+    let before = go(&d, &risk_live(130));
+    let (allowed, new) = approved_actions(&before, &p);
+    assert_eq!(
+        allowed.iter().map(|a| a.op).collect::<Vec<_>>(),
+        vec![Op::Validate],
+        "{new:?}"
+    );
+    // The run it leads to is irreversible: not approved by a plan that had no run.
+    assert_eq!(new.iter().map(|a| a.op).collect::<Vec<_>>(), vec![Op::Run]);
+}
+
+#[test]
+fn an_error_from_a_validation_after_the_period_ended_is_not_rescheduled() {
+    let d = desired(vec![redacted("a", &[ch("ch_1")])]);
+    let mut l = risk_live(170);
+    // redactctl revalidated on day 161: the charge was 91 days old then.
+    l.validated_at.insert("prj_1".into(), 161 * DAY);
+    let p = go(&d, &l);
+    assert!(ops(&p, "a").is_empty(), "no loop: {:?}", ops(&p, "a"));
+    assert_eq!(ent(&p, "a").outcome, Outcome::Blocked);
+}
+
+#[test]
+fn an_undated_transaction_stays_blocked_and_says_what_the_key_needs() {
+    let d = desired(vec![redacted("a", &[ch("ch_1")])]);
+    let mut l = risk_live(130);
+    l.object_created.clear();
+    let p = go(&d, &l);
+    let e = ent(&p, "a");
+    assert_eq!(e.outcome, Outcome::Blocked);
+    let hint = &e.jobs[0].errors[0].hint;
+    assert!(hint.contains("read access to charges"), "{hint}");
+}
+
+#[test]
+fn a_risk_period_next_to_an_error_a_person_must_resolve_is_blocked() {
+    let d = desired(vec![redacted("a", &[ch("ch_1")])]);
+    let mut l = risk_live(130);
+    l.validation_errors.get_mut("prj_1").unwrap().push(verr(
+        "prjve_2",
+        "invalid_cascading_source",
+        "charge",
+        "ch_1",
+    ));
+    let p = go(&d, &l);
+    assert_eq!(ent(&p, "a").outcome, Outcome::Blocked);
+    assert!(ent(&p, "a").scheduled.is_empty());
+}
+
+// ---- --revalidate-every ------------------------------------------------------------------
+
+/// A job (created on day 10) that failed on an error only a person can resolve.
+fn manual_live(observed: i64) -> Live {
+    let mut l = live(vec![job(
+        "prj_1",
+        10 * DAY,
+        "failed",
+        "error",
+        &[cus("cus_1")],
+    )]);
+    l.validation_errors.insert(
+        "prj_1".into(),
+        vec![verr(
+            "prjve_1",
+            "invalid_cascading_source",
+            "customer",
+            "cus_1",
+        )],
+    );
+    l.observed_at = observed;
+    l
+}
+
+fn every_day() -> Options {
+    Options {
+        revalidate_every: Some(DAY as u64),
+        ..Options::default()
+    }
+}
+
+#[test]
+fn revalidate_every_revalidates_once_per_period_from_the_last_validation() {
+    let d = desired(vec![redacted("a", &[cus("cus_1")])]);
+    // Within a day of the job's creation: blocked, and it says when it will be retried.
+    let p = plan(&d, &manual_live(10 * DAY + 3600), &every_day());
+    assert!(ops(&p, "a").is_empty());
+    assert_eq!(ent(&p, "a").outcome, Outcome::Blocked);
+    assert!(
+        ent(&p, "a").blocked[0]
+            .resolve
+            .iter()
+            .any(|r| r.contains("--revalidate-every")),
+        "{:?}",
+        ent(&p, "a").blocked[0].resolve
+    );
+    // A day later: one revalidation (and the run once it is ready).
+    let mut l = manual_live(11 * DAY);
+    let p = plan(&d, &l, &every_day());
+    assert_eq!(
+        ops(&p, "a"),
+        vec![
+            (Op::Validate, j("prj_1"), false),
+            (Op::Run, j("prj_1"), true)
+        ]
+    );
+    // It was revalidated (the audit log says when) and failed again: not again that day.
+    l.validated_at.insert("prj_1".into(), 11 * DAY);
+    l.observed_at = 11 * DAY + 600;
+    assert!(ops(&plan(&d, &l, &every_day()), "a").is_empty());
+    l.observed_at = 12 * DAY;
+    assert_eq!(ops(&plan(&d, &l, &every_day()), "a").len(), 2);
+    // Without the option: never by itself.
+    assert!(ops(&go(&d, &l), "a").is_empty());
+}
+
+#[test]
+fn revalidate_every_leaves_locks_and_the_risk_period_to_their_own_rules() {
+    let d = desired(vec![redacted("a", &[ch("ch_1")])]);
+    let p = plan(&d, &risk_live(130), &every_day());
+    assert!(ops(&p, "a").is_empty(), "{:?}", ops(&p, "a"));
+    assert_eq!(ent(&p, "a").outcome, Outcome::Scheduled);
 }
 
 #[test]

@@ -32,6 +32,9 @@ pub struct PassLine {
     pub converged: usize,
     pub waiting: usize,
     pub blocked: usize,
+    /// Entries waiting for Stripe's 90-day risk period to end (revalidated on their date).
+    #[serde(default)]
+    pub scheduled: usize,
     /// Write requests made in this pass.
     pub actions: usize,
     pub failed: usize,

@@ -213,7 +213,7 @@ pub fn receipts(desired: &Desired, live: &Live, audit: &[AuditLine]) -> Vec<Rece
                 desired: entry.state,
                 objects,
                 redacted: entry.redacted.len(),
-                state: entry.outcome.label().to_string(),
+                state: entry.state_text(),
                 certified: false,
                 deadline: declared.and_then(|e| receipt_deadline(&e.deadline)),
                 completion: None,

@@ -133,6 +133,9 @@ struct Inner {
     /// A response named itself an emulator (`Redactctl-Emulator` header): the writes do
     /// not go to Stripe, and the plan and apply say so.
     emulator_seen: std::sync::atomic::AtomicBool,
+    /// The latest `Date` a response carried (unix seconds; 0: none yet): the server's
+    /// clock, which decides when Stripe's 90 days have passed.
+    server_time: std::sync::atomic::AtomicI64,
 }
 
 impl std::fmt::Debug for Client {
@@ -216,6 +219,7 @@ impl Client {
                 sent: AtomicU64::new(0),
                 max_body_bytes: cfg.max_body_bytes.max(1),
                 emulator_seen: std::sync::atomic::AtomicBool::new(false),
+                server_time: std::sync::atomic::AtomicI64::new(0),
             }),
         })
     }
@@ -229,6 +233,12 @@ impl Client {
     /// Stripe (the emulator sends `Redactctl-Emulator` on every response; Stripe does not).
     pub fn talks_to_emulator(&self) -> bool {
         self.inner.emulator_seen.load(Ordering::Relaxed)
+    }
+
+    /// The server's clock as its latest response's `Date` header gave it (unix seconds),
+    /// when one did.
+    pub fn server_time(&self) -> Option<i64> {
+        Some(self.inner.server_time.load(Ordering::Relaxed)).filter(|t| *t > 0)
     }
 
     /// The API base URL requests go to (what caches and saved plans are bound to).
@@ -681,6 +691,9 @@ impl Client {
             if header("redactctl-emulator").is_some() {
                 self.inner.emulator_seen.store(true, Ordering::Relaxed);
             }
+            if let Some(t) = header("date").as_deref().and_then(http_date_unix) {
+                self.inner.server_time.fetch_max(t, Ordering::Relaxed);
+            }
             let body = match read_bounded(resp, self.inner.max_body_bytes).await? {
                 Some(body) => body,
                 None => {
@@ -889,6 +902,13 @@ fn snippet(body: &[u8]) -> String {
     } else {
         format!("`{one_line}`")
     }
+}
+
+/// An HTTP `Date` header as unix seconds.
+fn http_date_unix(value: &str) -> Option<i64> {
+    let t = httpdate::parse_http_date(value).ok()?;
+    let secs = t.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs();
+    i64::try_from(secs).ok()
 }
 
 #[cfg(test)]

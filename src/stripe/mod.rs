@@ -7,6 +7,7 @@ pub mod key;
 pub mod limiter;
 pub mod lookup;
 pub mod models;
+pub mod objects;
 pub mod paging;
 pub mod retry;
 

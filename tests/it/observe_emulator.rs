@@ -142,8 +142,22 @@ async fn observe_reads_the_emulators_account_in_few_requests() {
     );
 
     // One account, one page of jobs, one list of errors (only the job whose embedded list
-    // was incomplete), two sessions.
+    // was incomplete), two sessions, and each payment intent a failed job's errors name
+    // once (its creation time dates Stripe's 90-day risk period).
     let stats = emu.stats();
+    let dated: std::collections::BTreeSet<&str> = live
+        .jobs
+        .iter()
+        .filter(|j| j.status == JobStatus::Failed)
+        .flat_map(|j| live.validation_errors.get(&j.id).into_iter().flatten())
+        .filter_map(|e| e.erroring_object.as_ref().map(|o| o.id.as_str()))
+        .collect();
+    assert!(!dated.is_empty());
+    assert_eq!(live.object_created.len(), dated.len());
+    assert_eq!(
+        stats.route("GET /v1/payment_intents/:id"),
+        dated.len() as u64
+    );
     assert_eq!(stats.route("GET /v1/account"), 1);
     assert_eq!(stats.route("GET /v1/privacy/redaction_jobs"), 1);
     assert_eq!(
@@ -151,8 +165,8 @@ async fn observe_reads_the_emulators_account_in_few_requests() {
         1
     );
     assert_eq!(stats.route("GET /v1/identity/verification_sessions/:id"), 2);
-    assert_eq!(stats.total, 5);
-    assert_eq!(c.requests_sent(), 5);
+    assert_eq!(stats.total, 5 + dated.len() as u64);
+    assert_eq!(c.requests_sent(), 5 + dated.len() as u64);
     emu.shutdown().await;
 }
 

@@ -28,6 +28,7 @@ fn passes_follow_triggers_and_stop_on_shutdown() {
         max_irreversible: 100,
         audit_log: wd.path().join("audit.jsonl"),
         no_cache: true,
+        revalidate_every: None,
     };
     let rt = tokio::runtime::Runtime::new().unwrap();
     let lines = rt.block_on(async {

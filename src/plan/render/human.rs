@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use anstyle::{AnsiColor, Style};
 use similar::{ChangeTag, TextDiff};
 
-use super::super::deadlines::{alert_lines, DeadlineView};
+use super::super::deadlines::{alert_lines, schedule_alert_lines, DeadlineView};
 use super::super::model::*;
 
 /// Paints text when colour is on.
@@ -87,6 +87,11 @@ pub fn closing_line(plan: &Plan) -> String {
             .iter()
             .filter(|e| e.outcome == Outcome::Blocked)
             .count();
+        let scheduled = plan
+            .entries
+            .iter()
+            .filter(|e| e.outcome == Outcome::Scheduled)
+            .count();
         let mut line = "No changes.".to_string();
         if blocked > 0 {
             let _ = write!(
@@ -102,7 +107,14 @@ pub fn closing_line(plan: &Plan) -> String {
                 plural(waiting, "job or session", "jobs or sessions")
             );
         }
-        if blocked == 0 && waiting == 0 {
+        if scheduled > 0 {
+            let _ = write!(
+                line,
+                " {scheduled} {} scheduled for Stripe's 90-day risk period.",
+                plural(scheduled, "entry is", "entries are")
+            );
+        }
+        if blocked == 0 && waiting == 0 && scheduled == 0 {
             line.push_str(" Stripe matches the manifests.");
         }
         return line;
@@ -232,6 +244,30 @@ pub(super) fn entry_body(e: &EntryPlan, actions: &[&Action], p: &Painter) -> Vec
     if let Some(d) = &e.deadline {
         lines.push(deadline_line(d, p));
     }
+    if let Some(late) = e.eligible_after_due() {
+        lines.push(p.paint(
+            fg(AnsiColor::Red).bold(),
+            &format!("{late}: eligible only after the due date; document the delay"),
+        ));
+    }
+    for s in &e.scheduled {
+        let objects: Vec<String> = s
+            .objects
+            .iter()
+            .map(|o| format!("{} {}", o.object_type, o.id))
+            .collect();
+        lines.push(p.paint(
+            fg(AnsiColor::Cyan),
+            &format!(
+                "⏲ job {} scheduled: eligible on {} ({} in Stripe's 90-day risk period until {}); \
+                 apply and reconcile revalidate it by themselves then",
+                s.job,
+                s.eligible_on,
+                objects.join(", "),
+                rfc3339(s.eligible_at)
+            ),
+        ));
+    }
     for r in &e.redacted_by {
         let whose = match &r.entry {
             Some(name) => format!("of entry {name}"),
@@ -324,13 +360,16 @@ pub(super) fn deadline_line(d: &DeadlineView, p: &Painter) -> String {
     }
 }
 
-/// The alert lines of a plan (overdue and due-soon entries), empty when there are none.
+/// The alert lines of a plan (overdue and due-soon entries, then entries eligible only
+/// after their due date), empty when there are none.
 pub(super) fn plan_alerts(plan: &Plan) -> Vec<String> {
-    alert_lines(
+    let mut lines = alert_lines(
         plan.entries
             .iter()
             .filter_map(|e| e.deadline.as_ref().map(|d| (e.name.as_str(), d))),
-    )
+    );
+    lines.extend(schedule_alert_lines(&plan.entries));
+    lines
 }
 
 fn error_lines(err: &ErrorView, p: &Painter) -> Vec<String> {

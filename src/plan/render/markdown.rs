@@ -74,9 +74,14 @@ pub fn render_markdown_budgeted(plan: &Plan, options: MarkdownOptions) -> String
         .count();
     let caution_head = caution_head(irreversible_total, irreversible_actions);
     let caution_more = caution_more(irreversible_total);
-    let late_head = plan_alerts(plan)
-        .first()
-        .map(|h| format!("> [!WARNING]\n> **{h}**\n"));
+    // The count lines of the alerts (overdue and due soon; eligible after the due date),
+    // not the per-entry lines: the table below has those.
+    let counts: Vec<String> = plan_alerts(plan)
+        .into_iter()
+        .filter(|l| !l.starts_with(' '))
+        .map(|l| format!("> **{l}**\n"))
+        .collect();
+    let late_head = (!counts.is_empty()).then(|| format!("> [!WARNING]\n{}", counts.concat()));
     let tail_max = tail(listed.len(), quiet, true);
     let unmanaged_stub = unmanaged_stub(plan);
 
@@ -178,6 +183,7 @@ pub fn render_markdown_budgeted(plan: &Plan, options: MarkdownOptions) -> String
 fn needs_review(e: &EntryPlan, by_entry: &HashMap<&str, Vec<&Action>>) -> bool {
     e.outcome == Outcome::Blocked
         || e.deadline.as_ref().is_some_and(|d| d.is_alert())
+        || e.eligible_after_due().is_some()
         || by_entry
             .get(e.name.as_str())
             .is_some_and(|a| a.iter().any(|a| a.op != Op::Wait))
@@ -197,6 +203,7 @@ fn head(plan: &Plan, with_due: bool) -> String {
         (Outcome::Changes, "with changes"),
         (Outcome::Blocked, "blocked"),
         (Outcome::Waiting, "waiting on Stripe"),
+        (Outcome::Scheduled, "scheduled (90-day risk period)"),
         (Outcome::Converged, "converged"),
     ] {
         let n = count(o);
@@ -426,7 +433,7 @@ impl EntryParts {
         let summary = format!(
             "<details><summary><code>{}</code>: {}</summary>\n\n```diff\n",
             e.name,
-            e.outcome.label()
+            e.state_text()
         );
         let mut caution = Vec::new();
         let mut irreversible = 0;
@@ -610,7 +617,7 @@ fn row(e: &EntryPlan, actions: &[&Action], with_due: bool) -> String {
         e.name,
         cell(e.ticket.as_deref().unwrap_or("")),
         e.state.as_str(),
-        e.outcome.label(),
+        cell(&e.state_text()),
         e.redacted.len(),
         e.declared,
         cell(&ops.join(", "))

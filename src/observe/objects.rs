@@ -1,0 +1,133 @@
+//! Dating the objects that validation errors name: for each error that may be Stripe's
+//! 90-day risk period (an `invalid_state` error on a transaction, by structure, never by
+//! its words), the erroring object is retrieved once per observation for its `created`,
+//! which goes into `Live::object_created`. The planner turns it into an eligible date.
+//!
+//! Bounded: only those errors of `failed` jobs (a ready job has no risk period left), each
+//! object once, at most [`MAX_DATED_OBJECTS`] per observation; and a creation time never
+//! changes, so each is read once per process (apply and reconcile observe again and again). An object that cannot be read (the key lacks the read permission, it no
+//! longer exists) is a warning that names Stripe's answer; the planner then shows the error
+//! as blocked and says what the key needs.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Mutex, OnceLock};
+
+use futures::{stream, StreamExt};
+use tracing::{debug, warn};
+
+use super::Live;
+use crate::plan::may_be_risk_period;
+use crate::stripe::models::JobStatus;
+use crate::stripe::Client;
+
+/// Objects dated at most per observation (each costs one request).
+pub const MAX_DATED_OBJECTS: usize = 100;
+
+/// What this process learnt about an object, by API base and id: its creation time, or
+/// `None` when Stripe refused to show it (403: the key lacks the permission; 404): asked
+/// once, warned about once.
+static KNOWN: OnceLock<Mutex<Memo>> = OnceLock::new();
+
+/// (API base, object id) → its creation time, or `None`: refused.
+type Memo = HashMap<(String, String), Option<i64>>;
+
+/// Objects remembered at most (then the memory starts over).
+const MAX_KNOWN: usize = 10_000;
+
+fn known() -> std::sync::MutexGuard<'static, Memo> {
+    KNOWN
+        .get_or_init(Mutex::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+}
+
+/// Fills `live.object_created` for the erroring objects of errors that may be the risk
+/// period and that it does not already hold.
+pub async fn date_erroring_objects(client: &Client, live: &mut Live, concurrency: usize) {
+    let base = client.api_base().to_string();
+    let failed: HashSet<&str> = live
+        .jobs
+        .iter()
+        .filter(|j| j.status == JobStatus::Failed)
+        .map(|j| j.id.as_str())
+        .collect();
+    let mut wanted: BTreeMap<String, String> = BTreeMap::new();
+    let mut remembered: Vec<(String, i64)> = Vec::new();
+    let errors = live
+        .validation_errors
+        .iter()
+        .filter(|(job, _)| failed.contains(job.as_str()))
+        .flat_map(|(_, errors)| errors);
+    for e in errors {
+        let Some(o) = e.erroring_object.as_ref().filter(|_| may_be_risk_period(e)) else {
+            continue;
+        };
+        if live.object_created.contains_key(&o.id) {
+            continue;
+        }
+        match known().get(&(base.clone(), o.id.clone())) {
+            Some(Some(t)) => remembered.push((o.id.clone(), *t)),
+            Some(None) => {}
+            None => {
+                wanted
+                    .entry(o.id.clone())
+                    .or_insert_with(|| o.object_type.clone());
+            }
+        }
+    }
+    if wanted.len() > MAX_DATED_OBJECTS {
+        warn!(
+            objects = wanted.len(),
+            dated = MAX_DATED_OBJECTS,
+            "more transactions to date than one observation reads; the rest show as blocked until a later run"
+        );
+    }
+    // (id, Some(created)) when read, (id, None) when Stripe refused; nothing on a
+    // transient failure (tried again at the next observation).
+    let found: Vec<Option<(String, Option<i64>)>> =
+        stream::iter(wanted.into_iter().take(MAX_DATED_OBJECTS))
+            .map(|(id, object_type)| async move {
+                match client.retrieve_object(&object_type, &id).await {
+                    Ok(Some(sent)) => Some((id, Some(sent.value.created))),
+                    Ok(None) => None,
+                    Err(e) if e.status() == Some(403) => {
+                        warn!(
+                            "cannot read {object_type} {id} to date Stripe's 90-day risk \
+                             period: the API key needs read access to {object_type}s ({e})"
+                        );
+                        Some((id, None))
+                    }
+                    Err(e) => {
+                        warn!(
+                            "cannot read {object_type} {id} to date Stripe's 90-day risk \
+                             period: {e}"
+                        );
+                        e.is_not_found().then_some((id, None))
+                    }
+                }
+            })
+            .buffer_unordered(concurrency.max(1))
+            .collect()
+            .await;
+    let found: Vec<(String, Option<i64>)> = found.into_iter().flatten().collect();
+    {
+        let mut memo = known();
+        if memo.len() + found.len() > MAX_KNOWN {
+            memo.clear();
+        }
+        for (id, t) in &found {
+            memo.insert((base.clone(), id.clone()), *t);
+        }
+    }
+    let dated: Vec<(String, i64)> = found
+        .into_iter()
+        .filter_map(|(id, t)| t.map(|t| (id, t)))
+        .collect();
+    debug!(
+        read = dated.len(),
+        remembered = remembered.len(),
+        "erroring objects dated"
+    );
+    live.object_created.extend(remembered);
+    live.object_created.extend(dated);
+}
