@@ -130,6 +130,9 @@ pub struct AuditLog {
     /// Idempotency keys that ended in an error Stripe answered (read from the log at open,
     /// then kept up to date).
     errored: HashSet<String>,
+    /// The `create` records appended through this handle, in order: what provenance needs
+    /// from this run, without reading the file back on every observation.
+    creates: Vec<AuditRecord>,
 }
 
 impl AuditLog {
@@ -156,6 +159,7 @@ impl AuditLog {
             path: path.to_path_buf(),
             file,
             errored: errored_keys(path),
+            creates: Vec::new(),
         };
         log.probe()?;
         Ok(log)
@@ -208,7 +212,16 @@ impl AuditLog {
         if record.spends_key() {
             self.errored.insert(record.idempotency_key.clone());
         }
+        if record.action == "create" {
+            self.creates.push(record.clone());
+        }
         Ok(())
+    }
+
+    /// The `create` records appended through this handle since it was opened, oldest
+    /// first (intents and outcomes).
+    pub fn creates_written(&self) -> &[AuditRecord] {
+        &self.creates
     }
 
     pub fn path(&self) -> &Path {

@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 
-use super::audit::{read_log, AuditRecord, INTENT};
+use super::audit::{read_log, AuditLog, AuditRecord, INTENT};
 use crate::kinds::ObjectRef;
 use crate::observe::Live;
 use crate::plan::provenance_from_audit;
@@ -20,6 +20,57 @@ pub fn provenance_for(path: &Path, live: &Live) -> Option<BTreeMap<String, Vec<O
     }
     let (records, _bad) = read_log(path).ok()?;
     Some(provenance_with_intents(&records, live))
+}
+
+/// Provenance kept in memory for a run: the log's `create` records are read from disk once,
+/// and those the run appends are taken from the [`AuditLog`] that wrote them, so that an
+/// observation does not re-read a log that grows with every write.
+#[derive(Debug, Default)]
+pub struct ProvenanceIndex {
+    /// `None`: there was no readable log (the planner then cannot tell outside jobs from
+    /// its own).
+    records: Option<Vec<AuditRecord>>,
+    /// How many of the log handle's own records are in `records` already.
+    taken: usize,
+}
+
+impl ProvenanceIndex {
+    /// Reads the `create` records of the log `log` writes to (the handle's own records
+    /// so far are in the file already).
+    pub fn load(log: &AuditLog) -> ProvenanceIndex {
+        let path = log.path();
+        let records =
+            path.is_file()
+                .then(|| read_log(path).ok())
+                .flatten()
+                .map(|(records, _bad)| {
+                    records
+                        .into_iter()
+                        .filter(|r| r.action == "create")
+                        .collect()
+                });
+        ProvenanceIndex {
+            records,
+            taken: log.creates_written().len(),
+        }
+    }
+
+    /// Takes the `create` records `log` appended since the last call.
+    pub fn catch_up(&mut self, log: &AuditLog) {
+        let written = log.creates_written();
+        let new = written.get(self.taken..).unwrap_or_default();
+        if let Some(records) = &mut self.records {
+            records.extend(new.iter().cloned());
+        }
+        self.taken = written.len();
+    }
+
+    /// Job id → objects its create asked for, as [`provenance_for`] would read it now.
+    pub fn provenance(&self, live: &Live) -> Option<BTreeMap<String, Vec<ObjectRef>>> {
+        self.records
+            .as_ref()
+            .map(|records| provenance_with_intents(records, live))
+    }
 }
 
 /// [`provenance_from_audit`], plus: for each `create` intent with no outcome record of the
