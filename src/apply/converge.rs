@@ -7,9 +7,9 @@
 //!
 //! Observation costs what changed (see [`crate::observe::watch`]): the loop starts from the
 //! observation the plan was made from and re-reads only the jobs that can have moved — a
-//! page per 100 of them, or a retrieve each when fewer — every 2 s while writes are queued
-//! (they set the pace then; reads only feed them) and every 250 ms when nothing else
-//! waits. A full observation is made only before apply stops on anything but every entry
+//! page per 100 of them, or a retrieve each when fewer — every 2 s while runs are queued
+//! (they set the pace then; reads only feed them), every second while only creates are,
+//! and every 250 ms when nothing else waits. A full observation is made only before apply stops on anything but every entry
 //! converged (an entry whose job succeeded cannot change again); the terminal-job cache is
 //! written once, when the run ends.
 
@@ -36,11 +36,28 @@ use crate::stripe::StripeError;
 
 /// How often Stripe is re-read while actions are being performed.
 const ACTIVE_OBSERVE: Duration = Duration::from_secs(1);
-/// How often the jobs that can move are re-read while more than [`BACKLOG`] writes wait:
-/// the writes set the pace then, and a run found a little later still goes in time.
+/// How often the jobs that can move are re-read while runs wait for a slot: the writes
+/// set the pace then, and a run found a little later still goes in time.
 const BUSY_OBSERVE: Duration = Duration::from_secs(2);
-/// Writes waiting for a slot beyond which reads slow down to [`BUSY_OBSERVE`].
-const BACKLOG: usize = 25;
+/// Writes done since the last look after which the next look is due at once (when few
+/// runs wait), when every request takes a slot from another (test mode's 25 requests/s
+/// per key): keeps reads near 1 per 30 writes (3 %) while finding ready jobs as fast as
+/// the writes go.
+const WRITES_PER_LOOK: usize = 30;
+/// When endpoints go in parallel (live mode), the shortest time between two looks made
+/// because no run is queued while jobs validate: an idle run endpoint is time lost, but a
+/// look that finds a couple of ready jobs costs more than it saves (a page per 15 runs at
+/// 25 runs/s, with their 15 creates, is 3.3 % of the writes).
+const MIN_LOOK: Duration = Duration::from_millis(600);
+/// Runs still queued at which the next look for ready jobs is due (live mode): about
+/// 200 ms of runs at 25/s, more than a look takes.
+const LOW_WATER: usize = 5;
+/// How often redacting and canceling jobs are looked at while writes are going on (they
+/// are waited for, not acted on); when none are, at every look.
+const SLOW_EVERY: Duration = Duration::from_secs(5);
+/// Follow-ups queued beyond which reads slow down to [`BUSY_OBSERVE`]: a second's worth
+/// at Stripe's 25 requests/s per endpoint.
+const RUNS_QUEUED: usize = 25;
 /// How soon the jobs that can move are re-read when no write waits (the last jobs'
 /// validation and redaction): apply's end is their end plus this at most.
 const TAIL_OBSERVE: Duration = Duration::from_millis(250);
@@ -417,9 +434,19 @@ impl<'a> Book<'a> {
             && self.first.is_empty()
     }
 
-    /// Writes waiting for a slot.
-    fn backlog(&self) -> usize {
-        self.queue.len() + self.follow_ups.len()
+    /// How long until the next look, while writes are going on. More runs waiting for a
+    /// slot than an endpoint takes in a second keep it busy, so reads can wait
+    /// ([`BUSY_OBSERVE`]); with fewer but creates waiting, the next runs are looked for
+    /// every [`ACTIVE_OBSERVE`] (a second's creates are ready a second later); with
+    /// nothing waiting, `tail`.
+    fn pace(&self, tail: Duration) -> Duration {
+        if self.follow_ups.len() > RUNS_QUEUED {
+            BUSY_OBSERVE
+        } else if !self.queue.is_empty() {
+            ACTIVE_OBSERVE
+        } else {
+            tail
+        }
     }
 }
 
@@ -464,6 +491,10 @@ pub async fn converge(
     let mut next_observe = Instant::now() + ACTIVE_OBSERVE;
     let mut idle_pause = Duration::from_secs(1);
     let mut tail_pause = TAIL_OBSERVE;
+    let mut writes_since_look = 0usize;
+    let parallel = client.endpoints_in_parallel();
+    let mut last_look = Instant::now();
+    let mut last_slow_look = Instant::now();
     // Set when the next round must read everything (before apply stops on it).
     let mut full_next = false;
     let mut busy_rounds = 0usize;
@@ -530,14 +561,29 @@ pub async fn converge(
                 });
             }
             let nothing_to_do = running.is_empty() && book.idle();
-            if observing.is_none() && Instant::now() >= next_observe {
+            let now = Instant::now();
+            // A run endpoint about to go idle while jobs validate: look for ready ones
+            // before it does (an endpoint left idle never makes the time up: the runs
+            // come as fast as the creates, at the same limit).
+            let eager = parallel
+                && book.follow_ups.len() <= LOW_WATER
+                && now >= last_look + MIN_LOOK
+                && watch.has_validating();
+            if observing.is_none() && (now >= next_observe || eager) {
+                last_look = now;
+                let writes_waiting = !(book.queue.is_empty() && book.follow_ups.is_empty());
+                let slow = !writes_waiting || now >= last_slow_look + SLOW_EVERY;
+                if slow {
+                    last_slow_look = now;
+                }
                 let plan = if full_next || (nothing_to_do && !watch.has_work()) {
                     full_next = false;
                     watch.plan_full()
                 } else {
-                    watch.plan_round()
+                    watch.plan_round(slow)
                 };
                 let account = account.as_ref();
+                writes_since_look = 0;
                 observing = Some(Box::pin(async move {
                     let at = Instant::now();
                     let round = if plan.full {
@@ -573,8 +619,13 @@ pub async fn converge(
                     watch.note_write(action.op, action.job.as_deref(), action.session.as_deref(), &outcome);
                 }
                 book.record(action, result);
-                if running.is_empty() && book.idle() {
-                    // The last write is done: look now rather than at the next tick.
+                writes_since_look += 1;
+                let due = !parallel
+                    && writes_since_look >= WRITES_PER_LOOK
+                    && book.follow_ups.len() <= RUNS_QUEUED;
+                if due || (running.is_empty() && book.idle()) {
+                    // Enough writes went for a read, or the last one is done: look now
+                    // rather than at the next tick.
                     next_observe = next_observe.min(Instant::now());
                 }
             }
@@ -651,8 +702,7 @@ pub async fn converge(
                     }
                 } else {
                     idle_pause = Duration::from_secs(1);
-                    let pause = if book.backlog() > BACKLOG { BUSY_OBSERVE } else { tail_pause };
-                    next_observe = Instant::now() + pause;
+                    next_observe = Instant::now() + book.pace(tail_pause);
                 }
                 last = Some(fresh);
                 last_not_approved = not_approved;

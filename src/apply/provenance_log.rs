@@ -163,6 +163,42 @@ mod tests {
         .unwrap_or_else(|e| panic!("job fixture: {e}"))
     }
 
+    /// The in-memory index says what reading the whole log would say, after the run
+    /// appended more records, without reading the file again.
+    #[test]
+    fn the_index_follows_the_log_without_rereading_it() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+        let path = dir.path().join("audit.jsonl");
+        let cus = |id: &str| ObjectRef {
+            kind: ObjectKind::Customers,
+            id: id.into(),
+        };
+        let done = |job: &str, key: &str, customer: &str| {
+            let mut r = record("ok", key, &[cus(customer)]);
+            r.job = Some(job.into());
+            r
+        };
+        let live = Live {
+            jobs: vec![job("prj_a", 1, "cus_a"), job("prj_b", 2, "cus_b")],
+            ..Live::default()
+        };
+        let mut log = AuditLog::open(&path).unwrap_or_else(|e| panic!("open: {e}"));
+        log.append(&done("prj_a", "ka", "cus_a"))
+            .unwrap_or_else(|e| panic!("append: {e}"));
+        let mut index = ProvenanceIndex::load(&log);
+        log.append(&done("prj_b", "kb", "cus_b"))
+            .unwrap_or_else(|e| panic!("append: {e}"));
+        index.catch_up(&log);
+        let from_memory = index.provenance(&live);
+        assert_eq!(from_memory, provenance_for(&path, &live));
+        let known = from_memory.unwrap_or_default();
+        assert!(known.contains_key("prj_a") && known.contains_key("prj_b"));
+        // The file is not read again: what it gains from elsewhere is not seen.
+        std::fs::remove_file(&path).unwrap_or_else(|e| panic!("remove: {e}"));
+        index.catch_up(&log);
+        assert_eq!(index.provenance(&live).map(|m| m.len()), Some(2));
+    }
+
     #[test]
     fn an_unanswered_create_intent_claims_the_job_made_after_it() {
         let cus = ObjectRef {

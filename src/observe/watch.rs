@@ -54,12 +54,21 @@ pub struct Watch {
     pos: HashMap<String, usize>,
     /// Jobs a write touched, with the round generation current when it was recorded.
     dirty: HashMap<String, u64>,
+    /// Jobs whose status came from a write's answer, with the generation then current: a
+    /// round planned before that answer does not overwrite it with what it read earlier.
+    answered: HashMap<String, u64>,
     /// Sessions a write touched, likewise.
     dirty_sessions: HashMap<String, u64>,
     /// Creates that ended (answered or not) whose job the picture may lack.
     unknown_creates: usize,
     /// Incremented by every planned round.
     generation: u64,
+    /// How many jobs are `created` or `validating` (kept up to date, read often).
+    validating: usize,
+}
+
+fn is_validating(status: &JobStatus) -> bool {
+    matches!(status, JobStatus::Created | JobStatus::Validating)
 }
 
 /// What one round reads. Built by [`Watch::plan_round`] or [`Watch::plan_full`].
@@ -112,6 +121,11 @@ pub fn moves_on_its_own(status: &JobStatus) -> bool {
     )
 }
 
+/// Statuses that only end after a while with nothing for apply to do but wait.
+fn is_slow(status: &JobStatus) -> bool {
+    matches!(status, JobStatus::Redacting | JobStatus::Canceling)
+}
+
 /// Requests a newest-first list costs to reach every one of `jobs` jobs: a page per 100,
 /// plus the page that reaches an older one.
 fn pages_for(jobs: usize) -> usize {
@@ -125,9 +139,11 @@ impl Watch {
             live,
             pos: HashMap::new(),
             dirty: HashMap::new(),
+            answered: HashMap::new(),
             dirty_sessions: HashMap::new(),
             unknown_creates: 0,
             generation: 0,
+            validating: 0,
         };
         w.reindex();
         w
@@ -145,6 +161,7 @@ impl Watch {
 
     fn reindex(&mut self) {
         super::select::sort_jobs(&mut self.live.jobs);
+        self.count_validating();
         self.pos = self
             .live
             .jobs
@@ -152,6 +169,15 @@ impl Watch {
             .enumerate()
             .map(|(i, j)| (j.id.clone(), i))
             .collect();
+    }
+
+    fn count_validating(&mut self) {
+        self.validating = self
+            .live
+            .jobs
+            .iter()
+            .filter(|j| is_validating(&j.status))
+            .count();
     }
 
     /// Records what a write did, so that the next round re-reads what it touched.
@@ -181,12 +207,26 @@ impl Watch {
                     self.dirty_sessions.insert(s.to_string(), gen);
                 }
             }
-            (_, WriteOutcome::Answered { target, status }) => {
-                // The answer is Stripe's view right after the write: the status is used at
-                // once (a run's job is `redacting`, not `ready`), the rest is re-read.
+            (Op::Run | Op::Validate | Op::Cancel, WriteOutcome::Answered { target, status })
+                if status.is_some() && self.pos.contains_key(target) =>
+            {
+                // The answer is Stripe's view right after the write: a run's job is
+                // `redacting`, a validated one `validating`. Nothing else of the job
+                // changed, so it is read again only when its new status is due.
                 if let (Some(&i), Some(status)) = (self.pos.get(target), status) {
-                    self.live.jobs[i].status = JobStatus::from(status.as_str());
+                    let new = JobStatus::from(status.as_str());
+                    let job = &mut self.live.jobs[i];
+                    match (is_validating(&job.status), is_validating(&new)) {
+                        (true, false) => self.validating = self.validating.saturating_sub(1),
+                        (false, true) => self.validating += 1,
+                        _ => {}
+                    }
+                    job.status = new;
                 }
+                self.answered.insert(target.clone(), gen);
+            }
+            (_, WriteOutcome::Answered { target, .. }) => {
+                // An update (its behaviour changed too) or a job not known yet: read it.
                 self.dirty.insert(target.clone(), gen);
             }
             (_, WriteOutcome::Unsure) => {
@@ -197,13 +237,24 @@ impl Watch {
         }
     }
 
-    /// The jobs due for a re-read: those that move on their own and those a write touched.
-    fn due(&self) -> Vec<&RedactionJob> {
+    /// The jobs due for a re-read: those a write touched, those validating (apply acts on
+    /// what their validation gives), and with `slow` those redacting or canceling (nothing
+    /// is done about them but wait, so they can be looked at less often).
+    fn due(&self, slow: bool) -> Vec<&RedactionJob> {
         self.live
             .jobs
             .iter()
-            .filter(|j| moves_on_its_own(&j.status) || self.dirty.contains_key(&j.id))
+            .filter(|j| {
+                self.dirty.contains_key(&j.id)
+                    || (moves_on_its_own(&j.status) && (slow || !is_slow(&j.status)))
+            })
             .collect()
+    }
+
+    /// Whether a job is validating (or just created): its outcome is what apply waits for
+    /// to start a run.
+    pub fn has_validating(&self) -> bool {
+        self.validating > 0
     }
 
     /// The sessions due for a re-read.
@@ -224,7 +275,7 @@ impl Watch {
 
     /// Whether anything can still change without a write of ours (or is unaccounted for).
     pub fn has_work(&self) -> bool {
-        self.unknown_creates > 0 || !self.due_sessions().is_empty() || !self.due().is_empty()
+        self.unknown_creates > 0 || !self.due_sessions().is_empty() || !self.due(true).is_empty()
     }
 
     /// How many known jobs were created at or after `from`.
@@ -235,9 +286,10 @@ impl Watch {
 
     /// What the next incremental round reads: nothing when nothing is due; else a list
     /// down to the oldest due job or a retrieve of each, whichever costs fewer requests.
-    pub fn plan_round(&mut self) -> RoundPlan {
+    /// `slow`: redacting and canceling jobs are due too (see [`Watch::due`]).
+    pub fn plan_round(&mut self, slow: bool) -> RoundPlan {
         self.generation += 1;
-        let due = self.due();
+        let due = self.due(slow);
         let newest = self.live.jobs.last().map(|j| j.created);
         let unknown = self.unknown_creates;
         // Listing down to the newest known job finds what creates made.
@@ -295,6 +347,7 @@ impl Watch {
     /// What was due before `plan` was made has been read.
     fn settle(&mut self, plan: &RoundPlan) {
         self.dirty.retain(|_, g| *g >= plan.generation);
+        self.answered.retain(|_, g| *g >= plan.generation);
         self.dirty_sessions.retain(|_, g| *g >= plan.generation);
         self.unknown_creates = self.unknown_creates.saturating_sub(plan.creates_covered);
     }
@@ -308,9 +361,15 @@ impl Watch {
 
     /// Folds a round's findings into the picture; returns how many jobs changed.
     pub fn apply(&mut self, delta: Delta) -> usize {
-        let changed = delta.jobs.len();
         let mut inserted = false;
-        for job in delta.jobs {
+        let newer = |id: &str| {
+            self.answered
+                .get(id)
+                .is_some_and(|g| *g >= delta.plan.generation)
+        };
+        let jobs: Vec<RedactionJob> = delta.jobs.into_iter().filter(|j| !newer(&j.id)).collect();
+        let changed = jobs.len();
+        for job in jobs {
             self.live.validation_errors.remove(&job.id);
             match self.pos.get(&job.id) {
                 Some(&i) => self.live.jobs[i] = job,
@@ -320,9 +379,13 @@ impl Watch {
                 }
             }
         }
-        self.live.validation_errors.extend(delta.errors);
+        self.live
+            .validation_errors
+            .extend(delta.errors.into_iter().filter(|(id, _)| !newer(id)));
         if inserted {
             self.reindex();
+        } else {
+            self.count_validating();
         }
         for (id, session) in delta.sessions {
             match session {
@@ -430,7 +493,7 @@ mod tests {
             ..Live::default()
         });
         assert!(!w.has_work());
-        assert!(w.plan_round().is_empty());
+        assert!(w.plan_round(true).is_empty());
     }
 
     #[test]
@@ -443,7 +506,7 @@ mod tests {
             jobs,
             ..Live::default()
         });
-        let round = w.plan_round();
+        let round = w.plan_round(true);
         assert_eq!(round.list_from, Some(20_000));
         assert!(round.retrieve.is_empty(), "one page beats 40 retrieves");
     }
@@ -456,7 +519,7 @@ mod tests {
             jobs,
             ..Live::default()
         });
-        let round = w.plan_round();
+        let round = w.plan_round(true);
         assert_eq!(round.list_from, None, "30 pages for one job");
         assert_eq!(round.retrieve, ["prj_stuck"]);
     }
@@ -471,7 +534,7 @@ mod tests {
         // A create that got no answer may have made a job all the same.
         w.note_write(Op::Create, None, None, &WriteOutcome::Unsure);
         assert!(w.has_work());
-        let round = w.plan_round();
+        let round = w.plan_round(true);
         assert_eq!(round.list_from, Some(1_999));
         let found = Delta {
             jobs: vec![job("prj_made", 3_000, "validating")],
@@ -481,20 +544,21 @@ mod tests {
         };
         assert_eq!(w.apply(found), 1);
         assert!(w.live().job("prj_made").is_some());
+        assert!(w.has_validating());
         // The new job is validating: still due, and only it.
-        let next = w.plan_round();
+        let next = w.plan_round(true);
         assert_eq!(next.list_from, Some(3_000));
     }
 
     #[test]
-    fn a_write_recorded_while_a_round_is_in_flight_stays_due() {
+    fn a_write_answered_while_a_round_is_in_flight_is_not_undone_by_it() {
         let mut jobs = terminal_history(10);
         jobs.push(job("prj_a", 5_000, "ready"));
         let mut w = Watch::new(Live {
             jobs,
             ..Live::default()
         });
-        let round = w.plan_round();
+        let round = w.plan_round(true);
         assert!(round.is_empty());
         // The run is answered while the (empty) round is in flight.
         w.note_write(
@@ -515,7 +579,13 @@ mod tests {
             plan: round,
         };
         w.apply(stale);
-        let next = w.plan_round();
-        assert_eq!(next.list_from, Some(5_000), "the run's job is read again");
+        assert_eq!(
+            w.live().job("prj_a").map(|j| j.status.clone()),
+            Some(JobStatus::Redacting),
+            "what the round read before the run's answer does not overwrite it"
+        );
+        assert!(!w.has_validating());
+        assert_eq!(w.plan_round(false).list_from, None, "a redacting job waits");
+        assert_eq!(w.plan_round(true).list_from, Some(5_000));
     }
 }
