@@ -233,8 +233,8 @@ fn floor(n: usize, pacing: Pacing, total_requests: u64) -> Duration {
     }
 }
 
-/// `n` succeeded jobs, one a minute, the newest a day old.
-fn history(n: usize) -> redactctl::emulator::Fixtures {
+/// `n` succeeded jobs in the key's mode, one a minute, the newest a day old.
+fn history(n: usize, pacing: Pacing) -> redactctl::emulator::Fixtures {
     use redactctl::emulator::fixtures::FixtureJob;
     let jobs = (0..n)
         .map(|i| FixtureJob {
@@ -244,7 +244,7 @@ fn history(n: usize) -> redactctl::emulator::Fixtures {
             )]),
             status: Some(serde_json::from_value(serde_json::json!("succeeded")).expect("status")),
             validation_behavior: None,
-            mode: None,
+            mode: Some(serde_json::from_value(serde_json::json!(pacing.name())).expect("mode")),
             account: None,
             age: Some(format!("{}m", 24 * 60 + n - i)),
         })
@@ -301,7 +301,7 @@ fn case(n: usize, pacing: Pacing) -> Figures {
                 redaction_delay: REDACTION,
                 // Not about existence: every id exists.
                 unknown_objects: redactctl::emulator::UnknownObjects::Exist,
-                fixtures: (history_jobs > 0).then(|| history(history_jobs)),
+                fixtures: (history_jobs > 0).then(|| history(history_jobs, pacing)),
                 ..Config::default()
             },
             "127.0.0.1:0".parse().expect("addr"),

@@ -264,6 +264,12 @@ impl Client {
         key == 0 || endpoint == 0 || key >= 2 * endpoint
     }
 
+    /// Whether a `POST` to `route` (a route template, `/v1/privacy/redaction_jobs/:id/run`)
+    /// would wait for its rate budget if sent now. Nothing is taken.
+    pub fn write_would_wait(&self, route: &str) -> bool {
+        self.inner.limiter.would_wait(&format!("POST {route}"))
+    }
+
     /// HTTP requests actually sent by this client and its clones, retries included.
     pub fn requests_sent(&self) -> u64 {
         self.inner.sent.load(Ordering::Relaxed)
