@@ -17,6 +17,11 @@
 //! of writes, the wall time of the apply process, its floor and the ratio, and the
 //! process's peak memory (VmHWM, polled from /proc while it runs).
 //!
+//! `REDACTCTL_BENCH_HISTORY` (e.g. `100000`) seeds the account with that many terminal jobs,
+//! older than anything the apply makes, and warms the terminal-job cache with one
+//! `redactctl plan` before the measured apply (not counted): the apply in a large account,
+//! to compare with the same apply in an empty one.
+//!
 //! The API key is handed to the child through `STRIPE_API_KEY` and never printed.
 
 use std::fmt::Write as _;
@@ -228,7 +233,56 @@ fn floor(n: usize, pacing: Pacing, total_requests: u64) -> Duration {
     }
 }
 
+/// `n` succeeded jobs in the key's mode, one a minute, the newest a day old.
+fn history(n: usize, pacing: Pacing) -> redactctl::emulator::Fixtures {
+    use redactctl::emulator::fixtures::FixtureJob;
+    let jobs = (0..n)
+        .map(|i| FixtureJob {
+            objects: std::collections::BTreeMap::from([(
+                redactctl::emulator::kinds::Kind::Customers,
+                vec![format!("cus_hist{i:07}")],
+            )]),
+            status: Some(serde_json::from_value(serde_json::json!("succeeded")).expect("status")),
+            validation_behavior: None,
+            mode: Some(serde_json::from_value(serde_json::json!(pacing.name())).expect("mode")),
+            account: None,
+            age: Some(format!("{}m", 24 * 60 + n - i)),
+        })
+        .collect();
+    redactctl::emulator::Fixtures {
+        jobs,
+        ..Default::default()
+    }
+}
+
+/// `redactctl plan` once, unmeasured: fills the terminal-job cache of `dir`.
+fn warm_cache(dir: &Path, base_url: &str, pacing: Pacing) {
+    let mut args = vec!["plan", "--color", "never", "--api-base", base_url];
+    if pacing == Pacing::Live {
+        args.extend(["--client-rate-limit", "100"]);
+    }
+    args.push("redactions.yaml");
+    let t0 = Instant::now();
+    let out = Command::new(env!("CARGO_BIN_EXE_redactctl"))
+        .current_dir(dir)
+        .args(&args)
+        .env("STRIPE_API_KEY", pacing.key())
+        .env_remove("STRIPE_API_BASE")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run redactctl plan");
+    println!(
+        "cache warmed by one `redactctl plan` in {:.1} s ({}; not measured)",
+        t0.elapsed().as_secs_f64(),
+        out.status
+    );
+}
+
 fn case(n: usize, pacing: Pacing) -> Figures {
+    let history_jobs: usize = std::env::var("REDACTCTL_BENCH_HISTORY")
+        .ok()
+        .and_then(|v| v.replace('_', "").parse().ok())
+        .unwrap_or(0);
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::write(dir.path().join("redactions.yaml"), manifest(n, pacing))
         .expect("write manifest");
@@ -247,11 +301,17 @@ fn case(n: usize, pacing: Pacing) -> Figures {
                 redaction_delay: REDACTION,
                 // Not about existence: every id exists.
                 unknown_objects: redactctl::emulator::UnknownObjects::Exist,
+                fixtures: (history_jobs > 0).then(|| history(history_jobs, pacing)),
                 ..Config::default()
             },
             "127.0.0.1:0".parse().expect("addr"),
         ))
         .expect("emulator");
+    if history_jobs > 0 {
+        println!("== the account holds {history_jobs} terminal jobs");
+        warm_cache(dir.path(), &emu.base_url(), pacing);
+        emu.reset_stats();
+    }
     println!(
         "== apply N = {n}, {} pacing: emulator at {} req/s per key, 25 req/s per endpoint, {} ms latency, {} s validation, {} s redaction",
         pacing.name(),

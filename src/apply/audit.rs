@@ -130,6 +130,10 @@ pub struct AuditLog {
     /// Idempotency keys that ended in an error Stripe answered (read from the log at open,
     /// then kept up to date).
     errored: HashSet<String>,
+    /// The records appended through this handle that the planner's audit facts come from
+    /// (see [`is_fact_record`]), in order: what an observation needs from this run, without
+    /// reading the file back each time.
+    facts: Vec<AuditRecord>,
 }
 
 impl AuditLog {
@@ -156,6 +160,7 @@ impl AuditLog {
             path: path.to_path_buf(),
             file,
             errored: errored_keys(path),
+            facts: Vec::new(),
         };
         log.probe()?;
         Ok(log)
@@ -208,12 +213,27 @@ impl AuditLog {
         if record.spends_key() {
             self.errored.insert(record.idempotency_key.clone());
         }
+        if is_fact_record(record) {
+            self.facts.push(record.clone());
+        }
         Ok(())
+    }
+
+    /// The records appended through this handle since it was opened that
+    /// [`is_fact_record`] keeps, oldest first (intents and outcomes).
+    pub fn facts_written(&self) -> &[AuditRecord] {
+        &self.facts
     }
 
     pub fn path(&self) -> &Path {
         &self.path
     }
+}
+
+/// Whether the planner's audit facts read this record: creates (which jobs redactctl made,
+/// which objects Stripe did not find) and validations (when each job was last validated).
+pub fn is_fact_record(record: &AuditRecord) -> bool {
+    record.action == "create" || record.action == "validate"
 }
 
 /// Makes written data durable. A log that is not a regular file (a pipe, `/dev/stderr`)

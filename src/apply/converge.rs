@@ -1,9 +1,17 @@
 //! The convergence loop: performs the approved plan's actions (in dependency order,
-//! concurrently up to `--parallelism`) while re-observing Stripe about once a second, so
-//! that follow-ups the plan approved — a run once its job is ready — start as soon as they
-//! become possible instead of after every create has finished. Nothing is decided here:
-//! each observation goes through the planner, and only actions whose signature the
-//! operator approved are performed.
+//! concurrently up to `--parallelism`) while re-observing Stripe, so that follow-ups the
+//! plan approved — a run once its job is ready — start as soon as they become possible
+//! instead of after every create has finished. Nothing is decided here: each observation
+//! goes through the planner, and only actions whose signature the operator approved are
+//! performed.
+//!
+//! Observation costs what changed (see [`crate::observe::watch`]): the loop starts from the
+//! observation the plan was made from and re-reads only the jobs that can have moved — a
+//! page per 100 of them, or a retrieve each when fewer — every 2 s while runs are queued
+//! (they set the pace then; reads only feed them), every second while only creates are,
+//! and every 250 ms when nothing else waits. A full observation is made only before apply stops on anything but every entry
+//! converged (an entry whose job succeeded cannot change again); the terminal-job cache is
+//! written once, when the run ends.
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::future::Future;
@@ -17,16 +25,42 @@ use super::audit::AuditLog;
 use super::execute::{perform, ActionResult, Target};
 use super::interrupt;
 use super::progress::Reporter;
-use super::provenance_log::add_audit_facts;
+use super::provenance_log::ProvenanceIndex;
 use super::{summary, ApplyError, ApplyOptions, ApplyReport, Ending};
 use crate::manifest::Desired;
-use crate::observe::{observe, Live};
+use crate::observe::watch::{self, Delta, RoundPlan, Watch, WriteOutcome};
+use crate::observe::{observe_with_account, remember, Live};
 use crate::plan::{self, Action, Op, Outcome, Plan};
 use crate::stripe::client::Client;
 use crate::stripe::StripeError;
 
 /// How often Stripe is re-read while actions are being performed.
 const ACTIVE_OBSERVE: Duration = Duration::from_secs(1);
+/// How often the jobs that can move are re-read while runs wait for a slot: the writes
+/// set the pace then, and a run found a little later still goes in time.
+const BUSY_OBSERVE: Duration = Duration::from_secs(2);
+/// Writes done since the last look after which the next look is due at once (when few
+/// runs wait), when every request takes a slot from another (test mode's 25 requests/s
+/// per key): keeps reads near 1 per 30 writes (3 %) while finding ready jobs as fast as
+/// the writes go.
+const WRITES_PER_LOOK: usize = 30;
+/// When endpoints go in parallel (live mode), the shortest time between two looks made
+/// because no run is queued while jobs validate: an idle run endpoint is time lost, but a
+/// look that finds a couple of ready jobs costs more than it saves (a page per 15 runs at
+/// 25 runs/s, with their 15 creates, is 3.3 % of the writes).
+const MIN_LOOK: Duration = Duration::from_millis(600);
+/// Runs still queued at which the next look for ready jobs is due (live mode): about
+/// 200 ms of runs at 25/s, more than a look takes.
+const LOW_WATER: usize = 5;
+/// How often redacting and canceling jobs are looked at while writes are going on (they
+/// are waited for, not acted on); when none are, at every look.
+const SLOW_EVERY: Duration = Duration::from_secs(5);
+/// Follow-ups queued beyond which reads slow down to [`BUSY_OBSERVE`]: a second's worth
+/// at Stripe's 25 requests/s per endpoint.
+const RUNS_QUEUED: usize = 25;
+/// How soon the jobs that can move are re-read when no write waits (the last jobs'
+/// validation and redaction): apply's end is their end plus this at most.
+const TAIL_OBSERVE: Duration = Duration::from_millis(250);
 /// The longest pause between two polls while only Stripe-side work is left.
 const MAX_POLL: Duration = Duration::from_secs(30);
 /// Observations that find work, without `--wait`, before apply stops anyway (a guard
@@ -399,16 +433,42 @@ impl<'a> Book<'a> {
             && self.in_flight.is_empty()
             && self.first.is_empty()
     }
+
+    /// How long until the next look, while writes are going on. More runs waiting for a
+    /// slot than an endpoint takes in a second keep it busy, so reads can wait
+    /// ([`BUSY_OBSERVE`]); with fewer but creates waiting, the next runs are looked for
+    /// every [`ACTIVE_OBSERVE`] (a second's creates are ready a second later); with
+    /// nothing waiting, `tail`.
+    fn pace(&self, tail: Duration) -> Duration {
+        if self.follow_ups.len() > RUNS_QUEUED {
+            BUSY_OBSERVE
+        } else if !self.queue.is_empty() {
+            ACTIVE_OBSERVE
+        } else {
+            tail
+        }
+    }
 }
 
-type Observation<'a> = Pin<Box<dyn Future<Output = (Instant, Result<Live, StripeError>)> + 'a>>;
+/// What one observation round brought back.
+enum Round {
+    /// A full observation, made for this round plan.
+    Full(RoundPlan, Live),
+    /// The jobs that changed since the last round.
+    Partial(Delta),
+}
+
+type Observation<'a> = Pin<Box<dyn Future<Output = (Instant, Result<Round, StripeError>)> + 'a>>;
 
 /// Carries out `approved` (already shown, guarded and approved), re-observing and
-/// re-planning until converged, blocked, or (with `--wait`) the time is up.
+/// re-planning until converged, blocked, or (with `--wait`) the time is up. `observed` is
+/// the observation `approved` was planned from: the loop's picture starts there.
+#[allow(clippy::too_many_arguments)]
 pub async fn converge(
     client: &Client,
     target: &Target,
     desired: &Desired,
+    observed: &Live,
     approved: &Plan,
     opts: &ApplyOptions,
     audit: &Mutex<AuditLog>,
@@ -416,17 +476,27 @@ pub async fn converge(
 ) -> Result<ApplyReport, ApplyError> {
     let deadline = opts.wait.map(|w| Instant::now() + w);
     interrupt::arm();
-    // Provenance is re-read with every observation: creates of this run are in the log.
-    let audit_path = match audit.lock() {
-        Ok(log) => log.path().to_path_buf(),
-        Err(poisoned) => poisoned.into_inner().path().to_path_buf(),
+    // Provenance: the log is read once; the creates of this run come from the handle.
+    let mut provenance = match audit.lock() {
+        Ok(log) => ProvenanceIndex::load(&log),
+        Err(poisoned) => ProvenanceIndex::load(&poisoned.into_inner()),
     };
+    let mut watch = Watch::new(observed.clone());
+    // Read once per run: the account cannot change under an apply.
+    let account = observed.account.clone();
     let parallelism = opts.parallelism.max(1);
     let mut book = Book::new(approved);
     let mut running = FuturesUnordered::new();
     let mut observing: Option<Observation<'_>> = None;
     let mut next_observe = Instant::now() + ACTIVE_OBSERVE;
     let mut idle_pause = Duration::from_secs(1);
+    let mut tail_pause = TAIL_OBSERVE;
+    let mut writes_since_look = 0usize;
+    let parallel = client.endpoints_in_parallel();
+    let mut last_look = Instant::now();
+    let mut last_slow_look = Instant::now();
+    // Set when the next round must read everything (before apply stops on it).
+    let mut full_next = false;
     let mut busy_rounds = 0usize;
     let mut last: Option<Plan> = None;
     let mut last_not_approved: Vec<Action> = Vec::new();
@@ -435,6 +505,7 @@ pub async fn converge(
     let mut stopping: Option<Ending> = None;
     let total = book.first.len();
     if total == 0 {
+        next_observe = Instant::now();
         // Nothing to write now: the plan just shown is the state of things, unless
         // `--wait` asks to watch Stripe-side work finish.
         if let Some(ending) = decide(approved, &[], &[], &[], deadline, false) {
@@ -466,6 +537,8 @@ pub async fn converge(
         if let Some(ending) = stopping {
             if running.is_empty() {
                 reporter.finish();
+                // A clean stop keeps what this run learnt for the next one.
+                remember(client, &opts.observe, watch.live());
                 let remaining = book.remaining();
                 return Ok(ApplyReport {
                     ending,
@@ -487,11 +560,42 @@ pub async fn converge(
                     (action, result)
                 });
             }
-            let must_look = running.is_empty() && book.idle();
-            if observing.is_none() && (must_look || Instant::now() >= next_observe) {
+            let nothing_to_do = running.is_empty() && book.idle();
+            let now = Instant::now();
+            // A run endpoint about to go idle while jobs validate: look for ready ones
+            // before it does (an endpoint left idle never makes the time up: the runs
+            // come as fast as the creates, at the same limit).
+            let eager = parallel
+                && book.follow_ups.len() <= LOW_WATER
+                && now >= last_look + MIN_LOOK
+                && watch.has_validating();
+            if observing.is_none() && (now >= next_observe || eager) {
+                last_look = now;
+                let writes_waiting = !(book.queue.is_empty() && book.follow_ups.is_empty());
+                let slow = !writes_waiting || now >= last_slow_look + SLOW_EVERY;
+                if slow {
+                    last_slow_look = now;
+                }
+                let plan = if full_next || (nothing_to_do && !watch.has_work()) {
+                    full_next = false;
+                    watch.plan_full()
+                } else {
+                    watch.plan_round(slow)
+                };
+                let account = account.as_ref();
+                writes_since_look = 0;
                 observing = Some(Box::pin(async move {
                     let at = Instant::now();
-                    (at, observe(client, desired, &opts.observe).await)
+                    let round = if plan.full {
+                        observe_with_account(client, desired, &opts.observe, account)
+                            .await
+                            .map(|live| Round::Full(plan, live))
+                    } else {
+                        watch::fetch(client, plan, opts.observe.concurrency)
+                            .await
+                            .map(Round::Partial)
+                    };
+                    (at, round)
                 }));
             }
         }
@@ -501,31 +605,80 @@ pub async fn converge(
             Some((action, result)) = running.next(), if !running.is_empty() => {
                 let result = result?;
                 reporter.action_finished(&action, &result);
+                let outcome = match &result {
+                    ActionResult::Done { target: Some(t), status, .. } => Some(WriteOutcome::Answered {
+                        target: t.clone(),
+                        status: status.clone(),
+                    }),
+                    ActionResult::Done { target: None, .. } | ActionResult::Failed(_) => {
+                        Some(WriteOutcome::Unsure)
+                    }
+                    ActionResult::Skipped(_) => None,
+                };
+                if let Some(outcome) = outcome {
+                    watch.note_write(action.op, action.job.as_deref(), action.session.as_deref(), &outcome);
+                }
                 book.record(action, result);
+                writes_since_look += 1;
+                let due = !parallel
+                    && writes_since_look >= WRITES_PER_LOOK
+                    && book.follow_ups.len() <= RUNS_QUEUED;
+                if due || (running.is_empty() && book.idle()) {
+                    // Enough writes went for a read, or the last one is done: look now
+                    // rather than at the next tick.
+                    next_observe = next_observe.min(Instant::now());
+                }
             }
-            (observed_at, live) = async {
+            (observed_at, round) = async {
                 match observing.as_mut() {
                     Some(f) => f.await,
                     None => std::future::pending().await,
                 }
             }, if observing.is_some() && stopping.is_none() => {
                 observing = None;
-                let mut live = live?;
-                add_audit_facts(&mut live, &audit_path);
-                let fresh = plan::plan(desired, &live, &opts.planning);
+                let (was_full, changed) = match round? {
+                    Round::Full(plan, live) => {
+                        watch.reset(live, &plan);
+                        (true, 0)
+                    }
+                    Round::Partial(delta) => (false, watch.apply(delta)),
+                };
+                match audit.lock() {
+                    Ok(log) => provenance.catch_up(&log),
+                    Err(poisoned) => provenance.catch_up(&poisoned.into_inner()),
+                }
+                provenance.facts(watch.live()).put_into(watch.live_mut());
+                let live = watch.live();
+                let fresh = plan::plan(desired, live, &opts.planning);
                 for entry in &fresh.entries {
                     reporter.entry_state(&entry.name, &summary::entry_state(entry));
                 }
                 let (allowed, not_approved) = plan::approved_actions(approved, &fresh);
-                let added = book.offer(allowed, &fresh, &live, observed_at);
+                let added = book.offer(allowed, &fresh, live, observed_at);
                 if added > 0 {
                     busy_rounds += 1;
                 }
+                tail_pause = if changed > 0 || added > 0 {
+                    TAIL_OBSERVE
+                } else {
+                    (tail_pause * 3 / 2).min(MAX_POLL)
+                };
                 let idle = added == 0 && running.is_empty() && book.idle();
                 let out_of_rounds = opts.wait.is_none() && busy_rounds >= ROUNDS_WITHOUT_WAIT;
                 if idle || out_of_rounds {
-                    if let Some(ending) = decide(&fresh, &not_approved, &book.stopped_entries(), &book.performed, deadline, out_of_rounds) {
+                    let ending = decide(&fresh, &not_approved, &book.stopped_entries(), &book.performed, deadline, out_of_rounds);
+                    // An entry whose job succeeded cannot change again: when every entry
+                    // has, the picture is enough. Anything else is decided on a full
+                    // observation.
+                    let all_converged = fresh.entries.iter().all(|e| e.outcome == Outcome::Converged);
+                    let confirm = !was_full && !all_converged && !out_of_rounds
+                        && (ending.is_some() || !watch.has_work());
+                    if confirm {
+                        full_next = true;
+                        next_observe = Instant::now();
+                    } else if let Some(ending) = ending {
                         reporter.finish();
+                        remember(client, &opts.observe, watch.live());
                         return Ok(ApplyReport {
                             ending,
                             performed: book.performed,
@@ -534,16 +687,21 @@ pub async fn converge(
                             stopped: book.stopped,
                             remaining: Vec::new(),
                         });
+                    } else if watch.has_work() {
+                        // Stripe-side work is moving: watch it, no full observation.
+                        next_observe = Instant::now() + tail_pause;
+                    } else {
+                        let mut pause = idle_pause;
+                        if let Some(d) = deadline {
+                            pause = pause.min(d.saturating_duration_since(Instant::now()));
+                        }
+                        full_next = true;
+                        next_observe = Instant::now() + pause;
+                        idle_pause = (idle_pause * 2).min(MAX_POLL);
                     }
-                    let mut pause = idle_pause;
-                    if let Some(d) = deadline {
-                        pause = pause.min(d.saturating_duration_since(Instant::now()));
-                    }
-                    next_observe = Instant::now() + pause;
-                    idle_pause = (idle_pause * 2).min(MAX_POLL);
                 } else {
                     idle_pause = Duration::from_secs(1);
-                    next_observe = Instant::now() + ACTIVE_OBSERVE;
+                    next_observe = Instant::now() + book.pace(tail_pause);
                 }
                 last = Some(fresh);
                 last_not_approved = not_approved;

@@ -7,9 +7,9 @@
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 
-use super::audit::{read_log, AuditRecord, INTENT};
+use super::audit::{is_fact_record, read_log, AuditLog, AuditRecord, INTENT};
 use crate::kinds::ObjectRef;
-use crate::observe::Live;
+use crate::observe::{Live, MissingObject};
 use crate::plan::{missing_from_audit, provenance_from_audit};
 
 /// Job id → objects its create asked for; `None` when there is no audit log at `path` (or
@@ -20,6 +20,58 @@ pub fn provenance_for(path: &Path, live: &Live) -> Option<BTreeMap<String, Vec<O
     }
     let (records, _bad) = read_log(path).ok()?;
     Some(provenance_with_intents(&records, live))
+}
+
+/// Audit facts kept in memory for a run: the log's `create` and `validate` records are read
+/// from disk once,
+/// and those the run appends are taken from the [`AuditLog`] that wrote them, so that an
+/// observation does not re-read a log that grows with every write.
+#[derive(Debug, Default)]
+pub struct ProvenanceIndex {
+    /// `None`: there was no readable log (the planner then cannot tell outside jobs from
+    /// its own).
+    records: Option<Vec<AuditRecord>>,
+    /// How many of the log handle's own records are in `records` already.
+    taken: usize,
+}
+
+impl ProvenanceIndex {
+    /// Reads the records of the log `log` writes to that the facts come from (the handle's
+    /// own records so far are in the file already).
+    pub fn load(log: &AuditLog) -> ProvenanceIndex {
+        let path = log.path();
+        let records = path
+            .is_file()
+            .then(|| read_log(path).ok())
+            .flatten()
+            .map(|(records, _bad)| records.into_iter().filter(is_fact_record).collect());
+        ProvenanceIndex {
+            records,
+            taken: log.facts_written().len(),
+        }
+    }
+
+    /// Takes the fact records `log` appended since the last call.
+    pub fn catch_up(&mut self, log: &AuditLog) {
+        let written = log.facts_written();
+        let new = written.get(self.taken..).unwrap_or_default();
+        if let Some(records) = &mut self.records {
+            records.extend(new.iter().cloned());
+        }
+        self.taken = written.len();
+    }
+
+    /// Job id → objects its create asked for, as [`provenance_for`] would read it now.
+    pub fn provenance(&self, live: &Live) -> Option<BTreeMap<String, Vec<ObjectRef>>> {
+        self.records
+            .as_ref()
+            .map(|records| provenance_with_intents(records, live))
+    }
+
+    /// The facts for `live`, as [`add_audit_facts`] would read them from the file now.
+    pub fn facts(&self, live: &Live) -> AuditFacts {
+        AuditFacts::of(live, self.records.as_deref())
+    }
 }
 
 /// [`provenance_from_audit`], plus: for each `create` intent with no outcome record of the
@@ -78,17 +130,41 @@ pub fn add_audit_facts(live: &mut Live, path: &Path) {
         .then(|| read_log(path).ok())
         .flatten()
         .map(|(records, _bad)| records);
-    match records {
-        Some(records) => {
-            live.created_by_redactctl = Some(provenance_with_intents(&records, live));
-            live.missing_objects = missing_from_audit(&records);
-            live.validated_at = super::validations::validated_at_on_stripes_clock(&records, live);
+    AuditFacts::of(live, records.as_deref()).put_into(live);
+}
+
+/// What the audit log tells the planner, computed from records already read (`None`: no
+/// readable log) against the jobs of `live`.
+pub struct AuditFacts {
+    created_by_redactctl: Option<BTreeMap<String, Vec<ObjectRef>>>,
+    missing_objects: BTreeMap<String, MissingObject>,
+    validated_at: BTreeMap<String, i64>,
+}
+
+impl AuditFacts {
+    /// The facts from `records`; provenance needs `live`'s jobs (an unanswered create
+    /// claims the job made after it) and its clock (validations are moved onto Stripe's).
+    pub fn of(live: &Live, records: Option<&[AuditRecord]>) -> AuditFacts {
+        match records {
+            Some(records) => AuditFacts {
+                created_by_redactctl: Some(provenance_with_intents(records, live)),
+                missing_objects: missing_from_audit(records),
+                validated_at: super::validations::validated_at_on_stripes_clock(records, live),
+            },
+            None => AuditFacts {
+                created_by_redactctl: None,
+                missing_objects: BTreeMap::new(),
+                validated_at: BTreeMap::new(),
+            },
         }
-        None => {
-            live.created_by_redactctl = None;
-            live.missing_objects.clear();
-            live.validated_at.clear();
-        }
+    }
+
+    /// Replaces what `live` knew from the log: the facts are read whole each time, never
+    /// merged, so a fact the log no longer supports does not linger.
+    pub fn put_into(self, live: &mut Live) {
+        live.created_by_redactctl = self.created_by_redactctl;
+        live.missing_objects = self.missing_objects;
+        live.validated_at = self.validated_at;
     }
 }
 
@@ -134,6 +210,42 @@ mod tests {
             "objects": {"customers": [customer]}
         }))
         .unwrap_or_else(|e| panic!("job fixture: {e}"))
+    }
+
+    /// The in-memory index says what reading the whole log would say, after the run
+    /// appended more records, without reading the file again.
+    #[test]
+    fn the_index_follows_the_log_without_rereading_it() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+        let path = dir.path().join("audit.jsonl");
+        let cus = |id: &str| ObjectRef {
+            kind: ObjectKind::Customers,
+            id: id.into(),
+        };
+        let done = |job: &str, key: &str, customer: &str| {
+            let mut r = record("ok", key, &[cus(customer)]);
+            r.job = Some(job.into());
+            r
+        };
+        let live = Live {
+            jobs: vec![job("prj_a", 1, "cus_a"), job("prj_b", 2, "cus_b")],
+            ..Live::default()
+        };
+        let mut log = AuditLog::open(&path).unwrap_or_else(|e| panic!("open: {e}"));
+        log.append(&done("prj_a", "ka", "cus_a"))
+            .unwrap_or_else(|e| panic!("append: {e}"));
+        let mut index = ProvenanceIndex::load(&log);
+        log.append(&done("prj_b", "kb", "cus_b"))
+            .unwrap_or_else(|e| panic!("append: {e}"));
+        index.catch_up(&log);
+        let from_memory = index.provenance(&live);
+        assert_eq!(from_memory, provenance_for(&path, &live));
+        let known = from_memory.unwrap_or_default();
+        assert!(known.contains_key("prj_a") && known.contains_key("prj_b"));
+        // The file is not read again: what it gains from elsewhere is not seen.
+        std::fs::remove_file(&path).unwrap_or_else(|e| panic!("remove: {e}"));
+        index.catch_up(&log);
+        assert_eq!(index.provenance(&live).map(|m| m.len()), Some(2));
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod confirm;
 pub mod live;
 pub mod objects;
 pub mod select;
+pub mod watch;
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -59,13 +60,25 @@ pub async fn observe(
     desired: &Desired,
     opts: &ObserveOptions,
 ) -> Result<Live, StripeError> {
+    observe_with_account(client, desired, opts, None).await
+}
+
+/// [`observe`], with the account already read in this run (`Some`): it is not read again.
+/// An apply reads it once, in its first observation; its account cannot change under it.
+pub async fn observe_with_account(
+    client: &Client,
+    desired: &Desired,
+    opts: &ObserveOptions,
+    account: Option<&Account>,
+) -> Result<Live, StripeError> {
     let before = client.requests_sent();
     let concurrency = opts.concurrency.max(1);
 
     // The cache is per account, so with a cache the account is read first.
-    let known_account = match &opts.cache_dir {
-        Some(_) => Some(client.retrieve_account().await?.value),
-        None => None,
+    let known_account = match (account, &opts.cache_dir) {
+        (Some(a), _) => Some(a.clone()),
+        (None, Some(_)) => Some(client.retrieve_account().await?.value),
+        (None, None) => None,
     };
     let account = async {
         match (&known_account, opts.read_account) {
@@ -110,6 +123,28 @@ pub async fn observe(
     // Stripe's clock (its `Date` header) decides when 90 days have passed.
     live.observed_at = client.server_time().unwrap_or(live.observed_at);
     Ok(live)
+}
+
+/// Writes the terminal-job cache from a picture that apply kept up to date round by round
+/// (see [`watch`]): once, when the run ends, instead of on every observation. The picture
+/// holds every job up to its last listing, so the cache is what a full observation at that
+/// moment would have written. Without a cache directory or a known account, nothing is
+/// written; a failure to write is only a warning (the cache saves requests, nothing more).
+pub fn remember(client: &Client, opts: &ObserveOptions, live: &Live) {
+    let (Some(dir), Some(account)) = (&opts.cache_dir, &live.account) else {
+        return;
+    };
+    let mode = client.mode();
+    let binding = cache::Binding {
+        api_base: client.api_base(),
+        account: &account.id,
+        mode,
+    };
+    let mac_key = client.derived_key(cache::MAC_PURPOSE);
+    let path = cache::JobCache::path(dir, &account.id, mode);
+    if let Err(e) = cache::JobCache::from_jobs(&binding, &live.jobs).store(&path, &mac_key) {
+        warn!(path = %path.display(), error = %e, "cannot write the job cache");
+    }
 }
 
 /// Every job of the account, reading the terminal ones from the cache in `dir` when it has
@@ -235,7 +270,7 @@ async fn jobs_with_cache(
 
 /// Jobs newest first (only those in `status`, when given), page by page, until a page
 /// reaches jobs created before `from`; and whether the pages reached the end of the list.
-async fn recent_jobs(
+pub(crate) async fn recent_jobs(
     client: &Client,
     from: i64,
     status: Option<JobStatus>,
@@ -264,7 +299,7 @@ async fn recent_jobs(
 }
 
 /// Every validation error of the jobs that need them, by job id.
-async fn validation_errors(
+pub(crate) async fn validation_errors(
     client: &Client,
     jobs: &[RedactionJob],
     concurrency: usize,
@@ -320,7 +355,7 @@ async fn sessions(
         .collect())
 }
 
-fn unix_now() -> i64 {
+pub(crate) fn unix_now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)

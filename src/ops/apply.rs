@@ -298,6 +298,7 @@ pub async fn pipeline(
         &run.conn.client,
         &target,
         run.desired,
+        run.live,
         &approved,
         &opts,
         audit,

@@ -127,6 +127,8 @@ struct Inner {
     stripe_account: Option<HeaderValue>,
     retry: RetryPolicy,
     limiter: RateLimiter,
+    /// The limiter's rates: per key, per endpoint (0: unlimited).
+    rates: (u32, u32),
     in_flight: Semaphore,
     sent: AtomicU64,
     max_body_bytes: usize,
@@ -215,6 +217,7 @@ impl Client {
                 stripe_account,
                 retry: cfg.retry,
                 limiter: RateLimiter::new(rate, cfg.endpoint_rate_limit),
+                rates: (rate, cfg.endpoint_rate_limit),
                 in_flight: Semaphore::new(cfg.max_concurrency.max(1)),
                 sent: AtomicU64::new(0),
                 max_body_bytes: cfg.max_body_bytes.max(1),
@@ -260,6 +263,21 @@ impl Client {
             out.copy_from_slice(&mac.finalize().into_bytes());
         }
         out
+    }
+
+    /// Whether two endpoints can each go at their full rate at once: the per-key limit is
+    /// at least twice the per-endpoint one (live mode's 100 against 25), or either is off.
+    /// Then a write endpoint left idle is time lost; in test mode's 25 per key, every
+    /// request takes a slot from another.
+    pub fn endpoints_in_parallel(&self) -> bool {
+        let (key, endpoint) = self.inner.rates;
+        key == 0 || endpoint == 0 || key >= 2 * endpoint
+    }
+
+    /// Whether a `POST` to `route` (a route template, `/v1/privacy/redaction_jobs/:id/run`)
+    /// would wait for its rate budget if sent now. Nothing is taken.
+    pub fn write_would_wait(&self, route: &str) -> bool {
+        self.inner.limiter.would_wait(&format!("POST {route}"))
     }
 
     /// HTTP requests actually sent by this client and its clones, retries included.

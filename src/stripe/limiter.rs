@@ -162,6 +162,18 @@ impl Budgets {
         Ok(())
     }
 
+    /// Whether a request of `route` at `now` would have to wait for a budget (nothing is
+    /// taken).
+    pub fn would_wait(&self, route: &str, now: Duration) -> bool {
+        let global = self.global.as_ref().is_some_and(|g| !g.wait(now).is_zero());
+        let endpoint = self.endpoint_rate > 0
+            && self
+                .endpoints
+                .get(route)
+                .is_some_and(|g| !g.wait(now).is_zero());
+        global || endpoint
+    }
+
     /// How long a read arriving at `now` must leave the global budget to a waiting write:
     /// `None` when no write is due within one global interval (or there is no global
     /// budget: then reads take nothing from writes). Writes that stopped asking are
@@ -204,6 +216,13 @@ impl RateLimiter {
         budgets.try_take(route, now)
     }
 
+    /// Whether a request of `route` would have to wait now (nothing is taken).
+    pub fn would_wait(&self, route: &str) -> bool {
+        let now = self.epoch.elapsed();
+        let budgets = self.budgets.lock().unwrap_or_else(|e| e.into_inner());
+        budgets.would_wait(route, now)
+    }
+
     /// Waits until a request of `route` may be sent, and takes it from both budgets.
     pub async fn acquire(&self, route: &str) {
         while let Err(wait) = self.try_acquire(route) {
@@ -237,6 +256,21 @@ mod tests {
         assert_eq!(b.try_take("GET /v1/r", ms(204)), Ok(()));
         // Nobody waiting: reads go as the rate allows.
         assert_eq!(b.try_take("GET /v1/r", ms(306)), Ok(()));
+    }
+
+    /// Asking whether a request would wait takes nothing from either budget.
+    #[test]
+    fn would_wait_peeks_without_taking() {
+        let mut b = Budgets::new(0, 25);
+        assert!(!b.would_wait("POST /v1/w", ms(0)));
+        assert!(!b.would_wait("POST /v1/w", ms(0)), "nothing was taken");
+        assert_eq!(b.try_take("POST /v1/w", ms(0)), Ok(()));
+        assert!(b.would_wait("POST /v1/w", ms(10)), "its endpoint is spent");
+        assert!(
+            !b.would_wait("POST /v1/other", ms(10)),
+            "another endpoint is not"
+        );
+        assert!(!b.would_wait("POST /v1/w", ms(41)));
     }
 
     /// A write whose request was dropped while waiting does not hold reads back for long.

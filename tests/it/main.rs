@@ -3,6 +3,7 @@
 
 mod apply_flow;
 mod apply_guide;
+mod apply_reads;
 mod bad_environment;
 mod behavior_flips;
 mod ci_flow;
