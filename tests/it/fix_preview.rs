@@ -85,7 +85,21 @@ fn a_lock_through_a_related_object_converges_in_one_apply() {
     let emu = Emu::start(with_fixtures(LOCK_FIXTURES));
     let wd = Workdir::new();
     wd.write("m.yaml", LOCK_MANIFEST);
-    let out = wd.apply_wait(&emu).output().unwrap();
+    // One action at a time: the charge's job (first in the manifest) is made first and
+    // holds the charge, so the customer's job is the one that meets the lock. (Two creates
+    // at once reach Stripe in either order; had the customer's come first, the charge
+    // entry would converge as redacted by it, with no revalidation to count.)
+    let out = wd
+        .cmd(&emu)
+        .args([
+            "apply",
+            "--auto-approve",
+            "--wait=60s",
+            "--parallelism=1",
+            "m.yaml",
+        ])
+        .output()
+        .unwrap();
     let stdout = text(&out.stdout);
     assert_eq!(
         out.status.code(),
