@@ -106,6 +106,12 @@ pub struct Delta {
     pub jobs: Vec<RedactionJob>,
     pub errors: BTreeMap<String, Vec<JobValidationError>>,
     pub sessions: Vec<(String, Option<VerificationSession>)>,
+    /// The `created` of transactions named by the errors of jobs that failed in this round
+    /// (the 90-day risk period is dated by them, as a full observation dates it), by id.
+    pub object_created: BTreeMap<String, i64>,
+    /// When the round read, on Stripe's clock (its `Date` header) when it sent one, as a
+    /// full observation's: one run never mixes two clocks.
+    pub observed_at: i64,
     plan: RoundPlan,
 }
 
@@ -397,8 +403,9 @@ impl Watch {
                 }
             }
         }
+        self.live.object_created.extend(delta.object_created);
         self.settle(&delta.plan);
-        self.live.observed_at = unix_now();
+        self.live.observed_at = delta.observed_at;
         changed
     }
 }
@@ -445,12 +452,44 @@ pub async fn fetch(
         .filter(|j| plan.known.get(&j.id) != Some(j))
         .collect();
     let errors = validation_errors(client, &jobs, concurrency).await?;
+    let object_created = date_failed(client, &jobs, &errors, concurrency).await;
     Ok(Delta {
         jobs,
         errors,
         sessions,
+        object_created,
+        observed_at: client.server_time().unwrap_or_else(unix_now),
         plan,
     })
+}
+
+/// The `created` of the transactions that the errors of the failed `jobs` may date the
+/// risk period by (see [`super::objects::date_erroring_objects`], which remembers what it
+/// read for the rest of the process: a transaction is read once).
+async fn date_failed(
+    client: &Client,
+    jobs: &[RedactionJob],
+    errors: &BTreeMap<String, Vec<JobValidationError>>,
+    concurrency: usize,
+) -> BTreeMap<String, i64> {
+    let failed: Vec<RedactionJob> = jobs
+        .iter()
+        .filter(|j| j.status == JobStatus::Failed)
+        .cloned()
+        .collect();
+    if failed.is_empty() {
+        return BTreeMap::new();
+    }
+    let mut part = Live {
+        validation_errors: failed
+            .iter()
+            .filter_map(|j| errors.get(&j.id).map(|e| (j.id.clone(), e.clone())))
+            .collect(),
+        jobs: failed,
+        ..Live::default()
+    };
+    super::objects::date_erroring_objects(client, &mut part, concurrency).await;
+    part.object_created
 }
 
 #[cfg(test)]
@@ -540,6 +579,8 @@ mod tests {
             jobs: vec![job("prj_made", 3_000, "validating")],
             errors: BTreeMap::new(),
             sessions: Vec::new(),
+            object_created: BTreeMap::new(),
+            observed_at: 0,
             plan: round,
         };
         assert_eq!(w.apply(found), 1);
@@ -576,6 +617,8 @@ mod tests {
             jobs: vec![job("prj_a", 5_000, "ready")],
             errors: BTreeMap::new(),
             sessions: Vec::new(),
+            object_created: BTreeMap::new(),
+            observed_at: 0,
             plan: round,
         };
         w.apply(stale);

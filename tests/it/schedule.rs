@@ -89,6 +89,10 @@ fn apply_until_scheduled(wd: &Workdir, emu: &Emu) {
         "{out}"
     );
     assert!(out.contains("the rest is scheduled"), "{out}");
+    // The look that saw the job fail dated the charge too: the progress never calls the
+    // entry blocked on its way to scheduled.
+    assert!(err.contains("dsr-charge: scheduled: eligible on"), "{err}");
+    assert!(!err.contains("dsr-charge: blocked"), "{err}");
     assert_eq!(job_status(emu), "failed");
 }
 
