@@ -104,3 +104,41 @@ fn an_outside_job_naming_undeclared_objects_is_not_canceled() {
         "no cancel sent: {log}"
     );
 }
+
+/// Stripe's job object has no `issuing_cards` field: a card entry's job reads back naming
+/// none of its objects. redactctl knows the job by what it asked for (its audit log), so the
+/// entry converges with one job, and a second apply makes no other.
+#[test]
+fn a_card_entry_converges_with_one_job_though_cards_do_not_read_back() {
+    let emu = Emu::instant();
+    let wd = Workdir::new();
+    wd.write(
+        "m.yaml",
+        &manifest("cards", "      issuing_cards: [ic_1Lost]\n", ""),
+    );
+    let out = wd.apply_wait(&emu).output().unwrap();
+    let stdout = text(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        text(&out.stderr)
+    );
+    let jobs = emu.jobs();
+    assert_eq!(jobs.len(), 1, "{jobs:#?}");
+    assert_eq!(jobs[0]["status"], "succeeded");
+    assert!(
+        jobs[0]["objects"].get("issuing_cards").is_none(),
+        "the job reads back without the card, as on Stripe: {jobs:#?}"
+    );
+
+    let plan = wd
+        .cmd(&emu)
+        .args(["plan", "--detailed-exitcode", "m.yaml"])
+        .output()
+        .unwrap();
+    assert_eq!(plan.status.code(), Some(0), "{}", text(&plan.stdout));
+    let out = wd.apply_wait(&emu).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    assert_eq!(emu.jobs().len(), 1, "no second job for the card");
+}
