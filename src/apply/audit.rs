@@ -82,6 +82,14 @@ fn is_zero(n: &u32) -> bool {
 pub const INTENT: &str = "intent";
 
 impl AuditRecord {
+    /// When the record was written, in unix seconds (`None`: a time that does not parse,
+    /// as in a log edited by hand; such a record dates nothing).
+    pub fn unix_time(&self) -> Option<i64> {
+        let t = humantime::parse_rfc3339_weak(&self.time).ok()?;
+        let secs = t.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs();
+        i64::try_from(secs).ok()
+    }
+
     /// Whether this records an error that Stripe answered (an HTTP status that is not 2xx):
     /// Stripe saved it under the key and would replay it.
     pub fn is_answered_error(&self) -> bool {

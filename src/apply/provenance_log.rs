@@ -99,7 +99,7 @@ pub fn provenance_with_intents(
             && r.outcome == INTENT
             && !answered.contains(r.idempotency_key.as_str())
     }) {
-        let Some(since) = unix_seconds(&intent.time) else {
+        let Some(since) = intent.unix_time() else {
             continue;
         };
         let mut asked = intent.objects.clone();
@@ -166,12 +166,6 @@ impl AuditFacts {
         live.missing_objects = self.missing_objects;
         live.validated_at = self.validated_at;
     }
-}
-
-fn unix_seconds(rfc3339: &str) -> Option<i64> {
-    let t = humantime::parse_rfc3339_weak(rfc3339).ok()?;
-    let secs = t.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs();
-    i64::try_from(secs).ok()
 }
 
 #[cfg(test)]
@@ -254,7 +248,7 @@ mod tests {
             kind: ObjectKind::Customers,
             id: "cus_1".into(),
         };
-        let at = unix_seconds("2026-11-27T08:00:00Z").unwrap_or_default();
+        let at = record(INTENT, "k1", &[]).unix_time().unwrap_or_default();
         let live = Live {
             jobs: vec![
                 job("prj_before", at - 60, "cus_1"),

@@ -40,19 +40,13 @@ pub fn validated_at(records: &[AuditRecord]) -> BTreeMap<String, i64> {
         if r.action != "validate" || !(r.outcome == "ok" || r.outcome == "replayed") {
             continue;
         }
-        let (Some(job), Some(t)) = (r.job.as_ref(), unix_seconds(&r.time)) else {
+        let (Some(job), Some(t)) = (r.job.as_ref(), r.unix_time()) else {
             continue;
         };
         let last = out.entry(job.clone()).or_insert(t);
         *last = (*last).max(t);
     }
     out
-}
-
-fn unix_seconds(rfc3339: &str) -> Option<i64> {
-    let t = humantime::parse_rfc3339_weak(rfc3339).ok()?;
-    let secs = t.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs();
-    i64::try_from(secs).ok()
 }
 
 #[cfg(test)]

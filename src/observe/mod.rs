@@ -134,17 +134,27 @@ pub fn remember(client: &Client, opts: &ObserveOptions, live: &Live) {
     let (Some(dir), Some(account)) = (&opts.cache_dir, &live.account) else {
         return;
     };
-    let mode = client.mode();
-    let binding = cache::Binding {
-        api_base: client.api_base(),
-        account: &account.id,
-        mode,
-    };
-    let mac_key = client.derived_key(cache::MAC_PURPOSE);
-    let path = cache::JobCache::path(dir, &account.id, mode);
+    let (binding, mac_key, path) = cache_file(client, dir, &account.id);
     if let Err(e) = cache::JobCache::from_jobs(&binding, &live.jobs).store(&path, &mac_key) {
         warn!(path = %path.display(), error = %e, "cannot write the job cache");
     }
+}
+
+/// The cache file of this client's account and mode under `dir`: what binds it, the key
+/// that authenticates it and its path.
+fn cache_file<'a>(
+    client: &'a Client,
+    dir: &Path,
+    account: &'a str,
+) -> (cache::Binding<'a>, [u8; 32], PathBuf) {
+    let mode = client.mode();
+    let binding = cache::Binding {
+        api_base: client.api_base(),
+        account,
+        mode,
+    };
+    let path = cache::JobCache::path(dir, account, mode);
+    (binding, client.derived_key(cache::MAC_PURPOSE), path)
 }
 
 /// Every job of the account, reading the terminal ones from the cache in `dir` when it has
@@ -158,14 +168,7 @@ async fn cached_jobs(
     account: &Account,
     concurrency: usize,
 ) -> Result<Vec<RedactionJob>, StripeError> {
-    let mode = client.mode();
-    let binding = cache::Binding {
-        api_base: client.api_base(),
-        account: &account.id,
-        mode,
-    };
-    let mac_key = client.derived_key(cache::MAC_PURPOSE);
-    let path = cache::JobCache::path(dir, &account.id, mode);
+    let (binding, mac_key, path) = cache_file(client, dir, &account.id);
     let (jobs, write) = match cache::JobCache::load(&path, &binding, &mac_key) {
         None => (client.list_jobs(None).await?, true),
         Some(cached) => match jobs_with_cache(client, cached, concurrency).await? {

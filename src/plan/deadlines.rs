@@ -128,10 +128,17 @@ pub fn alert_lines<'a>(
 /// date (Stripe's 90-day risk period outlasts the legal deadline: the team must document
 /// the delay): a count, then one line per entry, by name. Empty when none does.
 pub fn schedule_alert_lines<'a>(entries: impl IntoIterator<Item = &'a EntryPlan>) -> Vec<String> {
-    let late: Vec<(&str, String)> = entries
-        .into_iter()
-        .filter_map(|e| e.eligible_after_due().map(|l| (e.name.as_str(), l)))
-        .collect();
+    eligible_after_due_lines(
+        entries
+            .into_iter()
+            .filter_map(|e| e.eligible_after_due().map(|l| (e.name.as_str(), l)))
+            .collect(),
+    )
+}
+
+/// The heading and one line per request (name, "due X, eligible Y") whose risk period ends
+/// after it is due; nothing when there is none.
+pub fn eligible_after_due_lines(late: Vec<(&str, String)>) -> Vec<String> {
     if late.is_empty() {
         return Vec::new();
     }

@@ -6,7 +6,9 @@ use std::fmt::Write as _;
 use anstyle::{AnsiColor, Style};
 use serde::Serialize;
 
-use super::deadlines::{alert_lines, deadline_view, is_done, DeadlineView};
+use super::deadlines::{
+    alert_lines, deadline_view, eligible_after_due_lines, is_done, DeadlineView,
+};
 use super::model::{Options, Outcome};
 use super::planner::plan;
 use crate::deadline::{self, Date, Urgency};
@@ -218,26 +220,7 @@ fn status_alerts(rows: &[StatusRow]) -> Vec<String> {
         .iter()
         .filter_map(|r| r.eligible_after_due().map(|l| (r.name.as_str(), l)))
         .collect();
-    if !late.is_empty() {
-        lines.push(format!(
-            "Eligible after the due date: {} {} (Stripe's 90-day risk period ends after the \
-             request is due; document the delay)",
-            late.len(),
-            if late.len() == 1 {
-                "request"
-            } else {
-                "requests"
-            }
-        ));
-        let width = late
-            .iter()
-            .map(|(n, _)| n.chars().count())
-            .max()
-            .unwrap_or(0);
-        for (name, line) in late {
-            lines.push(format!("  late      {name:<width$}  {line}"));
-        }
-    }
+    lines.extend(eligible_after_due_lines(late));
     for r in rows {
         for j in &r.stuck_jobs {
             lines.push(format!(
