@@ -9,7 +9,7 @@ use crate::stripe::models::{JobValidationError, ValidationErrorCode};
 pub const RISK_PERIOD_SECS: i64 = 90 * 24 * 60 * 60;
 
 /// Object types that are transactions, to which the 90-day risk period applies.
-const TRANSACTION_TYPES: &[&str] = &[
+pub const TRANSACTION_TYPES: &[&str] = &[
     "charge",
     "payment_intent",
     "invoice",

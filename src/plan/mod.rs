@@ -27,6 +27,7 @@ pub use deadlines::{
 pub use file::{parse_plan_file, plan_schema_json, PlanFileError};
 pub use fixes::{
     fix_for, fix_of_error, is_risk_period, may_be_risk_period, ErrorContext, RISK_PERIOD_SECS,
+    TRANSACTION_TYPES,
 };
 pub use keys::KEY_PREFIX;
 pub use model::*;

@@ -68,14 +68,7 @@ mod tests {
 
     #[test]
     fn every_transaction_type_has_an_endpoint() {
-        for t in [
-            "charge",
-            "payment_intent",
-            "invoice",
-            "refund",
-            "dispute",
-            "checkout.session",
-        ] {
+        for t in crate::plan::TRANSACTION_TYPES {
             assert!(endpoint(t).is_some(), "{t}");
         }
         assert_eq!(
