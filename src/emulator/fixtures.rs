@@ -132,6 +132,24 @@ pub struct FixtureJob {
     pub age: Option<String>,
 }
 
+/// What is wrong with fixtures: one sentence that names the account, object or job, so
+/// that the author of the file can find it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct FixtureError(pub String);
+
+impl From<String> for FixtureError {
+    fn from(message: String) -> FixtureError {
+        FixtureError(message)
+    }
+}
+
+impl From<&str> for FixtureError {
+    fn from(message: &str) -> FixtureError {
+        FixtureError(message.to_string())
+    }
+}
+
 impl Fixtures {
     /// Reads a fixtures file: JSON when it ends in `.json`, YAML otherwise.
     pub fn load(path: &Path) -> Result<Fixtures, EmulatorError> {
@@ -149,12 +167,10 @@ impl Fixtures {
             path: path.to_path_buf(),
             message,
         })?;
-        fixtures
-            .check()
-            .map_err(|message| EmulatorError::Fixtures {
-                path: path.to_path_buf(),
-                message,
-            })?;
+        fixtures.check().map_err(|e| EmulatorError::Fixtures {
+            path: path.to_path_buf(),
+            message: e.0,
+        })?;
         Ok(fixtures)
     }
 
@@ -179,13 +195,10 @@ impl Fixtures {
     }
 
     /// Checks what serde cannot: ages parse, jobs are well-formed.
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), FixtureError> {
         for a in &self.accounts {
             if !a.id.starts_with("acct_") {
-                return Err(format!(
-                    "account `{}`: an account id starts with acct_",
-                    a.id
-                ));
+                return Err(format!("account `{}`: an account id starts with acct_", a.id).into());
             }
             if let Some(bad) = a
                 .read_only_keys
@@ -197,7 +210,8 @@ impl Fixtures {
                     "account {}: `{}` is not a restricted key (rk_…): only those can be read-only",
                     a.id,
                     mask(bad)
-                ));
+                )
+                .into());
             }
             if let Some(bad) = a
                 .keys
@@ -210,7 +224,8 @@ impl Fixtures {
                     "account {}: `{}` is not a secret or restricted key",
                     a.id,
                     mask(bad)
-                ));
+                )
+                .into());
             }
         }
         super::customers::check_fixtures(self)?;
@@ -226,26 +241,27 @@ impl Fixtures {
                             "object {}: `{state}` is not a verification session status ({})",
                             o.id,
                             SESSION_STATUSES.join(", ")
-                        ));
+                        )
+                        .into());
                     }
                 }
             }
             if let Some(a) = &o.age {
-                parse_age(a).map_err(|e| format!("object {}: {e}", o.id))?;
+                parse_age(a).map_err(|e| FixtureError(format!("object {}: {e}", o.id)))?;
             }
         }
         for (i, j) in self.jobs.iter().enumerate() {
             let n: usize = j.objects.values().map(Vec::len).sum();
             if n == 0 || n > super::state::MAX_ROOTS {
-                return Err(format!("job {i}: must name 1 to 10 objects, names {n}"));
+                return Err(format!("job {i}: must name 1 to 10 objects, names {n}").into());
             }
             for (kind, ids) in &j.objects {
                 if let Some(bad) = ids.iter().find(|id| !kind.accepts_id(id)) {
-                    return Err(format!("job {i}: `{bad}` is not a {kind} id"));
+                    return Err(format!("job {i}: `{bad}` is not a {kind} id").into());
                 }
             }
             if let Some(a) = &j.age {
-                parse_age(a).map_err(|e| format!("job {i}: {e}"))?;
+                parse_age(a).map_err(|e| FixtureError(format!("job {i}: {e}")))?;
             }
         }
         Ok(())
@@ -310,7 +326,12 @@ impl Fixtures {
     }
 
     /// Seeds a fresh world: namespaced objects, then jobs (oldest first).
-    pub fn apply(&self, world: &mut World, now_ms: i64, delays: &Delays) -> Result<(), String> {
+    pub fn apply(
+        &self,
+        world: &mut World,
+        now_ms: i64,
+        delays: &Delays,
+    ) -> Result<(), FixtureError> {
         for o in self
             .objects
             .iter()
@@ -344,7 +365,7 @@ impl Fixtures {
                     created_ms,
                     delays,
                 )
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| FixtureError(e.to_string()))?;
         }
         Ok(())
     }

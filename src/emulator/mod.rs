@@ -49,7 +49,7 @@ use tokio::sync::{mpsc, oneshot, Notify};
 use tokio::task::JoinHandle;
 
 pub use clock::Clock;
-pub use fixtures::Fixtures;
+pub use fixtures::{FixtureError, Fixtures};
 pub use stats::Stats;
 pub use webhook::WebhookTarget;
 
@@ -181,7 +181,7 @@ pub enum EmulatorError {
     },
     #[error("the fixtures cannot be applied: {0}")]
     /// Valid fixtures that the state machine refuses (e.g. an 11-object job).
-    FixturesApply(String),
+    FixturesApply(fixtures::FixtureError),
 }
 
 /// A running emulator. Dropping it stops the server (without the final flush: call

@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::fixtures::{FixtureMode, Fixtures};
+use super::fixtures::{FixtureError, FixtureMode, Fixtures};
 use super::search::Searchable;
 use super::state::NsKey;
 
@@ -182,22 +182,24 @@ fn age_ms(age: Option<&str>) -> i64 {
 }
 
 /// Checks the fixtures keys of this module (ages and lags parse, ids have their prefix).
-pub fn check_fixtures(f: &Fixtures) -> Result<(), String> {
+pub fn check_fixtures(f: &Fixtures) -> Result<(), FixtureError> {
     let age_ok = |what: &str, a: &Option<String>| match a {
-        Some(a) => humantime::parse_duration(a)
-            .map(|_| ())
-            .map_err(|e| format!("{what}: `{a}` is not a duration ({e}); try 30d or 2h")),
+        Some(a) => humantime::parse_duration(a).map(|_| ()).map_err(|e| {
+            FixtureError(format!(
+                "{what}: `{a}` is not a duration ({e}); try 30d or 2h"
+            ))
+        }),
         None => Ok(()),
     };
     for c in &f.customers {
         if !c.id.starts_with("cus_") {
-            return Err(format!("customer `{}`: ids start with cus_", c.id));
+            return Err(format!("customer `{}`: ids start with cus_", c.id).into());
         }
         age_ok(&format!("customer {}", c.id), &c.age)?;
     }
     for s in &f.checkout_sessions {
         if !s.id.starts_with("cs_") {
-            return Err(format!("checkout session `{}`: ids start with cs_", s.id));
+            return Err(format!("checkout session `{}`: ids start with cs_", s.id).into());
         }
         age_ok(&format!("checkout session {}", s.id), &s.age)?;
     }
