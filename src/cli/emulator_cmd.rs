@@ -3,7 +3,22 @@
 
 use super::args::{EmulatorCommand, EmulatorServeArgs, UnknownObjectsArg};
 use super::Exit;
-use crate::emulator::{spawn, Clock, Config, Fixtures, UnknownObjects, WebhookTarget};
+use crate::emulator::{
+    spawn, Clock, Config, EmulatorError, Fixtures, UnknownObjects, WebhookTarget,
+};
+
+/// Why `emulator serve` cannot start.
+#[derive(Debug, thiserror::Error)]
+enum ServeError {
+    #[error(transparent)]
+    Emulator(#[from] EmulatorError),
+    #[error(
+        "--webhook-url needs the endpoint secret in the STRIPE_WEBHOOK_SECRET environment variable"
+    )]
+    WebhookSecretMissing,
+    #[error("{flag} must be between 0 and 1, not {rate}")]
+    RateOutOfRange { flag: &'static str, rate: f64 },
+}
 
 /// Runs an `emulator` subcommand.
 pub fn run(cmd: EmulatorCommand) -> Exit {
@@ -27,8 +42,8 @@ fn serve(args: &EmulatorServeArgs) -> Exit {
     };
     match runtime.block_on(serve_async(args)) {
         Ok(()) => Exit::Ok,
-        Err(message) => {
-            eprintln!("error: {message}");
+        Err(e) => {
+            eprintln!("error: {e}");
             Exit::Error
         }
     }
@@ -38,16 +53,16 @@ fn serve(args: &EmulatorServeArgs) -> Exit {
 fn config_from_args(
     args: &EmulatorServeArgs,
     webhook_secret: Option<String>,
-) -> Result<Config, String> {
+) -> Result<Config, ServeError> {
     let fixtures = match &args.fixtures {
-        Some(path) => Some(Fixtures::load(path).map_err(|e| e.to_string())?),
+        Some(path) => Some(Fixtures::load(path)?),
         None => None,
     };
     let webhook = match &args.webhook_url {
         Some(url) => {
-            let secret = webhook_secret.filter(|s| !s.is_empty()).ok_or(
-                "--webhook-url needs the endpoint secret in the STRIPE_WEBHOOK_SECRET environment variable",
-            )?;
+            let secret = webhook_secret
+                .filter(|s| !s.is_empty())
+                .ok_or(ServeError::WebhookSecretMissing)?;
             Some(WebhookTarget {
                 url: url.clone(),
                 secret,
@@ -60,7 +75,7 @@ fn config_from_args(
         ("--drop-rate", args.drop_rate),
     ] {
         if !(0.0..=1.0).contains(&rate) {
-            return Err(format!("{name} must be between 0 and 1, not {rate}"));
+            return Err(ServeError::RateOutOfRange { flag: name, rate });
         }
     }
     Ok(Config {
@@ -90,9 +105,9 @@ fn config_from_args(
     })
 }
 
-async fn serve_async(args: &EmulatorServeArgs) -> Result<(), String> {
+async fn serve_async(args: &EmulatorServeArgs) -> Result<(), ServeError> {
     let config = config_from_args(args, std::env::var("STRIPE_WEBHOOK_SECRET").ok())?;
-    let emu = spawn(config, args.addr).await.map_err(|e| e.to_string())?;
+    let emu = spawn(config, args.addr).await?;
     // Listen for the signals before saying where we listen: a supervisor that stops us as
     // soon as it reads that line must get a clean shutdown, not the default kill.
     let stop = stop_signal();
@@ -195,6 +210,7 @@ mod tests {
         let a = serve_args(&["--webhook-url", "http://127.0.0.1:9/hook"]);
         assert!(config_from_args(&a, None)
             .unwrap_err()
+            .to_string()
             .contains("STRIPE_WEBHOOK_SECRET"));
         let c = config_from_args(&a, Some("whsec_1".into())).unwrap();
         assert_eq!(c.webhook.unwrap().secret, "whsec_1");
@@ -208,7 +224,7 @@ mod tests {
         let path = dir.path().join("f.yaml");
         std::fs::write(&path, "objects: [{id: cus_1, colour: red}]").unwrap();
         let a = serve_args(&["--fixtures", path.to_str().unwrap()]);
-        let e = config_from_args(&a, None).unwrap_err();
+        let e = config_from_args(&a, None).unwrap_err().to_string();
         assert!(e.contains("f.yaml") && e.contains("colour"), "{e}");
     }
 }
