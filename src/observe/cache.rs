@@ -103,7 +103,8 @@ struct CompactJob(
     i64,
     JobStatus,
     Option<ValidationBehavior>,
-    BTreeMap<String, Vec<String>>,
+    // Read and written as `{kind: [ids]}`: no kind is ever `null` here (see `object_set`).
+    JobObjects,
 );
 
 /// The file's body.
@@ -119,11 +120,12 @@ struct Disk {
 }
 
 /// The ids of each kind that has any: the object set a terminal job is compared by.
-fn object_set(objects: &JobObjects) -> BTreeMap<String, Vec<String>> {
+fn object_set(objects: &JobObjects) -> JobObjects {
     objects
         .iter()
         .filter_map(|(k, ids)| Some((k.clone(), ids.clone()?)))
         .filter(|(_, ids)| !ids.is_empty())
+        .map(|(k, ids)| (k, Some(ids)))
         .collect()
 }
 
@@ -145,7 +147,7 @@ impl CompactJob {
             object: "privacy.redaction_job".into(),
             created,
             livemode: mode == Mode::Live,
-            objects: Some(objects.into_iter().map(|(k, v)| (k, Some(v))).collect()),
+            objects: Some(objects),
             status,
             validation_behavior,
             validation_errors: None,
@@ -469,10 +471,10 @@ fn active_of(jobs: &[RedactionJob]) -> BTreeMap<String, ActiveJob> {
 /// (they changed status between two list calls, or reached a terminal or unknown status).
 pub fn merge(cache: JobCache, fresh: Vec<RedactionJob>) -> (Vec<RedactionJob>, Vec<String>) {
     let mut seen: HashSet<String> = HashSet::with_capacity(fresh.len());
-    let mut jobs: Vec<RedactionJob> = Vec::with_capacity(cache.terminal.len() + fresh.len());
+    let mut unique: Vec<RedactionJob> = Vec::with_capacity(fresh.len());
     for j in fresh {
         if seen.insert(j.id.clone()) {
-            jobs.push(j);
+            unique.push(j);
         }
     }
     let missing = cache
@@ -481,7 +483,12 @@ pub fn merge(cache: JobCache, fresh: Vec<RedactionJob>) -> (Vec<RedactionJob>, V
         .filter(|id| !seen.contains(*id))
         .cloned()
         .collect();
-    jobs.extend(cache.terminal.into_iter().filter(|j| !seen.contains(&j.id)));
+    // The cached jobs' vector is kept and grown: a second vector of 100,000 jobs for the
+    // time of a copy would double the observation's peak memory.
+    let mut jobs = cache.terminal;
+    jobs.retain(|j| !seen.contains(&j.id));
+    jobs.reserve_exact(unique.len());
+    jobs.append(&mut unique);
     (jobs, missing)
 }
 
@@ -505,10 +512,9 @@ mod tests {
             object: "privacy.redaction_job".into(),
             created,
             livemode: false,
-            objects: Some(BTreeMap::from([(
-                "customers".to_string(),
-                Some(vec![format!("cus_{id}")]),
-            )])),
+            objects: Some(
+                BTreeMap::from([("customers".to_string(), Some(vec![format!("cus_{id}")]))]).into(),
+            ),
             status: JobStatus::from(status),
             validation_behavior: None,
             validation_errors: None,
