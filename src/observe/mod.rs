@@ -142,7 +142,7 @@ pub fn remember(client: &Client, opts: &ObserveOptions, live: &Live) {
     };
     let mac_key = client.derived_key(cache::MAC_PURPOSE);
     let path = cache::JobCache::path(dir, &account.id, mode);
-    if let Err(e) = cache::JobCache::from_jobs(&binding, &live.jobs).store(&path, &mac_key) {
+    if let Err(e) = cache::JobCache::store_jobs(&binding, &live.jobs, &path, &mac_key) {
         warn!(path = %path.display(), error = %e, "cannot write the job cache");
     }
 }
@@ -177,7 +177,7 @@ async fn cached_jobs(
         },
     };
     if write {
-        if let Err(e) = cache::JobCache::from_jobs(&binding, &jobs).store(&path, &mac_key) {
+        if let Err(e) = cache::JobCache::store_jobs(&binding, &jobs, &path, &mac_key) {
             warn!(path = %path.display(), error = %e, "cannot write the job cache");
         }
     }
