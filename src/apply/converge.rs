@@ -468,7 +468,7 @@ pub async fn converge(
     client: &Client,
     target: &Target,
     desired: &Desired,
-    observed: &Live,
+    observed: Live,
     approved: &Plan,
     opts: &ApplyOptions,
     audit: &Mutex<AuditLog>,
@@ -481,9 +481,10 @@ pub async fn converge(
         Ok(log) => ProvenanceIndex::load(&log),
         Err(poisoned) => ProvenanceIndex::load(&poisoned.into_inner()),
     };
-    let mut watch = Watch::new(observed.clone());
     // Read once per run: the account cannot change under an apply.
     let account = observed.account.clone();
+    // The loop's picture is the observation itself, not a copy of it.
+    let mut watch = Watch::new(observed);
     let parallelism = opts.parallelism.max(1);
     let mut book = Book::new(approved);
     let mut running = FuturesUnordered::new();

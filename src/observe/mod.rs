@@ -135,7 +135,7 @@ pub fn remember(client: &Client, opts: &ObserveOptions, live: &Live) {
         return;
     };
     let (binding, mac_key, path) = cache_file(client, dir, &account.id);
-    if let Err(e) = cache::JobCache::from_jobs(&binding, &live.jobs).store(&path, &mac_key) {
+    if let Err(e) = cache::JobCache::store_jobs(&binding, &live.jobs, &path, &mac_key) {
         warn!(path = %path.display(), error = %e, "cannot write the job cache");
     }
 }
@@ -180,7 +180,7 @@ async fn cached_jobs(
         },
     };
     if write {
-        if let Err(e) = cache::JobCache::from_jobs(&binding, &jobs).store(&path, &mac_key) {
+        if let Err(e) = cache::JobCache::store_jobs(&binding, &jobs, &path, &mac_key) {
             warn!(path = %path.display(), error = %e, "cannot write the job cache");
         }
     }

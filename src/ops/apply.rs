@@ -93,7 +93,9 @@ pub struct ApplyOutcome {
 pub struct Run<'a> {
     pub conn: &'a Connection,
     pub desired: &'a Desired,
-    pub live: &'a Live,
+    /// The observation the plan is made from; moved into the apply loop as its picture
+    /// (an account's 100,000 jobs are not copied).
+    pub live: Live,
     pub observe: &'a ObserveOptions,
     pub options: &'a plan::Options,
     pub wait: Option<Duration>,
@@ -196,7 +198,7 @@ pub async fn apply(
     let run = Run {
         conn: &prepared.conn,
         desired: &prepared.desired,
-        live: &prepared.live,
+        live: std::mem::take(&mut prepared.live),
         observe: &prepared.observe,
         options: &options,
         wait: req.wait.map(|w| w.saturating_sub(started.elapsed())),
@@ -204,7 +206,7 @@ pub async fn apply(
         max_irreversible: req.max_irreversible,
         audit: &audit,
     };
-    let result = pipeline(&run, &req.approval, events).await;
+    let result = pipeline(run, &req.approval, events).await;
     let Prepared { conn, .. } = prepared;
     conn.close().await;
     Ok(ApplyOutcome { report: result? })
@@ -241,25 +243,25 @@ fn approver(approval: &Approval<'_>) -> String {
 /// The one apply pipeline: the plan to carry out (made now, or the saved one checked
 /// against what was observed), shown, guarded, approved, converged.
 pub async fn pipeline(
-    run: &Run<'_>,
+    run: Run<'_>,
     approval: &Approval<'_>,
     events: &dyn Events,
 ) -> Result<ApplyReport, OpsError> {
-    let observed = super::plan::observed_parts(run.conn, run.live);
+    let observed = super::plan::observed_parts(run.conn, &run.live);
     let approved = match approval {
         Approval::SavedPlan(saved) => {
             check_same_place(saved, &observed)?;
-            let reasons = plan::check_preconditions(saved, run.live);
+            let reasons = plan::check_preconditions(saved, &run.live);
             if !reasons.is_empty() {
                 return Err(ApplyError::Stale(reasons).into());
             }
-            let mut replanned = plan::plan(run.desired, run.live, run.options);
+            let mut replanned = plan::plan(run.desired, &run.live, run.options);
             replanned.observed = Some(observed);
             super::saved_check::check_saved_actions(saved, &replanned)
                 .map_err(OpsError::PlanFileNotDerivable)?
         }
         _ => {
-            let mut p = plan::plan(run.desired, run.live, run.options);
+            let mut p = plan::plan(run.desired, &run.live, run.options);
             p.observed = Some(observed);
             p
         }

@@ -111,7 +111,7 @@ impl Reconciler {
         let run = Run {
             conn: &self.conn,
             desired: &desired,
-            live: &live,
+            live,
             observe: &observe_opts,
             options: &options,
             wait: None,
@@ -119,7 +119,7 @@ impl Reconciler {
             max_irreversible: self.max_irreversible,
             audit: &self.audit,
         };
-        let report = pipeline(&run, &Approval::ReconcilePolicy, events).await?;
+        let report = pipeline(run, &Approval::ReconcilePolicy, events).await?;
         line.entries = report.last.entries.len();
         for e in &report.last.entries {
             match e.outcome {

@@ -2,7 +2,7 @@
 //! held or in conflict. Built once with hash maps, so that planning 10,000 entries against
 //! 10,000 jobs never loops over entries × jobs.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use super::model::Provenance;
 use crate::kinds::ObjectRef;
@@ -55,15 +55,14 @@ pub struct Index<'a> {
     pub owned: Vec<Vec<usize>>,
     /// Indices of active jobs that no single entry owns.
     pub unmanaged: Vec<usize>,
-    /// Objects covered by a succeeded job (any job).
-    pub redacted: HashSet<ObjectRef>,
     /// Object id → indices of the active jobs that name it.
     pub active_by_id: HashMap<String, Vec<usize>>,
-    /// Object → ids of canceled jobs that named it.
+    /// Declared object → ids of canceled jobs that named it. Only objects of the manifests
+    /// are kept: the planner asks about no other, and an account's history (100,000 jobs)
+    /// would otherwise be copied here.
     pub canceled_by_object: HashMap<ObjectRef, Vec<String>>,
-    /// Job id → index.
-    pub by_id: HashMap<&'a str, usize>,
-    /// Object → index of the first succeeded job that names it.
+    /// Declared object → index of the first succeeded job that names it: the objects
+    /// already redacted (only objects of the manifests, as for `canceled_by_object`).
     pub redacted_by: HashMap<ObjectRef, usize>,
 }
 
@@ -81,10 +80,8 @@ impl<'a> Index<'a> {
             jobs: Vec::with_capacity(live.jobs.len()),
             owned: vec![Vec::new(); desired.entries.len()],
             unmanaged: Vec::new(),
-            redacted: HashSet::new(),
             active_by_id: HashMap::new(),
             canceled_by_object: HashMap::new(),
-            by_id: HashMap::with_capacity(live.jobs.len()),
             redacted_by: HashMap::new(),
         };
         for (j, job) in live.jobs.iter().enumerate() {
@@ -122,16 +119,16 @@ impl<'a> Index<'a> {
                 provenance,
                 holds: job.status.is_active() && !lock_failed,
             };
-            idx.by_id.insert(job.id.as_str(), j);
             match &job.status {
                 JobStatus::Succeeded => {
-                    for o in &info.objects {
-                        idx.redacted_by.entry(o.clone()).or_insert(j);
+                    for o in info.objects.iter().filter(|o| declared.contains_key(o)) {
+                        if !idx.redacted_by.contains_key(o) {
+                            idx.redacted_by.insert(o.clone(), j);
+                        }
                     }
-                    idx.redacted.extend(info.objects.iter().cloned())
                 }
                 JobStatus::Canceled => {
-                    for o in &info.objects {
+                    for o in info.objects.iter().filter(|o| declared.contains_key(o)) {
                         idx.canceled_by_object
                             .entry(o.clone())
                             .or_default()

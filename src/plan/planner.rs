@@ -552,7 +552,7 @@ impl<'p, 'a> EntryPlanner<'p, 'a> {
         let mut freed_later = Vec::new();
         let mut conflicts: BTreeMap<usize, Vec<ObjectRef>> = BTreeMap::new();
         for o in &self.entry.objects {
-            if self.index.redacted.contains(o) {
+            if self.index.redacted_by.contains_key(o) {
                 self.redacted.push(o.clone());
                 self.note_redacted_by(o);
                 continue;
@@ -1062,7 +1062,7 @@ impl<'p, 'a> EntryPlanner<'p, 'a> {
             }
         }
         for o in &self.entry.objects {
-            if self.index.redacted.contains(o) {
+            if self.index.redacted_by.contains_key(o) {
                 self.redacted.push(o.clone());
             }
         }
