@@ -2,7 +2,7 @@
 //! with an audit log, apply shows acting on them as an adoption, counted as irreversible,
 //! and never cancels a job that also names objects no manifest declares.
 
-use crate::common::{manifest, text, Emu, Workdir};
+use crate::common::{manifest, stdout_of_exit, text, Emu, Workdir};
 
 /// An audit log exists (empty: redactctl created nothing yet).
 fn with_audit_log(wd: &Workdir) {
@@ -116,14 +116,7 @@ fn a_card_entry_converges_with_one_job_though_cards_do_not_read_back() {
         "m.yaml",
         &manifest("cards", "      issuing_cards: [ic_1Lost]\n", ""),
     );
-    let out = wd.apply_wait(&emu).output().unwrap();
-    let stdout = text(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{stdout}\n{}",
-        text(&out.stderr)
-    );
+    stdout_of_exit(&wd.apply_wait(&emu).output().unwrap(), 0);
     let jobs = emu.jobs();
     assert_eq!(jobs.len(), 1, "{jobs:#?}");
     assert_eq!(jobs[0]["status"], "succeeded");
@@ -137,8 +130,7 @@ fn a_card_entry_converges_with_one_job_though_cards_do_not_read_back() {
         .args(["plan", "--detailed-exitcode", "m.yaml"])
         .output()
         .unwrap();
-    assert_eq!(plan.status.code(), Some(0), "{}", text(&plan.stdout));
-    let out = wd.apply_wait(&emu).output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    stdout_of_exit(&plan, 0);
+    stdout_of_exit(&wd.apply_wait(&emu).output().unwrap(), 0);
     assert_eq!(emu.jobs().len(), 1, "no second job for the card");
 }

@@ -243,6 +243,19 @@ pub fn manifest(name: &str, objects_yaml: &str, extra: &str) -> String {
     )
 }
 
+/// The standard output of a run that must have ended with `code`; on another code, fails
+/// showing both streams.
+pub fn stdout_of_exit(out: &std::process::Output, code: i32) -> String {
+    let stdout = text(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "{stdout}\n{}",
+        text(&out.stderr)
+    );
+    stdout
+}
+
 /// Output of an assert_cmd run as text.
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
