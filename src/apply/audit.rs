@@ -319,6 +319,30 @@ pub fn now_rfc3339() -> String {
 }
 
 #[cfg(test)]
+impl AuditRecord {
+    /// A record for tests: `action` of entry `dsr-1` ended in `outcome` (HTTP 200) at a
+    /// fixed time, in test mode, naming no job or object; tests set what they are about.
+    pub fn sample(action: &str, outcome: &str) -> AuditRecord {
+        AuditRecord {
+            time: "2026-11-27T08:00:00Z".into(),
+            action: action.into(),
+            entry: Some("dsr-1".into()),
+            job: None,
+            objects: Vec::new(),
+            idempotency_key: "redactctl-x".into(),
+            request_id: None,
+            http_status: Some(200),
+            outcome: outcome.into(),
+            attempt: 0,
+            mode: "test".into(),
+            account: None,
+            fixes: Vec::new(),
+            context: None,
+        }
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::kinds::ObjectKind;
@@ -326,19 +350,11 @@ mod tests {
     fn record(action: &str) -> AuditRecord {
         AuditRecord {
             time: now_rfc3339(),
-            action: action.into(),
-            entry: Some("dsr-1".into()),
             job: Some("prj_1".into()),
             objects: vec![ObjectRef::new(ObjectKind::Customers, "cus_1")],
             idempotency_key: "redactctl-abc".into(),
             request_id: Some("req_1".into()),
-            http_status: Some(200),
-            outcome: "ok".into(),
-            attempt: 0,
-            mode: "test".into(),
-            account: None,
-            fixes: Vec::new(),
-            context: None,
+            ..AuditRecord::sample(action, "ok")
         }
     }
 

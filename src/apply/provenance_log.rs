@@ -176,20 +176,10 @@ mod tests {
 
     fn record(outcome: &str, key: &str, objects: &[ObjectRef]) -> AuditRecord {
         AuditRecord {
-            time: "2026-11-27T08:00:00Z".into(),
-            action: "create".into(),
-            entry: Some("dsr-1".into()),
-            job: None,
             objects: objects.to_vec(),
             idempotency_key: key.into(),
-            request_id: None,
             http_status: None,
-            outcome: outcome.into(),
-            attempt: 0,
-            mode: "test".into(),
-            account: None,
-            fixes: Vec::new(),
-            context: None,
+            ..AuditRecord::sample("create", outcome)
         }
     }
 

@@ -56,19 +56,8 @@ mod tests {
     fn record(action: &str, job: &str, time: &str, outcome: &str) -> AuditRecord {
         AuditRecord {
             time: time.into(),
-            action: action.into(),
-            entry: Some("dsr-1".into()),
             job: Some(job.into()),
-            objects: Vec::new(),
-            idempotency_key: "redactctl-x".into(),
-            request_id: None,
-            http_status: Some(200),
-            outcome: outcome.into(),
-            attempt: 0,
-            mode: "test".into(),
-            account: None,
-            fixes: Vec::new(),
-            context: None,
+            ..AuditRecord::sample(action, outcome)
         }
     }
 

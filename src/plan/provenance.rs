@@ -83,20 +83,9 @@ mod tests {
         objects: &[ObjectRef],
     ) -> AuditRecord {
         AuditRecord {
-            time: "2026-11-27T08:00:00Z".into(),
-            action: action.into(),
-            entry: Some("dsr-1".into()),
             job: job.map(str::to_string),
             objects: objects.to_vec(),
-            idempotency_key: "redactctl-x".into(),
-            request_id: None,
-            http_status: Some(200),
-            outcome: outcome.into(),
-            attempt: 0,
-            mode: "test".into(),
-            account: None,
-            fixes: Vec::new(),
-            context: None,
+            ..AuditRecord::sample(action, outcome)
         }
     }
 

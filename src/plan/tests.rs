@@ -2064,20 +2064,11 @@ fn an_issuing_card_job_matches_by_what_redactctl_asked_for() {
 fn provenance_is_built_from_audit_records() {
     use crate::apply::audit::AuditRecord;
     let rec = AuditRecord {
-        time: "2026-11-27T08:00:00Z".into(),
-        action: "create".into(),
         entry: Some("a".into()),
         job: Some("prj_1".into()),
         objects: vec![cus("cus_1")],
         idempotency_key: "k".into(),
-        request_id: None,
-        http_status: Some(200),
-        outcome: "ok".into(),
-        attempt: 0,
-        mode: "test".into(),
-        account: None,
-        fixes: Vec::new(),
-        context: None,
+        ..AuditRecord::sample("create", "ok")
     };
     let mut l = live(vec![job("prj_1", 1, "ready", "error", &[cus("cus_1")])]);
     l.created_by_redactctl = Some(provenance_from_audit(&[rec]));
