@@ -13,7 +13,9 @@ use crate::observe::{Live, MissingObject};
 use crate::plan::{missing_from_audit, provenance_from_audit};
 
 /// Job id → objects its create asked for; `None` when there is no audit log at `path` (or
-/// it cannot be read): the planner then cannot tell outside jobs from its own.
+/// it cannot be read): the planner then cannot tell outside jobs from its own. Runs use
+/// [`add_audit_facts`] or [`ProvenanceIndex`]; tests compare them with this.
+#[cfg(test)]
 pub fn provenance_for(path: &Path, live: &Live) -> Option<BTreeMap<String, Vec<ObjectRef>>> {
     if !path.is_file() {
         return None;
@@ -62,6 +64,7 @@ impl ProvenanceIndex {
     }
 
     /// Job id → objects its create asked for, as [`provenance_for`] would read it now.
+    #[cfg(test)]
     pub fn provenance(&self, live: &Live) -> Option<BTreeMap<String, Vec<ObjectRef>>> {
         self.records
             .as_ref()
@@ -121,7 +124,7 @@ pub fn provenance_with_intents(
 }
 
 /// Puts what the audit log at `path` tells the planner into `live`: which jobs redactctl
-/// created ([`provenance_for`]'s map; `None` without a readable log) and which objects a
+/// created (job id → the objects its create asked for; `None` without a readable log) and which objects a
 /// create was refused for as not existing ([`missing_from_audit`]), and when redactctl last
 /// validated each job ([`super::validations::validated_at`]). The log is read once.
 pub fn add_audit_facts(live: &mut Live, path: &Path) {

@@ -244,7 +244,10 @@ fn mac_of(mac_key: &[u8], body: &[u8]) -> Option<HmacSha256> {
 }
 
 impl JobCache {
-    /// The cache of everything in `jobs` (a complete observation of the account).
+    /// The cache of everything in `jobs` (a complete observation of the account), as a
+    /// value: what [`JobCache::encode_jobs`] writes without copying the jobs; tests compare
+    /// the two.
+    #[cfg(test)]
     pub fn from_jobs(binding: &Binding<'_>, jobs: &[RedactionJob]) -> JobCache {
         let mut terminal: Vec<RedactionJob> = jobs
             .iter()
@@ -400,8 +403,8 @@ impl JobCache {
         Self::seal(&disk, mac_key)
     }
 
-    /// The bytes [`JobCache::from_jobs`]`(binding, jobs).encode(mac_key)` gives, written
-    /// straight from the jobs: no copy of them (in an account of 100,000 jobs, two copies
+    /// The file's bytes for the cache of everything in `jobs` (a complete observation of
+    /// the account), written straight from the jobs: no copy of them (in an account of 100,000 jobs, two copies
     /// of 50 MB at the end of every apply).
     pub fn encode_jobs(
         binding: &Binding<'_>,
