@@ -127,12 +127,8 @@ pub const MAX_PLAN_FILE_BYTES: u64 = 256 * 1024 * 1024;
 
 /// Reads a plan file saved by `plan --out`, bounded: bytes are counted as read (a device
 /// or FIFO cannot make it grow without limit); a file that is not a regular file is read
-/// only because the user named it.
-pub fn read_plan_file(path: &Path) -> Result<Plan, OpsError> {
-    read_signed_plan_file(path, None)
-}
-
-/// [`read_plan_file`], checking the file's signature first (see [`plan::signing`]): with
+/// only because the user named it. The file's signature is checked first (see
+/// [`plan::signing`]): with
 /// `key`, a file whose signature is missing or wrong is refused; without, a signed file is
 /// refused (it cannot be checked) and an unsigned one read as it is. Nothing is sent
 /// either way: this runs before any connection.

@@ -88,12 +88,8 @@ pub fn observed_parts(conn: &Connection, live: &Live) -> Observed {
 
 /// Writes the plan file atomically: a temp file beside it, then a rename, so that a crash
 /// or a full disk never leaves half a plan. A missing directory is created (`--out
-/// plan/plan.json` in a fresh CI checkout).
-pub fn save_plan(path: &Path, the_plan: &Plan) -> Result<(), OpsError> {
-    save_signed_plan(path, the_plan, None)
-}
-
-/// [`save_plan`], signed with `key` when there is one (see [`plan::signing`]).
+/// plan/plan.json` in a fresh CI checkout). Signed with `key` when there is one (see
+/// [`plan::signing`]).
 pub fn save_signed_plan(
     path: &Path,
     the_plan: &Plan,
