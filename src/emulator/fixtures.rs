@@ -291,7 +291,7 @@ impl Fixtures {
         let declared = |id: &str| self.objects.iter().any(|o| o.id == id);
         let created = |age: &Option<String>| {
             age.as_deref()
-                .and_then(|a| age_ms(a).ok())
+                .and_then(age_ms)
                 .map(|age| (now_ms - age).div_euclid(1000))
                 .or(Some(now_ms.div_euclid(1000)))
         };
@@ -347,12 +347,7 @@ impl Fixtures {
         let mut jobs: Vec<(i64, &FixtureJob)> = self
             .jobs
             .iter()
-            .map(|j| {
-                (
-                    now_ms - j.age.as_deref().map_or(0, |a| age_ms(a).unwrap_or(0)),
-                    j,
-                )
-            })
+            .map(|j| (now_ms - j.age.as_deref().and_then(age_ms).unwrap_or(0), j))
             .collect();
         jobs.sort_by_key(|(t, _)| *t);
         for (created_ms, j) in jobs {
@@ -383,7 +378,7 @@ impl FixtureObject {
         let created = self.created.or_else(|| {
             self.age
                 .as_deref()
-                .and_then(|a| age_ms(a).ok())
+                .and_then(age_ms)
                 .map(|age| (now_ms - age).div_euclid(1000))
         });
         ObjectRecord {
@@ -400,12 +395,17 @@ impl FixtureObject {
     }
 }
 
-fn parse_age(s: &str) -> Result<Duration, String> {
-    humantime::parse_duration(s).map_err(|e| format!("`{s}` is not an age ({e}); try 30d or 2h"))
+fn parse_age(s: &str) -> Result<Duration, FixtureError> {
+    humantime::parse_duration(s)
+        .map_err(|e| FixtureError(format!("`{s}` is not an age ({e}); try 30d or 2h")))
 }
 
-fn age_ms(s: &str) -> Result<i64, String> {
-    parse_age(s).map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+/// An age in milliseconds; `None` when it does not parse ([`Fixtures::check`] refuses
+/// such fixtures before they are used).
+fn age_ms(s: &str) -> Option<i64> {
+    parse_age(s)
+        .ok()
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 #[cfg(test)]

@@ -244,13 +244,15 @@ async fn jobs_with_cache(
         retrieve = missing.len(),
         "job cache used"
     );
-    let retrieved: Vec<Result<RedactionJob, String>> = stream::iter(missing)
+    let retrieved: Vec<Result<RedactionJob, cache::Discard>> = stream::iter(missing)
         .map(|id| async move {
             match client.retrieve_job(&id).await {
                 Ok(sent) => Ok(Ok(sent.value)),
                 // Stripe never deletes a job: one the cache knew and Stripe does not is a
                 // sign that the cache describes another account or server.
-                Err(e) if e.is_not_found() => Ok(Err(id)),
+                Err(e) if e.is_not_found() => Ok(Err(cache::Discard::Disagrees(format!(
+                    "job {id} is unknown to Stripe"
+                )))),
                 Err(e) => Err(e),
             }
         })
@@ -260,11 +262,7 @@ async fn jobs_with_cache(
     for r in retrieved {
         match r {
             Ok(job) => jobs.push(job),
-            Err(id) => {
-                return Ok(Err(cache::Discard::Disagrees(format!(
-                    "job {id} is unknown to Stripe"
-                ))))
-            }
+            Err(discard) => return Ok(Err(discard)),
         }
     }
     let write = summary.is_stale_for(&jobs);
