@@ -64,6 +64,17 @@ fn run_on(today: &str, wd: &Workdir, emu: &Emu, args: &[&str]) -> (Option<i32>, 
     )
 }
 
+/// One `reconcile --once` pass, which must succeed: its JSON line, parsed and as text.
+fn reconcile_once(wd: &Workdir, emu: &Emu) -> (Value, String) {
+    let (code, line, err) = run(
+        wd,
+        emu,
+        &["reconcile", "--once", "--auto-approve", "m.yaml"],
+    );
+    assert_eq!(code, Some(0), "{err}");
+    (serde_json::from_str(line.trim()).unwrap(), line)
+}
+
 fn job_status(emu: &Emu) -> String {
     let jobs = emu.jobs();
     assert_eq!(jobs.len(), 1, "one job, never a second: {jobs:?}");
@@ -169,26 +180,14 @@ fn past_the_date_one_reconcile_pass_revalidates_and_runs_it_without_a_manifest_c
 
     // A pass the day before: nothing to do.
     emu.advance(Duration::from_secs(59 * 86_400));
-    let (code, line, err) = run(
-        &wd,
-        &emu,
-        &["reconcile", "--once", "--auto-approve", "m.yaml"],
-    );
-    assert_eq!(code, Some(0), "{err}");
-    let pass: Value = serde_json::from_str(line.trim()).unwrap();
+    let (pass, line) = reconcile_once(&wd, &emu);
     assert_eq!(pass["scheduled"], 1, "{line}");
     assert_eq!(pass["actions"], 0, "{line}");
     assert_eq!(job_status(&emu), "failed");
 
     // The day after the date: the pass revalidates and runs the job.
     emu.advance(Duration::from_secs(2 * 86_400));
-    let (code, line, err) = run(
-        &wd,
-        &emu,
-        &["reconcile", "--once", "--auto-approve", "m.yaml"],
-    );
-    assert_eq!(code, Some(0), "{err}");
-    let pass: Value = serde_json::from_str(line.trim()).unwrap();
+    let (pass, line) = reconcile_once(&wd, &emu);
     assert_eq!(pass["error"], Value::Null, "{line}");
     assert_eq!(pass["not_approved"], 0, "{line}");
     assert!(
