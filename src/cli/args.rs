@@ -369,23 +369,64 @@ pub struct CompletionsArgs {
     pub shell: clap_complete::Shell,
 }
 
+/// Why a command-line time or duration was refused; clap prints it after the flag's name.
+#[derive(Debug, thiserror::Error)]
+pub enum ArgValueError {
+    #[error("`{0}` is not a time ({1}); try unix seconds or 2026-01-01T00:00:00Z")]
+    NotATime(String, humantime::TimestampError),
+    #[error("`{0}` is before 1970")]
+    BeforeEpoch(String),
+    #[error("`{0}` is too far in the future")]
+    TooLate(String),
+    #[error("`{0}` is not a duration ({1}); try 30s, 15m or 1h")]
+    NotADuration(String, humantime::DurationError),
+}
+
 /// Parses a time: unix seconds, or RFC 3339 (`2026-01-01T00:00:00Z`).
-pub fn parse_unix_time(s: &str) -> Result<i64, String> {
+pub fn parse_unix_time(s: &str) -> Result<i64, ArgValueError> {
     if let Ok(n) = s.parse::<i64>() {
         return Ok(n);
     }
-    let t = humantime::parse_rfc3339_weak(s).map_err(|e| {
-        format!("`{s}` is not a time ({e}); try unix seconds or 2026-01-01T00:00:00Z")
-    })?;
+    let t = humantime::parse_rfc3339_weak(s).map_err(|e| ArgValueError::NotATime(s.into(), e))?;
     let secs = t
         .duration_since(std::time::UNIX_EPOCH)
-        .map_err(|_| format!("`{s}` is before 1970"))?
+        .map_err(|_| ArgValueError::BeforeEpoch(s.into()))?
         .as_secs();
-    i64::try_from(secs).map_err(|_| format!("`{s}` is too far in the future"))
+    i64::try_from(secs).map_err(|_| ArgValueError::TooLate(s.into()))
 }
 
 /// Parses durations such as `90s`, `15m`, `1h 30m`.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    humantime::parse_duration(s)
-        .map_err(|e| format!("`{s}` is not a duration ({e}); try 30s, 15m or 1h"))
+pub fn parse_duration(s: &str) -> Result<Duration, ArgValueError> {
+    humantime::parse_duration(s).map_err(|e| ArgValueError::NotADuration(s.into(), e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_are_unix_seconds_or_rfc3339_and_refusals_say_what_to_type() {
+        assert_eq!(parse_unix_time("1767225600").ok(), Some(1_767_225_600));
+        assert_eq!(
+            parse_unix_time("2026-01-01T00:00:00Z").ok(),
+            Some(1_767_225_600)
+        );
+        let refused = parse_unix_time("tomorrow").map(|_| ()).unwrap_err();
+        assert!(refused
+            .to_string()
+            .starts_with("`tomorrow` is not a time ("));
+        assert!(refused
+            .to_string()
+            .ends_with("try unix seconds or 2026-01-01T00:00:00Z"));
+    }
+
+    #[test]
+    fn durations_are_humantime_and_refusals_say_what_to_type() {
+        assert_eq!(
+            parse_duration("1h 30m").ok(),
+            Some(Duration::from_secs(5400))
+        );
+        let refused = parse_duration("soon").map(|_| ()).unwrap_err();
+        assert!(refused.to_string().ends_with("try 30s, 15m or 1h"));
+    }
 }

@@ -107,9 +107,14 @@ impl fmt::Display for NsKey {
     }
 }
 
+/// A namespace that is neither `live`, `test`, nor one of them with `/ACCOUNT`.
+#[derive(Debug, thiserror::Error)]
+#[error("bad namespace `{0}`: expected live, test, live/ACCOUNT or test/ACCOUNT")]
+pub struct BadNamespace(String);
+
 impl FromStr for NsKey {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = BadNamespace;
+    fn from_str(s: &str) -> Result<Self, BadNamespace> {
         let (mode, account) = match s.split_once('/') {
             Some((m, a)) => (m, Some(a.to_string())),
             None => (s, None),
@@ -117,7 +122,7 @@ impl FromStr for NsKey {
         let livemode = match mode {
             "live" => true,
             "test" => false,
-            _ => return Err(format!("bad namespace `{s}`")),
+            _ => return Err(BadNamespace(s.to_string())),
         };
         Ok(NsKey { livemode, account })
     }

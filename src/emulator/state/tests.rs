@@ -769,3 +769,14 @@ fn listing_by_status_uses_an_index_kept_in_step_with_every_transition() {
     let back: Namespace = serde_json::from_str(&text).unwrap();
     assert_eq!(back.by_status, n.by_status);
 }
+
+#[test]
+fn namespaces_are_a_mode_and_an_optional_account() {
+    let ns: NsKey = "live/acct_1".parse().unwrap();
+    assert_eq!(ns.to_string(), "live/acct_1");
+    let refused = "prod".parse::<NsKey>().map(|_| ()).unwrap_err();
+    assert_eq!(
+        refused.to_string(),
+        "bad namespace `prod`: expected live, test, live/ACCOUNT or test/ACCOUNT"
+    );
+}
