@@ -207,8 +207,8 @@ pub async fn spawn(config: Config, addr: SocketAddr) -> Result<EmulatorHandle, E
         Some(p) => persist::load(p)?,
         None => None,
     };
-    let mut world = match loaded {
-        Some(w) => w,
+    let (mut world, saved_customers) = match loaded {
+        Some(saved) => (saved.world, saved.customers),
         None => {
             let fixtures = config.fixtures.clone().unwrap_or_default();
             let mut w = World::new(server::random_id(""), fixtures.template(now_ms));
@@ -216,7 +216,7 @@ pub async fn spawn(config: Config, addr: SocketAddr) -> Result<EmulatorHandle, E
                 .apply(&mut w, now_ms, &delays)
                 .map_err(EmulatorError::FixturesApply)?;
             w.drain_events();
-            w
+            (w, None)
         }
     };
     world.set_policy(state::Policy {
@@ -237,10 +237,13 @@ pub async fn spawn(config: Config, addr: SocketAddr) -> Result<EmulatorHandle, E
         }
         None => (None, None),
     };
-    let customer_directory = customers::Directory::from_fixtures(
+    let mut customer_directory = customers::Directory::from_fixtures(
         config.fixtures.as_ref().unwrap_or(&Fixtures::default()),
         now_ms,
     );
+    if let Some(spaces) = saved_customers {
+        customer_directory = customer_directory.with_spaces(spaces);
+    }
     let shared = Arc::new(Shared {
         world: Mutex::new(world),
         customers: Mutex::new(customer_directory),

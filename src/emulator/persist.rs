@@ -1,15 +1,48 @@
 //! `--state FILE`: the world is saved as JSON, atomically (a temporary file in the same
 //! directory, then a rename), so a crash never leaves half a file. A file that cannot be
-//! parsed is an error: the emulator never silently starts over.
+//! parsed is an error: the emulator never silently starts over. The customers and checkout
+//! sessions (see [`super::customers`]) are saved in the same file, beside the job world, so
+//! that one made with `POST /v1/customers` outlives a restart as a job does.
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
 
-use super::state::{World, STATE_VERSION};
+use serde::{Deserialize, Serialize};
+
+use super::customers::{Directory, Space};
+use super::state::{NsKey, World, STATE_VERSION};
 use super::EmulatorError;
 
+/// The state file: the job world's fields, and `customers` beside them.
+#[derive(Debug, Deserialize)]
+pub struct Saved {
+    /// Jobs, objects, idempotency keys of every namespace.
+    #[serde(flatten)]
+    pub world: World,
+    /// Absent from files written before customers were saved: then the fixtures' apply.
+    #[serde(default)]
+    pub customers: Option<BTreeMap<NsKey, Space>>,
+}
+
+/// [`Saved`] borrowed, for writing.
+#[derive(Serialize)]
+struct SavedRef<'a> {
+    #[serde(flatten)]
+    world: &'a World,
+    customers: &'a BTreeMap<NsKey, Space>,
+}
+
+/// The bytes of a state file holding `world` and `customers`.
+pub fn to_bytes(world: &World, customers: &Directory) -> serde_json::Result<Vec<u8>> {
+    serde_json::to_vec(&SavedRef {
+        world,
+        customers: customers.spaces(),
+    })
+}
+
 /// Loads a saved world; `Ok(None)` when the file does not exist.
-pub fn load(path: &Path) -> Result<Option<World>, EmulatorError> {
+pub fn load(path: &Path) -> Result<Option<Saved>, EmulatorError> {
     let bytes = match std::fs::read(path) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -21,20 +54,20 @@ pub fn load(path: &Path) -> Result<Option<World>, EmulatorError> {
             })
         }
     };
-    let world: World = serde_json::from_slice(&bytes).map_err(|e| EmulatorError::CorruptState {
+    let saved: Saved = serde_json::from_slice(&bytes).map_err(|e| EmulatorError::CorruptState {
         path: path.to_path_buf(),
         message: e.to_string(),
     })?;
-    if world.version != STATE_VERSION {
+    if saved.world.version != STATE_VERSION {
         return Err(EmulatorError::CorruptState {
             path: path.to_path_buf(),
             message: format!(
                 "state format version {} is not supported (expected {STATE_VERSION})",
-                world.version
+                saved.world.version
             ),
         });
     }
-    Ok(Some(world))
+    Ok(Some(saved))
 }
 
 /// Writes already-serialized state atomically.
@@ -56,9 +89,9 @@ pub fn save_bytes(path: &Path, bytes: &[u8]) -> Result<(), EmulatorError> {
     Ok(())
 }
 
-/// Serializes and writes the world atomically.
-pub fn save(path: &Path, world: &World) -> Result<(), EmulatorError> {
-    let bytes = serde_json::to_vec(world).map_err(|e| EmulatorError::Io {
+/// Serializes and writes the world and the customers atomically.
+pub fn save(path: &Path, world: &World, customers: &Directory) -> Result<(), EmulatorError> {
+    let bytes = to_bytes(world, customers).map_err(|e| EmulatorError::Io {
         what: "serialize the state",
         path: path.to_path_buf(),
         source: std::io::Error::other(e),
@@ -76,7 +109,7 @@ mod tests {
         let path = dir.path().join("sub/state.json");
         assert!(load(&path).unwrap().is_none());
         let w = World::new("salt", vec![]);
-        save(&path, &w).unwrap();
+        save(&path, &w, &Directory::default()).unwrap();
         assert!(load(&path).unwrap().is_some());
         // No temporary files are left behind.
         assert_eq!(

@@ -119,7 +119,8 @@ impl Shared {
         }
         let bytes = {
             let world = lock(&self.world);
-            serde_json::to_vec(&*world)
+            let customers = lock(&self.customers);
+            persist::to_bytes(&world, &customers)
         };
         let bytes = match bytes {
             Ok(b) => b,

@@ -458,3 +458,33 @@ async fn signed_webhooks_for_job_and_session_transitions() {
         .any(|(_, b)| b.contains("privacy.redaction_job.canceled")));
     emu.shutdown().await;
 }
+
+#[tokio::test]
+async fn customers_made_through_the_api_outlive_a_restart_with_a_state_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("emulator-state.json");
+    let config = Config {
+        state_file: Some(path.clone()),
+        clock: Clock::manual(T0),
+        ..Config::default()
+    };
+    let emu = start(config.clone()).await;
+    let api = Api::new(&emu);
+    let made = api
+        .post("/v1/customers", "email=kept%40example.com&name=Kept")
+        .await;
+    assert_eq!(made.status, 200, "{}", made.body);
+    let id = made.id();
+    emu.shutdown().await;
+
+    let emu = start(config).await;
+    let api = Api {
+        base: emu.base_url(),
+        ..api
+    };
+    let read = api.get(&format!("/v1/customers/{id}")).await;
+    assert_eq!(read.status, 200, "{}", read.body);
+    assert_eq!(read.body["email"], "kept@example.com");
+    let listed = api.get("/v1/customers?email=kept%40example.com").await;
+    assert_eq!(listed.body["data"][0]["id"], id.as_str());
+}

@@ -111,7 +111,7 @@ pub struct FixtureCheckoutSession {
 }
 
 /// A customer as the emulator holds it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Customer {
     /// `cus_…`.
     pub id: String,
@@ -142,7 +142,7 @@ impl Searchable for Customer {
 }
 
 /// A checkout session as the emulator holds it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CheckoutSession {
     /// `cs_…`.
     pub id: String,
@@ -155,7 +155,8 @@ pub struct CheckoutSession {
 }
 
 /// One namespace's customers and sessions, newest last.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Space {
     customers: Vec<Customer>,
     sessions: Vec<CheckoutSession>,
@@ -258,6 +259,19 @@ impl Directory {
             d.spaces.entry(ns).or_default().sessions.push(s);
         }
         d
+    }
+
+    /// What `--state` saves: the customers and sessions of every namespace (the search
+    /// settings come from the configuration, as the job world's rules do).
+    pub fn spaces(&self) -> &BTreeMap<NsKey, Space> {
+        &self.spaces
+    }
+
+    /// This directory with the customers and sessions a state file saved, in place of the
+    /// fixtures' (a saved world already began from them; customers made since are kept).
+    pub fn with_spaces(mut self, spaces: BTreeMap<NsKey, Space>) -> Directory {
+        self.spaces = spaces;
+        self
     }
 
     fn space(&self, ns: &NsKey) -> Option<&Space> {
