@@ -2,7 +2,7 @@
 //! (never from the command line, which lands in shell history and process lists), looks
 //! it up, prints what was found, and with `--write` writes the manifest entry.
 
-use std::io::{IsTerminal, Read, Write as _};
+use std::io::{BufRead, IsTerminal, Read, Write as _};
 use std::path::PathBuf;
 
 use clap::Args;
@@ -91,6 +91,8 @@ fn read_identifier(args: &FindArgs) -> Result<Identifier, OpsError> {
             eprint!("E-mail address to look up: ");
             let _ = std::io::stderr().flush();
             std::io::stdin()
+                .lock()
+                .take(MAX_INPUT)
                 .read_line(&mut text)
                 .map_err(|source| OpsError::ReadFile {
                     path: PathBuf::from("<terminal>"),
