@@ -9,7 +9,7 @@
 //! itself is given a deadline.
 
 use std::fs::File;
-use std::io::{self, Read};
+use std::io::{self, BufRead, Read};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -36,6 +36,26 @@ pub enum LimitedReadError {
     NotRegular { path: PathBuf, kind: &'static str },
     #[error("`{}` is a FIFO that nothing writes to (waited {} ms)", path.display(), OPEN_DEADLINE.as_millis())]
     NoWriter { path: PathBuf },
+}
+
+impl LimitedReadError {
+    /// The error as an `io::Error` whose message leaves the path out, for callers whose own
+    /// message already names the file ("cannot read the key file F: …").
+    pub fn into_io(self) -> io::Error {
+        match self {
+            LimitedReadError::Io { message, .. } => io::Error::other(message),
+            LimitedReadError::TooLarge { max, .. } => {
+                io::Error::other(format!("larger than {max} bytes"))
+            }
+            LimitedReadError::NotRegular { kind, .. } => {
+                io::Error::other(format!("a {kind}, not a regular file"))
+            }
+            LimitedReadError::NoWriter { .. } => io::Error::other(format!(
+                "a FIFO that nothing writes to (waited {} ms)",
+                OPEN_DEADLINE.as_millis()
+            )),
+        }
+    }
 }
 
 /// What kind of file `meta` describes, for messages; `None` for a regular file.
@@ -156,10 +176,115 @@ pub fn read_text_limited(
     })
 }
 
+/// Lines of a line-oriented file (a JSON-lines log), each read up to a bound: a line longer
+/// than that is reported as too long and skipped without being held in memory, so one
+/// damaged or hostile line (a log's torn write, a file of zeros) costs at most the bound.
+pub struct BoundedLines<R> {
+    reader: R,
+    max_line: u64,
+    line: Vec<u8>,
+    number: usize,
+}
+
+/// One line from [`BoundedLines`]: its 1-based number, and its bytes without the newline
+/// (`None`: it was longer than the bound).
+pub type NumberedLine<'a> = (usize, Option<&'a [u8]>);
+
+impl<R: BufRead> BoundedLines<R> {
+    /// Lines of `reader`, each at most `max_line` bytes.
+    pub fn new(reader: R, max_line: u64) -> BoundedLines<R> {
+        BoundedLines {
+            reader,
+            max_line,
+            line: Vec::new(),
+            number: 0,
+        }
+    }
+
+    /// The next line; `Ok(None)` at the end of the file.
+    pub fn next_line(&mut self) -> io::Result<Option<NumberedLine<'_>>> {
+        self.line.clear();
+        let read = (&mut self.reader)
+            .take(self.max_line.saturating_add(1))
+            .read_until(b'\n', &mut self.line)?;
+        if read == 0 {
+            return Ok(None);
+        }
+        self.number += 1;
+        if self.line.last() == Some(&b'\n') {
+            self.line.pop();
+        } else if self.line.len() as u64 > self.max_line {
+            self.skip_to_newline()?;
+            return Ok(Some((self.number, None)));
+        }
+        Ok(Some((self.number, Some(&self.line))))
+    }
+
+    /// Consumes the rest of an overlong line, buffer by buffer.
+    fn skip_to_newline(&mut self) -> io::Result<()> {
+        loop {
+            let buf = self.reader.fill_buf()?;
+            if buf.is_empty() {
+                return Ok(());
+            }
+            match buf.iter().position(|b| *b == b'\n') {
+                Some(at) => {
+                    self.reader.consume(at + 1);
+                    return Ok(());
+                }
+                None => {
+                    let n = buf.len();
+                    self.reader.consume(n);
+                }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::time::Instant;
+
+    #[test]
+    fn lines_longer_than_the_bound_are_skipped_not_held() {
+        let text = b"short\n0123456789abcdef\nlast without newline";
+        let mut lines = BoundedLines::new(&text[..], 10);
+        let mut seen = Vec::new();
+        while let Some((n, line)) = lines.next_line().unwrap() {
+            seen.push((n, line.map(|l| String::from_utf8_lossy(l).into_owned())));
+        }
+        assert_eq!(
+            seen,
+            [(1, Some("short".to_string())), (2, None), (3, None),]
+        );
+        let exact = b"0123456789\n0123456789";
+        let mut lines = BoundedLines::new(&exact[..], 10);
+        assert_eq!(
+            lines.next_line().unwrap(),
+            Some((1, Some(&b"0123456789"[..])))
+        );
+        assert_eq!(
+            lines.next_line().unwrap(),
+            Some((2, Some(&b"0123456789"[..])))
+        );
+        assert_eq!(lines.next_line().unwrap(), None);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn an_endless_line_costs_the_bound_not_the_file() {
+        let zero = Path::new("/dev/zero");
+        if !zero.exists() {
+            return;
+        }
+        // 64 MiB of zeros without a newline: read through, never held.
+        let file = File::open(zero).unwrap().take(64 * 1024 * 1024);
+        let mut lines = BoundedLines::new(io::BufReader::new(file), 1024);
+        assert_eq!(lines.next_line().unwrap(), Some((1, None)));
+        assert_eq!(lines.next_line().unwrap(), None);
+        assert!(lines.line.capacity() < 4096);
+    }
 
     #[test]
     fn sizes_are_counted_as_read() {

@@ -11,11 +11,12 @@
 
 use std::collections::HashSet;
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufReader, Write};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::io_limits::BoundedLines;
 use crate::kinds::ObjectRef;
 
 /// One write request and what came of it.
@@ -253,61 +254,60 @@ fn sync(file: &File) -> std::io::Result<()> {
     }
 }
 
-/// The keys of every record of an existing log that ended in an error Stripe answered.
-/// Only a regular file is read (a device such as `/dev/full` would read without end), line
-/// by line, skipping lines that do not parse or are too long.
+/// The lines of an existing log, each bounded (see [`BoundedLines`]); `Ok(None)` when there
+/// is no log. Only a regular file is read: a device such as `/dev/zero` would read without
+/// end.
+pub fn log_lines(path: &Path) -> std::io::Result<Option<BoundedLines<BufReader<File>>>> {
+    match std::fs::metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+        Ok(_) => {}
+    }
+    let file = crate::io_limits::open_checked(path, crate::io_limits::Special::Refuse)
+        .map_err(std::io::Error::other)?;
+    Ok(Some(BoundedLines::new(
+        BufReader::new(file),
+        MAX_LINE_BYTES,
+    )))
+}
+
+/// The keys of every record of an existing log that ended in an error Stripe answered,
+/// skipping lines that do not parse or are too long.
 fn errored_keys(path: &Path) -> HashSet<String> {
     let mut out = HashSet::new();
-    let Ok(file) = crate::io_limits::open_checked(path, crate::io_limits::Special::Refuse) else {
+    let Ok(Some(mut lines)) = log_lines(path) else {
         return out;
     };
-    let mut reader = BufReader::new(file);
-    let mut line = Vec::new();
-    loop {
-        line.clear();
-        match (&mut reader)
-            .take(MAX_LINE_BYTES)
-            .read_until(b'\n', &mut line)
-        {
-            Ok(0) | Err(_) => return out,
-            Ok(_) => {}
-        }
-        if !line.ends_with(b"\n") && line.len() as u64 >= MAX_LINE_BYTES {
-            // Skip the rest of an overlong line.
-            let mut rest = Vec::new();
-            if reader.read_until(b'\n', &mut rest).is_err() {
-                return out;
-            }
-            continue;
-        }
+    while let Ok(Some((_, line))) = lines.next_line() {
+        let Some(line) = line else { continue };
         if !line.windows(6).any(|w| w == b"\"error" || w == b"update") {
             continue;
         }
-        if let Ok(r) = serde_json::from_slice::<AuditRecord>(&line) {
+        if let Ok(r) = serde_json::from_slice::<AuditRecord>(line) {
             if r.spends_key() {
                 out.insert(r.idempotency_key);
             }
         }
     }
+    out
 }
 
-/// Reads every record of a log (for `report`); lines that do not parse are skipped with
-/// their line numbers returned, so a torn last line after a crash does not hide the rest.
+/// Reads every record of a log (for `report`); lines that do not parse (or are longer than
+/// a record can be) are skipped with their line numbers returned, so a torn last line after
+/// a crash does not hide the rest.
 pub fn read_log(path: &Path) -> std::io::Result<(Vec<AuditRecord>, Vec<usize>)> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((Vec::new(), Vec::new())),
-        Err(e) => return Err(e),
-    };
     let mut records = Vec::new();
     let mut bad = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
+    let Some(mut lines) = log_lines(path)? else {
+        return Ok((records, bad));
+    };
+    while let Some((number, line)) = lines.next_line()? {
+        if line.is_some_and(|l| l.trim_ascii().is_empty()) {
             continue;
         }
-        match serde_json::from_str::<AuditRecord>(line) {
-            Ok(r) => records.push(r),
-            Err(_) => bad.push(i + 1),
+        match line.map(serde_json::from_slice::<AuditRecord>) {
+            Some(Ok(r)) => records.push(r),
+            _ => bad.push(number),
         }
     }
     Ok((records, bad))
@@ -473,5 +473,39 @@ mod tests {
         let (records, bad) = read_log(&path).unwrap();
         assert_eq!(records.len(), 2);
         assert_eq!(bad, vec![3]);
+    }
+
+    #[test]
+    fn an_overlong_line_is_a_bad_line_and_the_records_after_it_are_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.jsonl");
+        let mut log = AuditLog::open(&path).unwrap();
+        log.append(&record("create")).unwrap();
+        let mut junk = vec![b'x'; (MAX_LINE_BYTES + 10) as usize];
+        junk.push(b'\n');
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap()
+            .write_all(&junk)
+            .unwrap();
+        let mut log = AuditLog::open(&path).unwrap();
+        log.append(&record("run")).unwrap();
+        let (records, bad) = read_log(&path).unwrap();
+        let actions: Vec<_> = records.iter().map(|r| r.action.as_str()).collect();
+        assert_eq!(actions, ["create", "run"]);
+        assert_eq!(bad, vec![3]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_log_that_is_not_a_regular_file_is_not_read() {
+        let zero = Path::new("/dev/zero");
+        if zero.exists() {
+            assert!(read_log(zero).is_err());
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let (records, bad) = read_log(&dir.path().join("none.jsonl")).unwrap();
+        assert!(records.is_empty() && bad.is_empty());
     }
 }

@@ -150,13 +150,21 @@ impl From<&str> for FixtureError {
     }
 }
 
+/// Largest fixtures file read (a file named on the command line, so a FIFO is allowed).
+pub const MAX_FIXTURES_BYTES: u64 = 256 * 1024 * 1024;
+
 impl Fixtures {
     /// Reads a fixtures file: JSON when it ends in `.json`, YAML otherwise.
     pub fn load(path: &Path) -> Result<Fixtures, EmulatorError> {
-        let text = std::fs::read_to_string(path).map_err(|source| EmulatorError::Io {
+        let text = crate::io_limits::read_text_limited(
+            path,
+            MAX_FIXTURES_BYTES,
+            crate::io_limits::Special::Allow,
+        )
+        .map_err(|e| EmulatorError::Io {
             what: "read the fixtures file",
             path: path.to_path_buf(),
-            source,
+            source: e.into_io(),
         })?;
         let parsed = if path.extension().is_some_and(|e| e == "json") {
             serde_json::from_str(&text).map_err(|e| e.to_string())

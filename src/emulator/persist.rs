@@ -41,19 +41,25 @@ pub fn to_bytes(world: &World, customers: &Directory) -> serde_json::Result<Vec<
     })
 }
 
+/// Largest state file read: a world of a million jobs is a few hundred megabytes.
+pub const MAX_STATE_BYTES: u64 = 2 * 1024 * 1024 * 1024;
+
 /// Loads a saved world; `Ok(None)` when the file does not exist.
 pub fn load(path: &Path) -> Result<Option<Saved>, EmulatorError> {
-    let bytes = match std::fs::read(path) {
-        Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(source) => {
-            return Err(EmulatorError::Io {
-                what: "read the state file",
-                path: path.to_path_buf(),
-                source,
-            })
-        }
+    let io = |source| EmulatorError::Io {
+        what: "read the state file",
+        path: path.to_path_buf(),
+        source,
     };
+    match std::fs::metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(io(e)),
+        Ok(_) => {}
+    }
+    // Only a regular file (the emulator writes it by renaming one), counted as read.
+    let bytes =
+        crate::io_limits::read_limited(path, MAX_STATE_BYTES, crate::io_limits::Special::Refuse)
+            .map_err(|e| io(e.into_io()))?;
     let saved: Saved = serde_json::from_slice(&bytes).map_err(|e| EmulatorError::CorruptState {
         path: path.to_path_buf(),
         message: e.to_string(),

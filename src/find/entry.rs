@@ -245,8 +245,12 @@ pub fn sibling_declares_account(path: &Path) -> bool {
         let p = e.path();
         p != path
             && manifest::files::is_yaml(&p)
-            && std::fs::read_to_string(&p)
-                .is_ok_and(|t| t.lines().any(|l| l.starts_with("account:")))
+            && crate::io_limits::read_text_limited(
+                &p,
+                manifest::files::MAX_FILE_BYTES,
+                crate::io_limits::Special::Refuse,
+            )
+            .is_ok_and(|t| t.lines().any(|l| l.starts_with("account:")))
     })
 }
 

@@ -74,13 +74,15 @@ pub fn load_project(path: &Path) -> Result<Project, ProjectError> {
         path: path.to_path_buf(),
         source,
     };
-    let len = std::fs::metadata(path).map_err(read)?.len();
-    if len > MAX_BYTES {
-        return Err(ProjectError::TooLarge {
-            path: path.to_path_buf(),
-        });
-    }
-    let text = std::fs::read_to_string(path).map_err(read)?;
+    // Counted as read (a FIFO's metadata says 0 bytes), and only a regular file.
+    let text =
+        crate::io_limits::read_text_limited(path, MAX_BYTES, crate::io_limits::Special::Refuse)
+            .map_err(|e| match e {
+                crate::io_limits::LimitedReadError::TooLarge { .. } => ProjectError::TooLarge {
+                    path: path.to_path_buf(),
+                },
+                other => read(other.into_io()),
+            })?;
     parse_project(path, &text)
 }
 

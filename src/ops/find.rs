@@ -78,7 +78,16 @@ pub async fn find(
         objects: found.grouped(),
     };
     let path = &write.path;
-    let text = match std::fs::read_to_string(path) {
+    let existing = match std::fs::metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(e),
+        _ => crate::io_limits::read_text_limited(
+            path,
+            crate::manifest::files::MAX_FILE_BYTES,
+            crate::io_limits::Special::Refuse,
+        )
+        .map_err(crate::io_limits::LimitedReadError::into_io),
+    };
+    let text = match existing {
         Ok(existing) => entry::append(&existing, &spec, path),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let mode = (!entry::sibling_declares_account(path)).then_some(mode);

@@ -67,22 +67,24 @@ fn describe_fix(v: &Value) -> String {
 }
 
 /// Reads every line of the log: the records, and the line numbers that did not parse (a
-/// torn last line after a crash does not hide the rest). A missing log has no records.
+/// torn last line after a crash does not hide the rest; an overlong line is one that did
+/// not parse). A missing log has no records.
 pub fn read_audit(path: &Path) -> std::io::Result<(Vec<AuditLine>, Vec<usize>)> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((Vec::new(), Vec::new())),
-        Err(e) => return Err(e),
-    };
     let mut lines = Vec::new();
     let mut bad = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
+    let Some(mut log) = crate::apply::audit::log_lines(path)? else {
+        return Ok((lines, bad));
+    };
+    while let Some((number, line)) = log.next_line()? {
+        let text = line.map(std::str::from_utf8);
+        if let Some(Ok(t)) = text {
+            if t.trim().is_empty() {
+                continue;
+            }
         }
-        match AuditLine::parse(line) {
+        match text.and_then(Result::ok).and_then(AuditLine::parse) {
             Some(l) => lines.push(l),
-            None => bad.push(i + 1),
+            None => bad.push(number),
         }
     }
     Ok((lines, bad))

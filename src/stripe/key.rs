@@ -36,6 +36,9 @@ pub enum KeyError {
     UnknownPrefix { masked: String },
 }
 
+/// Largest key file read: a key is about a hundred characters.
+const MAX_KEY_FILE_BYTES: u64 = 4096;
+
 /// A Stripe secret or restricted API key and the mode its prefix names.
 #[derive(Clone)]
 pub struct ApiKey {
@@ -83,9 +86,15 @@ impl ApiKey {
     pub fn from_sources(file: Option<&Path>) -> Result<ApiKey, KeyError> {
         match file {
             Some(path) => {
-                let text = std::fs::read_to_string(path).map_err(|source| KeyError::File {
+                // Process substitution (`<(pass show stripe)`) is a FIFO: allowed, bounded.
+                let text = crate::io_limits::read_text_limited(
+                    path,
+                    MAX_KEY_FILE_BYTES,
+                    crate::io_limits::Special::Allow,
+                )
+                .map_err(|e| KeyError::File {
                     path: path.to_path_buf(),
-                    source,
+                    source: e.into_io(),
                 })?;
                 ApiKey::parse(&text)
             }
@@ -222,5 +231,12 @@ mod tests {
         assert_eq!(k.expose(), KEY);
         let missing = ApiKey::from_sources(Some(&dir.path().join("nope"))).unwrap_err();
         assert!(matches!(missing, KeyError::File { .. }));
+        let huge = dir.path().join("huge");
+        std::fs::write(&huge, vec![b'k'; 5000]).unwrap();
+        let refused = ApiKey::from_sources(Some(&huge)).map(|_| ()).unwrap_err();
+        assert!(
+            refused.to_string().ends_with("larger than 4096 bytes"),
+            "{refused}"
+        );
     }
 }
