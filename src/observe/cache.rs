@@ -3,8 +3,10 @@
 //!
 //! One file per account and mode under the cache directory. It holds the terminal jobs in a
 //! compact form (id, created, status, behaviour and the object set: not the full job JSON),
-//! the jobs that were still active (id, created, status), and the newest creation time
-//! seen. An observation with a cache lists only the jobs created since (with a safety
+//! the jobs that were still active (id, created, status), the newest creation time seen,
+//! and the creation time of each transaction a failed job's validation errors name (it
+//! dates Stripe's 90-day risk period and never changes, so it is read once, not on every
+//! run; an object Stripe refused to show is not kept, and is asked again next run). An observation with a cache lists only the jobs created since (with a safety
 //! margin) and the active jobs by status; a previously active job that none of those lists
 //! returned is looked for in the `succeeded` and `canceled` lists, newest first, down to its
 //! creation time (a few pages, not one request per job), and only what is still missing then
@@ -31,13 +33,13 @@ use tracing::warn;
 use crate::stripe::models::{JobObjects, JobStatus, Mode, RedactionJob, ValidationBehavior};
 
 /// Bumped when the file's meaning changes; another version is ignored (full observation).
-pub const FORMAT_VERSION: u32 = 3;
+pub const FORMAT_VERSION: u32 = 4;
 
 /// The first word of a cache file's first line; the MAC follows it in hex.
-const MAGIC: &str = "redactctl-job-cache-v3";
+const MAGIC: &str = "redactctl-job-cache-v4";
 
 /// What the MAC key is derived for (see [`crate::stripe::Client::derived_key`]).
-pub const MAC_PURPOSE: &str = "redactctl job cache v3";
+pub const MAC_PURPOSE: &str = "redactctl job cache v4";
 
 /// A cache file larger than this is not read (it is discarded, as a damaged one is).
 pub const MAX_CACHE_BYTES: u64 = 512 * 1024 * 1024;
@@ -86,6 +88,10 @@ pub struct JobCache {
     pub terminal: Vec<RedactionJob>,
     /// The jobs that were not terminal when the cache was written, by id.
     pub active: BTreeMap<String, ActiveJob>,
+    /// The `created` of the objects that failed jobs' validation errors name (object id →
+    /// unix seconds), as dated for the 90-day risk period: it never changes, so it is read
+    /// once, not on every run. Only objects a failed job still names are kept.
+    pub objects: BTreeMap<String, i64>,
 }
 
 /// What the cache remembers of a job that was still active: enough to look for it in the
@@ -117,6 +123,7 @@ struct Disk {
     newest_created: i64,
     terminal: Vec<CompactJob>,
     active: BTreeMap<String, ActiveJob>,
+    objects: BTreeMap<String, i64>,
 }
 
 /// [`CompactJob`] borrowed from a job, for writing: the same JSON, no copy of the job.
@@ -153,6 +160,7 @@ struct DiskRef<'a> {
     newest_created: i64,
     terminal: Vec<CompactRef<'a>>,
     active: BTreeMap<String, ActiveJob>,
+    objects: &'a BTreeMap<String, i64>,
 }
 
 /// The ids of each kind that has any: the object set a terminal job is compared by.
@@ -197,20 +205,25 @@ pub struct Summary {
     terminal: usize,
     newest_created: i64,
     active: BTreeMap<String, ActiveJob>,
+    objects: BTreeMap<String, i64>,
 }
 
 impl Summary {
     /// Whether a cache written from `jobs` (a complete observation that started from this
     /// cache) would hold something the cache does not: a new terminal job, another set of
-    /// active jobs or statuses, a newer job. Cheap (no clone of the jobs), so an
-    /// observation where nothing changed writes nothing.
-    pub fn is_stale_for(&self, jobs: &[RedactionJob]) -> bool {
+    /// active jobs or statuses, a newer job, other object creation times (`objects`: what
+    /// it would keep of them). Cheap (no clone of the jobs), so an observation where
+    /// nothing changed writes nothing.
+    pub fn is_stale_for(&self, jobs: &[RedactionJob], objects: &BTreeMap<String, i64>) -> bool {
         let terminal = jobs
             .iter()
             .filter(|j| j.status.is_terminal() && j.objects.is_some())
             .count();
         let newest = jobs.iter().map(|j| j.created).max().unwrap_or(0);
-        terminal != self.terminal || newest != self.newest_created || active_of(jobs) != self.active
+        terminal != self.terminal
+            || newest != self.newest_created
+            || *objects != self.objects
+            || active_of(jobs) != self.active
     }
 }
 
@@ -263,6 +276,7 @@ impl JobCache {
             newest_created: jobs.iter().map(|j| j.created).max().unwrap_or(0),
             active: active_of(jobs),
             terminal,
+            objects: BTreeMap::new(),
         }
     }
 
@@ -279,6 +293,7 @@ impl JobCache {
             terminal: self.terminal.len(),
             newest_created: self.newest_created,
             active: self.active.clone(),
+            objects: self.objects.clone(),
         }
     }
 
@@ -382,6 +397,7 @@ impl JobCache {
                 .map(|c| c.into_job(mode))
                 .collect(),
             active: disk.active,
+            objects: disk.objects,
         };
         if !cache.matches(binding) {
             return Err(Discard::OtherBinding);
@@ -399,16 +415,19 @@ impl JobCache {
             newest_created: self.newest_created,
             terminal: self.terminal.iter().map(CompactJob::of).collect(),
             active: self.active.clone(),
+            objects: self.objects.clone(),
         };
         Self::seal(&disk, mac_key)
     }
 
     /// The file's bytes for the cache of everything in `jobs` (a complete observation of
-    /// the account), written straight from the jobs: no copy of them (in an account of 100,000 jobs, two copies
-    /// of 50 MB at the end of every apply).
+    /// the account) and the creation times `objects` of the objects its failed jobs' errors
+    /// name, written straight from the jobs: no copy of them (in an account of 100,000
+    /// jobs, two copies of 50 MB at the end of every apply).
     pub fn encode_jobs(
         binding: &Binding<'_>,
         jobs: &[RedactionJob],
+        objects: &BTreeMap<String, i64>,
         mac_key: &[u8],
     ) -> std::io::Result<Vec<u8>> {
         let mut terminal: Vec<&RedactionJob> = jobs
@@ -435,6 +454,7 @@ impl JobCache {
                 })
                 .collect(),
             active: active_of(jobs),
+            objects,
         };
         Self::seal(&disk, mac_key)
     }
@@ -444,10 +464,11 @@ impl JobCache {
     pub fn store_jobs(
         binding: &Binding<'_>,
         jobs: &[RedactionJob],
+        objects: &BTreeMap<String, i64>,
         path: &Path,
         mac_key: &[u8],
     ) -> std::io::Result<()> {
-        write_atomically(path, &Self::encode_jobs(binding, jobs, mac_key)?)
+        write_atomically(path, &Self::encode_jobs(binding, jobs, objects, mac_key)?)
     }
 
     /// The header line with the MAC over the JSON of `disk`, then that JSON.
@@ -636,10 +657,15 @@ mod tests {
         assert_eq!(c.newest_created, 30);
         assert_eq!(c.relist_from(), 30 - OVERLAP_SECONDS);
         // Nothing changed: nothing to write; a job that moved on: write.
-        assert!(!c.summary().is_stale_for(&jobs));
+        let none = BTreeMap::new();
+        assert!(!c.summary().is_stale_for(&jobs, &none));
         let mut moved = jobs.clone();
         moved[1].status = JobStatus::Succeeded;
-        assert!(c.summary().is_stale_for(&moved));
+        assert!(c.summary().is_stale_for(&moved, &none));
+        // A newly dated object is written too.
+        assert!(c
+            .summary()
+            .is_stale_for(&jobs, &BTreeMap::from([("pi_1".to_string(), 5)])));
     }
 
     /// A job that left the active set is looked for in the terminal lists down to its
@@ -734,9 +760,15 @@ mod tests {
             job("b", 20, "ready"),
             with_null,
         ];
+        let dates = BTreeMap::from([("pi_1".to_string(), 7)]);
         assert_eq!(
-            JobCache::encode_jobs(&binding(), &jobs, KEY).unwrap(),
-            JobCache::from_jobs(&binding(), &jobs).encode(KEY).unwrap()
+            JobCache::encode_jobs(&binding(), &jobs, &dates, KEY).unwrap(),
+            JobCache {
+                objects: dates.clone(),
+                ..JobCache::from_jobs(&binding(), &jobs)
+            }
+            .encode(KEY)
+            .unwrap()
         );
     }
 
@@ -804,6 +836,24 @@ mod tests {
         assert_eq!(
             JobCache::decode(no_header.as_bytes(), &binding(), KEY),
             Err(Discard::OtherFormat)
+        );
+    }
+
+    /// The creation times of erroring objects are kept and authenticated with the jobs.
+    #[test]
+    fn object_creation_times_round_trip_and_cannot_be_edited() {
+        let c = JobCache {
+            objects: BTreeMap::from([("pi_1".to_string(), 1_700_000_000)]),
+            ..JobCache::from_jobs(&binding(), &[job("a", 1, "failed")])
+        };
+        let bytes = c.encode(KEY).unwrap();
+        assert_eq!(JobCache::decode(&bytes, &binding(), KEY), Ok(c.clone()));
+        let text = String::from_utf8(bytes).unwrap();
+        let lie = text.replacen("\"pi_1\":1700000000", "\"pi_1\":1600000000", 1);
+        assert_ne!(lie, text);
+        assert_eq!(
+            JobCache::decode(lie.as_bytes(), &binding(), KEY),
+            Err(Discard::BadMac)
         );
     }
 

@@ -88,16 +88,19 @@ pub async fn observe_with_account(
         }
     };
     let jobs = async {
-        let mut jobs = match (&opts.cache_dir, &known_account) {
-            (Some(dir), Some(acct)) => cached_jobs(client, dir, acct, concurrency).await?,
-            _ => client.list_jobs(None).await?,
+        let (mut jobs, cached) = match (&opts.cache_dir, &known_account) {
+            (Some(dir), Some(acct)) => {
+                let (jobs, cached) = cached_jobs(client, dir, acct, concurrency).await?;
+                (jobs, Some(cached))
+            }
+            _ => (client.list_jobs(None).await?, None),
         };
         select::sort_jobs(&mut jobs);
         let errors = validation_errors(client, &jobs, concurrency).await?;
-        Ok::<_, StripeError>((jobs, errors))
+        Ok::<_, StripeError>(((jobs, cached), errors))
     };
     let sessions = sessions(client, desired, concurrency);
-    let (account, (jobs, validation_errors), sessions) =
+    let (account, ((jobs, cached), validation_errors), sessions) =
         futures::try_join!(account, jobs, sessions)?;
 
     info!(
@@ -119,7 +122,12 @@ pub async fn observe_with_account(
         missing_objects: BTreeMap::new(),
         validated_at: BTreeMap::new(),
     };
-    objects::date_erroring_objects(client, &mut live, concurrency).await;
+    match (cached, &opts.cache_dir) {
+        (Some(cached), Some(dir)) => {
+            date_and_store(client, dir, cached, &mut live, concurrency).await;
+        }
+        _ => objects::date_erroring_objects(client, &mut live, concurrency).await,
+    }
     // Stripe's clock (its `Date` header) decides when 90 days have passed.
     live.observed_at = client.server_time().unwrap_or(live.observed_at);
     Ok(live)
@@ -135,7 +143,44 @@ pub fn remember(client: &Client, opts: &ObserveOptions, live: &Live) {
         return;
     };
     let (binding, mac_key, path) = cache_file(client, dir, &account.id);
-    if let Err(e) = cache::JobCache::store_jobs(&binding, &live.jobs, &path, &mac_key) {
+    let dates = objects::dates_to_keep(live);
+    if let Err(e) = cache::JobCache::store_jobs(&binding, &live.jobs, &dates, &path, &mac_key) {
+        warn!(path = %path.display(), error = %e, "cannot write the job cache");
+    }
+}
+
+/// What an observation through the cache hands on to [`date_and_store`]: the creation
+/// times the cache held, and what the cache held (`None`: no usable cache, so it is written
+/// whole).
+struct Cached {
+    dates: BTreeMap<String, i64>,
+    summary: Option<cache::Summary>,
+}
+
+/// Dates the erroring objects of `live` (those the cache already dated are not asked
+/// again), then writes the cache when what it would hold changed (a failure to write it
+/// is only a warning).
+async fn date_and_store(
+    client: &Client,
+    dir: &Path,
+    cached: Cached,
+    live: &mut Live,
+    concurrency: usize,
+) {
+    live.object_created.extend(cached.dates);
+    objects::date_erroring_objects(client, live, concurrency).await;
+    let Some(account) = &live.account else {
+        return;
+    };
+    let dates = objects::dates_to_keep(live);
+    if cached
+        .summary
+        .is_some_and(|s| !s.is_stale_for(&live.jobs, &dates))
+    {
+        return;
+    }
+    let (binding, mac_key, path) = cache_file(client, dir, &account.id);
+    if let Err(e) = cache::JobCache::store_jobs(&binding, &live.jobs, &dates, &path, &mac_key) {
         warn!(path = %path.display(), error = %e, "cannot write the job cache");
     }
 }
@@ -158,43 +203,39 @@ fn cache_file<'a>(
 }
 
 /// Every job of the account, reading the terminal ones from the cache in `dir` when it has
-/// an authentic one that the listing confirms, then refreshing the cache when what it holds
-/// changed (a failure to write it is only a warning). A cache that fails any check is
-/// discarded with a warning and every job is listed: the cache may save requests, never
-/// change the answer.
+/// an authentic one that the listing confirms; the cache is refreshed by [`date_and_store`]
+/// once the erroring objects are dated. A cache that fails any check is discarded with a
+/// warning and every job is listed: the cache may save requests, never change the answer.
 async fn cached_jobs(
     client: &Client,
     dir: &Path,
     account: &Account,
     concurrency: usize,
-) -> Result<Vec<RedactionJob>, StripeError> {
+) -> Result<(Vec<RedactionJob>, Cached), StripeError> {
     let (binding, mac_key, path) = cache_file(client, dir, &account.id);
-    let (jobs, write) = match cache::JobCache::load(&path, &binding, &mac_key) {
-        None => (client.list_jobs(None).await?, true),
+    let none = Cached {
+        dates: BTreeMap::new(),
+        summary: None,
+    };
+    Ok(match cache::JobCache::load(&path, &binding, &mac_key) {
+        None => (client.list_jobs(None).await?, none),
         Some(cached) => match jobs_with_cache(client, cached, concurrency).await? {
             Ok(found) => found,
             Err(why) => {
                 warn!(path = %path.display(), reason = %why, "job cache discarded; listing every job");
-                (client.list_jobs(None).await?, true)
+                (client.list_jobs(None).await?, none)
             }
         },
-    };
-    if write {
-        if let Err(e) = cache::JobCache::store_jobs(&binding, &jobs, &path, &mac_key) {
-            warn!(path = %path.display(), error = %e, "cannot write the job cache");
-        }
-    }
-    Ok(jobs)
+    })
 }
 
-/// The jobs from an authentic cache plus what changed since, and whether the cache must be
-/// rewritten; `Ok(Err(_))` when Stripe contradicts the cache (then nothing of it may be
-/// used).
+/// The jobs from an authentic cache plus what changed since, and what the cache held;
+/// `Ok(Err(_))` when Stripe contradicts the cache (then nothing of it may be used).
 async fn jobs_with_cache(
     client: &Client,
-    cached: cache::JobCache,
+    mut cached: cache::JobCache,
     concurrency: usize,
-) -> Result<Result<(Vec<RedactionJob>, bool), cache::Discard>, StripeError> {
+) -> Result<Result<(Vec<RedactionJob>, Cached), cache::Discard>, StripeError> {
     let recent = recent_jobs(client, cached.relist_from(), None);
     let active = stream::iter(cache::active_statuses())
         .map(|status| async move { client.list_jobs(Some(&status)).await })
@@ -238,6 +279,7 @@ async fn jobs_with_cache(
         fresh.extend(terminal.into_iter().filter(|j| missing.contains(&j.id)));
     }
     let summary = cached.summary();
+    let dates = std::mem::take(&mut cached.objects);
     let (mut jobs, missing) = cache::merge(cached, fresh);
     debug!(
         jobs = jobs.len(),
@@ -265,8 +307,13 @@ async fn jobs_with_cache(
             Err(discard) => return Ok(Err(discard)),
         }
     }
-    let write = summary.is_stale_for(&jobs);
-    Ok(Ok((jobs, write)))
+    Ok(Ok((
+        jobs,
+        Cached {
+            dates,
+            summary: Some(summary),
+        },
+    )))
 }
 
 /// Jobs newest first (only those in `status`, when given), page by page, until a page
