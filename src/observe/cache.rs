@@ -31,6 +31,7 @@ use sha2::Sha256;
 use tracing::warn;
 
 use crate::stripe::models::{JobObjects, JobStatus, Mode, RedactionJob, ValidationBehavior};
+use crate::stripe::PAGE_SIZE;
 
 /// Bumped when the file's meaning changes; another version is ignored (full observation).
 pub const FORMAT_VERSION: u32 = 4;
@@ -59,6 +60,18 @@ pub fn active_statuses() -> [JobStatus; 6] {
         JobStatus::Redacting,
         JobStatus::Canceling,
     ]
+}
+
+/// How a cached observation reads the jobs that can still change (see
+/// [`JobCache::active_reads`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActiveReads {
+    /// Every job newest first down to this creation time: the new jobs and every cached
+    /// active one, in whatever status it reached.
+    Listing { from: i64 },
+    /// The new jobs newest first down to this creation time, then one list per active
+    /// status (and the jobs that left the active set looked for by their new status).
+    ByStatus { from: i64 },
 }
 
 /// What a cache is bound to: it is used only where all three match.
@@ -313,6 +326,49 @@ impl JobCache {
     /// Jobs created at or after this time must be listed again.
     pub fn relist_from(&self) -> i64 {
         self.newest_created.saturating_sub(OVERLAP_SECONDS)
+    }
+
+    /// How many cached jobs (terminal or active) were created at or after `from`.
+    fn jobs_since(&self, from: i64) -> usize {
+        self.terminal_since(from) + self.active.values().filter(|a| a.created >= from).count()
+    }
+
+    /// Whichever of the two ways of reading what can have changed costs fewer requests, as
+    /// far as the cache can tell (new jobs cost both the same). Both see every job that can
+    /// still change: a new job is in the recent listing either way; a cached active one is
+    /// either in the listing down to the oldest of them, or in its status's list (or found
+    /// as one that left the active set). Listing down to the oldest active job is usually
+    /// cheaper (active jobs are recent: a page or two, against one list per active status),
+    /// and it also finds the jobs that left the active set at no extra cost; the status
+    /// lists win when an old job is still active under many newer terminal ones.
+    pub fn active_reads(&self) -> ActiveReads {
+        let page = PAGE_SIZE as usize;
+        // A listing newest first stops at the page that shows a job older than its floor:
+        // `n` jobs at or after it cost the pages that hold `n + 1`.
+        let pages_down_to = |from: i64| self.jobs_since(from) / page + 1;
+        let recent = self.relist_from();
+        let oldest_active = self.active.values().map(|a| a.created).min();
+        let from = oldest_active.map_or(recent, |o| o.min(recent));
+        let listed = active_statuses();
+        let by_status_lists: usize = listed
+            .iter()
+            .map(|s| {
+                let n = self.active.values().filter(|a| &a.status == s).count();
+                n.div_ceil(page).max(1)
+            })
+            .sum();
+        // A job in a status no list covers, older than the recent listing, is retrieved.
+        let retrieved = self
+            .active
+            .values()
+            .filter(|a| !listed.contains(&a.status) && a.created < recent)
+            .count();
+        let by_status = pages_down_to(recent) + by_status_lists + retrieved;
+        if pages_down_to(from) <= by_status {
+            ActiveReads::Listing { from }
+        } else {
+            ActiveReads::ByStatus { from: recent }
+        }
     }
 
     fn matches(&self, binding: &Binding<'_>) -> bool {
@@ -689,6 +745,54 @@ mod tests {
         assert_eq!(c.terminal_since(10), 1);
         assert_eq!(c.terminal_since(11), 0);
         assert_eq!(c.terminal_since(i64::MIN), 1);
+    }
+
+    /// Recent active jobs: listing everything down to the oldest of them costs two pages,
+    /// far fewer than a list per active status; an old active job under many newer
+    /// terminal ones: the status lists cost fewer.
+    #[test]
+    fn the_cheaper_way_to_read_the_active_jobs_is_chosen() {
+        let hour = 3600;
+        // 1,000 terminal jobs an hour apart, then 100 active ones a minute apart.
+        let mut jobs: Vec<RedactionJob> = (0..1_000)
+            .map(|i| job(&format!("t{i}"), i * hour, "succeeded"))
+            .collect();
+        let start = 1_000 * hour;
+        let statuses = ["ready", "validating", "redacting", "failed"];
+        jobs.extend(
+            (0..100).map(|i| job(&format!("a{i}"), start + i * 60, statuses[i as usize % 4])),
+        );
+        let recent = JobCache::from_jobs(&binding(), &jobs);
+        assert_eq!(recent.active_reads(), ActiveReads::Listing { from: start });
+
+        // The oldest job is still failed: 1,100 jobs newer than it (12 pages) against 1
+        // recent page and 6 status lists.
+        jobs[0].status = JobStatus::Failed;
+        let old = JobCache::from_jobs(&binding(), &jobs);
+        assert_eq!(
+            old.active_reads(),
+            ActiveReads::ByStatus {
+                from: old.relist_from()
+            }
+        );
+
+        // No active job: the recent listing alone sees every new job.
+        let quiet = JobCache::from_jobs(&binding(), &jobs[1..1_000]);
+        assert_eq!(
+            quiet.active_reads(),
+            ActiveReads::Listing {
+                from: quiet.relist_from()
+            }
+        );
+
+        // An old job in a status no list covers would be retrieved on its own: a request
+        // either way, so it does not tip the choice to a long listing.
+        jobs[0].status = JobStatus::from("quarantined");
+        let unknown = JobCache::from_jobs(&binding(), &jobs);
+        assert!(matches!(
+            unknown.active_reads(),
+            ActiveReads::ByStatus { .. }
+        ));
     }
 
     /// The file holds the object set of each terminal job, not its full JSON.

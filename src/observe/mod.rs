@@ -236,11 +236,23 @@ async fn jobs_with_cache(
     mut cached: cache::JobCache,
     concurrency: usize,
 ) -> Result<Result<(Vec<RedactionJob>, Cached), cache::Discard>, StripeError> {
-    let recent = recent_jobs(client, cached.relist_from(), None);
-    let active = stream::iter(cache::active_statuses())
-        .map(|status| async move { client.list_jobs(Some(&status)).await })
-        .buffer_unordered(concurrency)
-        .try_concat();
+    // Either every job down to the oldest cached active one (it shows what they became),
+    // or the recent ones and a list per active status: whichever costs fewer requests.
+    let (from, by_status) = match cached.active_reads() {
+        cache::ActiveReads::Listing { from } => (from, false),
+        cache::ActiveReads::ByStatus { from } => (from, true),
+    };
+    let recent = recent_jobs(client, from, None);
+    let active = async {
+        if !by_status {
+            return Ok(Vec::new());
+        }
+        stream::iter(cache::active_statuses())
+            .map(|status| async move { client.list_jobs(Some(&status)).await })
+            .buffer_unordered(concurrency)
+            .try_concat()
+            .await
+    };
     let ((recent, complete), active) = futures::try_join!(recent, active)?;
     if let Err(why) = cache::check_against_listing(&cached, &recent, complete) {
         return Ok(Err(why));
