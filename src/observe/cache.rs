@@ -6,20 +6,55 @@
 //! the jobs that were still active (id, created, status), the newest creation time seen,
 //! and the creation time of each transaction a failed job's validation errors name (it
 //! dates Stripe's 90-day risk period and never changes, so it is read once, not on every
-//! run; an object Stripe refused to show is not kept, and is asked again next run). An observation with a cache lists only the jobs created since (with a safety
-//! margin) and the active jobs by status; a previously active job that none of those lists
-//! returned is looked for in the `succeeded` and `canceled` lists, newest first, down to its
-//! creation time (a few pages, not one request per job), and only what is still missing then
-//! is retrieved one by one. The file is rewritten only when what it holds changed.
+//! run; an object Stripe refused to show is not kept, and is asked again next run).
 //!
-//! The cache must never be able to lie: "converged" and every receipt rest on it. So it is
-//! bound to the API base, account and mode it was read from, and authenticated with an
-//! HMAC-SHA256 whose key is derived from the API key (the key itself is never stored):
-//! only a holder of the key can have written a cache that passes the check. A file that
-//! fails the check, names another API base, account or mode, or disagrees with what the
-//! listing shows (see [`check_against_listing`]) is discarded with a warning and every job
-//! is listed. Deleting the file is therefore always safe: it only makes the next
-//! observation a full one.
+//! An observation with a cache lists the jobs created since the newest cached one (with a
+//! safety margin) and the jobs that can still change, whichever way costs fewer requests
+//! (see [`JobCache::active_reads`]): every job newest first down to the oldest cached
+//! active one (usually a page or two), or a list per active status; in the second case a
+//! previously active job that none of those lists returned is looked for in the
+//! `succeeded` and `canceled` lists, newest first, down to its creation time (a few pages,
+//! not one request per job), and only what is still missing then is retrieved one by one.
+//!
+//! # On disk: a log
+//!
+//! The file is a header line (the format's name and version), then records, one per line:
+//! the MAC in hex, a space, the record's JSON. The first record (the base) holds the whole
+//! cache and its binding; each later one, appended by an observation that changed
+//! something, holds what it learnt: the jobs that became terminal (added), the active set
+//! and the object dates (each replacing the previous ones whole), and the newest creation
+//! time. So every record leaves the cache exactly as a rewrite from that observation would
+//! have: a cache read up to any record is a consistent one, as old as that record, and an
+//! old cache is always safe (a job it still calls active is read again; a job it calls
+//! terminal is terminal). A record never says a job is terminal that the observation did
+//! not see terminal. Nothing is written when nothing changed; the file is rewritten whole
+//! (compacted into one base) when the records together outgrow the base, or pass
+//! [`MAX_RECORDS`], or the file is not where the observation read it (another run wrote
+//! it, or an append was cut short). Writes are not `fsync`ed: a crash costs at most a full
+//! listing.
+//!
+//! # Why it cannot lie
+//!
+//! "Converged" and every receipt rest on the cache. So it is bound to the API base, account
+//! and mode it was read from, and each record is authenticated with an HMAC-SHA256 whose
+//! key is derived from the API key (the key itself is never stored): only a holder of the
+//! key can have written a record that passes. Each MAC covers the previous record's MAC
+//! (the header's name for the base) and the record's JSON, so records edited, swapped,
+//! dropped from the middle or taken from another file fail too. Reading is bounded
+//! ([`MAX_CACHE_BYTES`]) and checks each record's MAC before parsing it. Which bad input
+//! does what:
+//!
+//! - **A whole record (ending in a newline) that fails its MAC discards the whole cache**:
+//!   it was edited, or two runs appended at once; the prefix before it would be safe to
+//!   use, but an edited file is a sign to trust none of it, and a full listing costs little.
+//! - **A last line without its newline is ignored** (the cache is read up to the record
+//!   before it): that is what a crash in the middle of an append leaves, and the records
+//!   before it are a whole, consistent cache. The next write rewrites the file.
+//! - A file that names another API base, account or mode, or disagrees with what the
+//!   listing shows (see [`check_against_listing`]), is discarded too.
+//!
+//! A discarded cache is a warning, and every job is listed. Deleting the file is therefore
+//! always safe: it only makes the next observation a full one.
 
 use std::collections::{BTreeMap, HashSet};
 use std::io::{Read, Write};
@@ -34,16 +69,20 @@ use crate::stripe::models::{JobObjects, JobStatus, Mode, RedactionJob, Validatio
 use crate::stripe::PAGE_SIZE;
 
 /// Bumped when the file's meaning changes; another version is ignored (full observation).
-pub const FORMAT_VERSION: u32 = 4;
+pub const FORMAT_VERSION: u32 = 5;
 
-/// The first word of a cache file's first line; the MAC follows it in hex.
-const MAGIC: &str = "redactctl-job-cache-v4";
+/// A cache file's first line.
+const MAGIC: &str = "redactctl-job-cache-v5";
 
 /// What the MAC key is derived for (see [`crate::stripe::Client::derived_key`]).
-pub const MAC_PURPOSE: &str = "redactctl job cache v4";
+pub const MAC_PURPOSE: &str = "redactctl job cache v5";
 
 /// A cache file larger than this is not read (it is discarded, as a damaged one is).
 pub const MAX_CACHE_BYTES: u64 = 512 * 1024 * 1024;
+
+/// Records appended after the base at most; the next write rewrites the file whole (as it
+/// does when the records together outgrow the base).
+pub const MAX_RECORDS: usize = 64;
 
 /// Jobs created up to this many seconds before the newest cached one are listed again, so
 /// that jobs created in the same second (listed in an arbitrary order) or stamped by a
@@ -139,6 +178,118 @@ struct Disk {
     objects: BTreeMap<String, i64>,
 }
 
+/// A record appended after the base: what one observation learnt. The jobs that became
+/// terminal are added; the active set and the object dates replace the previous ones
+/// whole, so that each record leaves the cache exactly as a rewrite would have.
+#[derive(Deserialize)]
+struct Record {
+    newest_created: i64,
+    terminal: Vec<CompactJob>,
+    active: BTreeMap<String, ActiveJob>,
+    objects: BTreeMap<String, i64>,
+}
+
+/// [`Record`] borrowed from the jobs, for writing.
+#[derive(Serialize)]
+struct RecordRef<'a> {
+    newest_created: i64,
+    terminal: Vec<CompactRef<'a>>,
+    active: BTreeMap<String, ActiveJob>,
+    objects: &'a BTreeMap<String, i64>,
+}
+
+/// Where a log's last whole record ends: an append goes there, chained to its MAC.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogEnd {
+    /// Bytes up to the end of the last whole record.
+    len: u64,
+    /// That record's MAC.
+    mac: Vec<u8>,
+    /// Bytes of the header and the base record.
+    base_len: u64,
+    /// Records after the base.
+    records: usize,
+}
+
+/// How [`Tail::store`] wrote the cache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Written {
+    /// One record at the end of the file.
+    Appended,
+    /// The whole file (compacted: one base record).
+    Rewritten,
+}
+
+/// The records of a log after its header, read one by one: each line is the hex MAC, a
+/// space and the JSON; each MAC covers the previous record's MAC (the header for the first)
+/// and the JSON, so a record edited, moved, dropped from the middle or taken from another
+/// file fails its check.
+struct Records<'a> {
+    rest: &'a [u8],
+    /// Bytes read so far (to the end of the last whole record).
+    offset: u64,
+    /// The last record's MAC (the header before the first).
+    prev: Vec<u8>,
+    mac_key: &'a [u8],
+}
+
+impl Records<'_> {
+    /// The next record, authenticated, then parsed. `Ok(None)`: the end of the file, or a
+    /// last line without its newline (an append that a crash cut short: the records before
+    /// it are a whole, consistent cache). `Err`: a whole record fails its MAC (the file was
+    /// edited, or two runs appended at once) or, authentic, does not parse.
+    fn next_json<T: serde::de::DeserializeOwned>(&mut self) -> Result<Option<T>, Discard> {
+        let Some(newline) = self.rest.iter().position(|b| *b == b'\n') else {
+            return Ok(None);
+        };
+        let line = &self.rest[..newline];
+        let space = line
+            .iter()
+            .position(|b| *b == b' ')
+            .ok_or(Discard::BadMac)?;
+        let (tag, json) = (&line[..space], &line[space + 1..]);
+        let tag = hex::decode(tag).map_err(|_| Discard::BadMac)?;
+        // Constant-time comparison.
+        chained_mac(self.mac_key, &self.prev, json)
+            .ok_or(Discard::BadMac)?
+            .verify_slice(&tag)
+            .map_err(|_| Discard::BadMac)?;
+        let value = serde_json::from_slice(json).map_err(|e| Discard::Damaged(e.to_string()))?;
+        self.prev = tag;
+        self.rest = &self.rest[newline + 1..];
+        self.offset += newline as u64 + 1;
+        Ok(Some(value))
+    }
+}
+
+/// One record's line (hex MAC, space, JSON, newline) chained to `prev`, and its MAC.
+fn record_line(
+    prev: &[u8],
+    value: &impl Serialize,
+    mac_key: &[u8],
+) -> std::io::Result<(Vec<u8>, Vec<u8>)> {
+    let json = serde_json::to_vec(value).map_err(std::io::Error::other)?;
+    let mac = chained_mac(mac_key, prev, &json)
+        .ok_or_else(|| std::io::Error::other("the cache's MAC key was refused"))?
+        .finalize()
+        .into_bytes()
+        .to_vec();
+    let tag = hex::encode(&mac);
+    let mut line = Vec::with_capacity(tag.len() + json.len() + 2);
+    line.extend_from_slice(tag.as_bytes());
+    line.push(b' ');
+    line.extend_from_slice(&json);
+    line.push(b'\n');
+    Ok((line, mac))
+}
+
+/// The MAC of a record: the previous record's MAC, then its JSON.
+fn chained_mac(mac_key: &[u8], prev: &[u8], json: &[u8]) -> Option<HmacSha256> {
+    let mut mac = mac_of(mac_key, prev)?;
+    mac.update(json);
+    Some(mac)
+}
+
 /// [`CompactJob`] borrowed from a job, for writing: the same JSON, no copy of the job.
 #[derive(Serialize)]
 struct CompactRef<'a>(
@@ -174,6 +325,29 @@ struct DiskRef<'a> {
     terminal: Vec<CompactRef<'a>>,
     active: BTreeMap<String, ActiveJob>,
     objects: &'a BTreeMap<String, i64>,
+}
+
+/// Whether the cache keeps `job` as terminal: it can never change again.
+fn cacheable(job: &RedactionJob) -> bool {
+    job.status.is_terminal() && job.objects.is_some()
+}
+
+/// The compact form of each cacheable job in `jobs`, sorted by (created, id), borrowed.
+fn compact_refs<'a>(jobs: impl Iterator<Item = &'a RedactionJob>) -> Vec<CompactRef<'a>> {
+    let mut terminal: Vec<&RedactionJob> = jobs.filter(|j| cacheable(j)).collect();
+    terminal.sort_by(|a, b| (a.created, &a.id).cmp(&(b.created, &b.id)));
+    terminal
+        .into_iter()
+        .filter_map(|j| {
+            Some(CompactRef(
+                &j.id,
+                j.created,
+                &j.status,
+                j.validation_behavior,
+                ObjectSetRef(j.objects.as_ref()?),
+            ))
+        })
+        .collect()
 }
 
 /// The ids of each kind that has any: the object set a terminal job is compared by.
@@ -228,10 +402,7 @@ impl Summary {
     /// it would keep of them). Cheap (no clone of the jobs), so an observation where
     /// nothing changed writes nothing.
     pub fn is_stale_for(&self, jobs: &[RedactionJob], objects: &BTreeMap<String, i64>) -> bool {
-        let terminal = jobs
-            .iter()
-            .filter(|j| j.status.is_terminal() && j.objects.is_some())
-            .count();
+        let terminal = jobs.iter().filter(|j| cacheable(j)).count();
         let newest = jobs.iter().map(|j| j.created).max().unwrap_or(0);
         terminal != self.terminal
             || newest != self.newest_created
@@ -275,11 +446,8 @@ impl JobCache {
     /// the two.
     #[cfg(test)]
     pub fn from_jobs(binding: &Binding<'_>, jobs: &[RedactionJob]) -> JobCache {
-        let mut terminal: Vec<RedactionJob> = jobs
-            .iter()
-            .filter(|j| j.status.is_terminal() && j.objects.is_some())
-            .cloned()
-            .collect();
+        let mut terminal: Vec<RedactionJob> =
+            jobs.iter().filter(|j| cacheable(j)).cloned().collect();
         terminal.sort_by(|a, b| (a.created, &a.id).cmp(&(b.created, &b.id)));
         JobCache {
             format_version: FORMAT_VERSION,
@@ -400,6 +568,15 @@ impl JobCache {
         binding: &Binding<'_>,
         mac_key: &[u8],
     ) -> Result<Option<JobCache>, Discard> {
+        Ok(Self::read_log(path, binding, mac_key)?.map(|(cache, _)| cache))
+    }
+
+    /// [`JobCache::read`], with where the log's last whole record ends (to append after it).
+    pub fn read_log(
+        path: &Path,
+        binding: &Binding<'_>,
+        mac_key: &[u8],
+    ) -> Result<Option<(JobCache, LogEnd)>, Discard> {
         let file = match std::fs::File::open(path) {
             Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -412,53 +589,82 @@ impl JobCache {
         if bytes.len() as u64 > MAX_CACHE_BYTES {
             return Err(Discard::TooLarge);
         }
-        Self::decode(&bytes, binding, mac_key).map(Some)
+        Self::decode_log(&bytes, binding, mac_key).map(Some)
     }
 
-    /// The pure half of [`JobCache::read`]: header, MAC, JSON, binding, in that order (the
-    /// JSON of a file that fails the MAC is never parsed).
+    /// The pure half of [`JobCache::read`]: header, then each record's MAC before its
+    /// JSON (the JSON of a record that fails its MAC is never parsed), then the binding.
     pub fn decode(
         bytes: &[u8],
         binding: &Binding<'_>,
         mac_key: &[u8],
     ) -> Result<JobCache, Discard> {
-        let newline = bytes
-            .iter()
-            .position(|b| *b == b'\n')
+        Self::decode_log(bytes, binding, mac_key).map(|(cache, _)| cache)
+    }
+
+    /// [`JobCache::decode`], with where the last whole record ends.
+    pub fn decode_log(
+        bytes: &[u8],
+        binding: &Binding<'_>,
+        mac_key: &[u8],
+    ) -> Result<(JobCache, LogEnd), Discard> {
+        let rest = bytes
+            .strip_prefix(MAGIC.as_bytes())
+            .and_then(|rest| rest.strip_prefix(b"\n"))
             .ok_or(Discard::OtherFormat)?;
-        let (header, body) = (&bytes[..newline], &bytes[newline + 1..]);
-        let header = std::str::from_utf8(header).map_err(|_| Discard::OtherFormat)?;
-        let tag = header
-            .strip_prefix(MAGIC)
-            .and_then(|rest| rest.strip_prefix(' '))
-            .ok_or(Discard::OtherFormat)?;
-        let tag = hex::decode(tag.trim()).map_err(|_| Discard::BadMac)?;
-        // Constant-time comparison.
-        mac_of(mac_key, body)
-            .ok_or(Discard::BadMac)?
-            .verify_slice(&tag)
-            .map_err(|_| Discard::BadMac)?;
-        let disk: Disk =
-            serde_json::from_slice(body).map_err(|e| Discard::Damaged(e.to_string()))?;
-        let mode = disk.mode;
-        let cache = JobCache {
-            format_version: disk.format_version,
-            api_base: disk.api_base,
-            account: disk.account,
+        let mut records = Records {
+            rest,
+            offset: (bytes.len() - rest.len()) as u64,
+            prev: MAGIC.as_bytes().to_vec(),
+            mac_key,
+        };
+        let base: Disk = match records.next_json()? {
+            Some(base) => base,
+            None => return Err(Discard::Damaged("it ends before its first record".into())),
+        };
+        let base_len = records.offset;
+        let mode = base.mode;
+        let mut cache = JobCache {
+            format_version: base.format_version,
+            api_base: base.api_base,
+            account: base.account,
             mode,
-            newest_created: disk.newest_created,
-            terminal: disk
+            newest_created: base.newest_created,
+            terminal: base
                 .terminal
                 .into_iter()
                 .map(|c| c.into_job(mode))
                 .collect(),
-            active: disk.active,
-            objects: disk.objects,
+            active: base.active,
+            objects: base.objects,
         };
         if !cache.matches(binding) {
             return Err(Discard::OtherBinding);
         }
-        Ok(cache)
+        let mut appended = 0;
+        while let Some(record) = records.next_json::<Record>()? {
+            appended += 1;
+            cache.newest_created = record.newest_created;
+            cache
+                .terminal
+                .extend(record.terminal.into_iter().map(|c| c.into_job(mode)));
+            cache.active = record.active;
+            cache.objects = record.objects;
+        }
+        if appended > 0 {
+            // Each record's jobs are newer than most of the base's: nearly sorted already.
+            cache
+                .terminal
+                .sort_by(|a, b| (a.created, &a.id).cmp(&(b.created, &b.id)));
+            cache.terminal.dedup_by(|a, b| a.id == b.id);
+        }
+        let end = LogEnd {
+            len: records.offset,
+            mac: records.prev,
+            base_len,
+            records: appended,
+        };
+        Ok((cache, end))
     }
 
     /// The file's bytes: the header line with the MAC over the JSON body, then the body.
@@ -486,29 +692,13 @@ impl JobCache {
         objects: &BTreeMap<String, i64>,
         mac_key: &[u8],
     ) -> std::io::Result<Vec<u8>> {
-        let mut terminal: Vec<&RedactionJob> = jobs
-            .iter()
-            .filter(|j| j.status.is_terminal() && j.objects.is_some())
-            .collect();
-        terminal.sort_by(|a, b| (a.created, &a.id).cmp(&(b.created, &b.id)));
         let disk = DiskRef {
             format_version: FORMAT_VERSION,
             api_base: binding.api_base,
             account: binding.account,
             mode: binding.mode,
             newest_created: jobs.iter().map(|j| j.created).max().unwrap_or(0),
-            terminal: terminal
-                .into_iter()
-                .filter_map(|j| {
-                    Some(CompactRef(
-                        &j.id,
-                        j.created,
-                        &j.status,
-                        j.validation_behavior,
-                        ObjectSetRef(j.objects.as_ref()?),
-                    ))
-                })
-                .collect(),
+            terminal: compact_refs(jobs.iter()),
             active: active_of(jobs),
             objects,
         };
@@ -527,18 +717,13 @@ impl JobCache {
         write_atomically(path, &Self::encode_jobs(binding, jobs, objects, mac_key)?)
     }
 
-    /// The header line with the MAC over the JSON of `disk`, then that JSON.
+    /// The header line, then `disk` as the log's first record.
     fn seal(disk: &impl Serialize, mac_key: &[u8]) -> std::io::Result<Vec<u8>> {
-        let body = serde_json::to_vec(disk).map_err(std::io::Error::other)?;
-        let mac = mac_of(mac_key, &body)
-            .ok_or_else(|| std::io::Error::other("the cache's MAC key was refused"))?;
-        let tag = hex::encode(mac.finalize().into_bytes());
-        let mut out = Vec::with_capacity(body.len() + MAGIC.len() + tag.len() + 2);
+        let (line, _) = record_line(MAGIC.as_bytes(), disk, mac_key)?;
+        let mut out = Vec::with_capacity(MAGIC.len() + 1 + line.len());
         out.extend_from_slice(MAGIC.as_bytes());
-        out.push(b' ');
-        out.extend_from_slice(tag.as_bytes());
         out.push(b'\n');
-        out.extend_from_slice(&body);
+        out.extend_from_slice(&line);
         Ok(out)
     }
 
@@ -554,6 +739,49 @@ impl JobCache {
         }
     }
 
+    /// [`JobCache::load`], with where the log ends (see [`JobCache::tail`]).
+    pub fn load_log(
+        path: &Path,
+        binding: &Binding<'_>,
+        mac_key: &[u8],
+    ) -> Option<(JobCache, LogEnd)> {
+        match Self::read_log(path, binding, mac_key) {
+            Ok(c) => c,
+            Err(why) => {
+                warn!(path = %path.display(), reason = %why, "job cache discarded; listing every job");
+                None
+            }
+        }
+    }
+
+    /// What an observation that read this cache (ending at `end`) and then listed `fresh`
+    /// keeps of it to append what changed: which cached terminal jobs the fresh lists can
+    /// have returned again (only those created at or after the oldest terminal job they
+    /// returned: the lists read newest first, or only active jobs), and what the cache
+    /// held. Call it before [`merge`] consumes the cache.
+    pub fn tail(&self, end: LogEnd, fresh: &[RedactionJob]) -> Tail {
+        let since = fresh
+            .iter()
+            .filter(|j| cacheable(j))
+            .map(|j| j.created)
+            .min();
+        let known = since
+            .map(|t| {
+                let first = self.terminal.partition_point(|j| j.created < t);
+                self.terminal[first..]
+                    .iter()
+                    .map(|j| j.id.clone())
+                    .collect()
+            })
+            .unwrap_or_default();
+        Tail {
+            end,
+            summary: self.summary(),
+            since,
+            known,
+        }
+    }
+
     /// Writes the cache atomically: a temporary file in the same directory, then renamed
     /// over the old one, so a reader never sees half a file. It is not `fsync`ed: the cache
     /// only saves requests, and a file a crash damaged fails its check and costs one full
@@ -561,6 +789,81 @@ impl JobCache {
     pub fn store(&self, path: &Path, mac_key: &[u8]) -> std::io::Result<()> {
         write_atomically(path, &self.encode(mac_key)?)
     }
+}
+
+/// What an observation keeps of the cache it read (see [`JobCache::tail`]), to append to it
+/// what it learnt rather than rewrite it.
+#[derive(Debug, Clone)]
+pub struct Tail {
+    end: LogEnd,
+    summary: Summary,
+    /// The oldest creation time among the terminal jobs the fresh lists returned.
+    since: Option<i64>,
+    /// The cached terminal jobs created at or after `since`.
+    known: HashSet<String>,
+}
+
+impl Tail {
+    /// Whether the cache must be written (see [`Summary::is_stale_for`]).
+    pub fn is_stale_for(&self, jobs: &[RedactionJob], objects: &BTreeMap<String, i64>) -> bool {
+        self.summary.is_stale_for(jobs, objects)
+    }
+
+    /// Whether `job` (of the observation's complete picture) is terminal and not yet in
+    /// the cache: it was active there, or a fresh list returned it and the cache did not
+    /// hold it. Every other job of the picture came from the cache.
+    fn is_new(&self, job: &RedactionJob) -> bool {
+        cacheable(job)
+            && (self.summary.active.contains_key(&job.id)
+                || (self.since.is_some_and(|t| job.created >= t) && !self.known.contains(&job.id)))
+    }
+
+    /// Writes what a complete observation that started from this cache learnt (`jobs`,
+    /// `objects` as for [`JobCache::encode_jobs`]): one record appended at the end of the
+    /// log, or — when the records would outgrow the base (in bytes, or past
+    /// [`MAX_RECORDS`]), or the file is not where this observation left it (another run
+    /// wrote it, or an append was cut short) — the whole file, rewritten atomically.
+    pub fn store(
+        &self,
+        binding: &Binding<'_>,
+        jobs: &[RedactionJob],
+        objects: &BTreeMap<String, i64>,
+        path: &Path,
+        mac_key: &[u8],
+    ) -> std::io::Result<Written> {
+        let record = RecordRef {
+            newest_created: jobs.iter().map(|j| j.created).max().unwrap_or(0),
+            terminal: compact_refs(jobs.iter().filter(|j| self.is_new(j))),
+            active: active_of(jobs),
+            objects,
+        };
+        let (line, _) = record_line(&self.end.mac, &record, mac_key)?;
+        let appended = self.end.len.saturating_sub(self.end.base_len) + line.len() as u64;
+        if self.end.records < MAX_RECORDS
+            && appended <= self.end.base_len
+            && append_at(path, self.end.len, &line)?
+        {
+            return Ok(Written::Appended);
+        }
+        JobCache::store_jobs(binding, jobs, objects, path, mac_key)?;
+        Ok(Written::Rewritten)
+    }
+}
+
+/// Appends `line` to the file at `path` if it is still `len` bytes long (else `false`:
+/// nothing written). One `write` on a file opened for appending: a crash leaves the line
+/// whole or cut short, and a reader stops before a line cut short.
+fn append_at(path: &Path, len: u64, line: &[u8]) -> std::io::Result<bool> {
+    let mut file = match std::fs::OpenOptions::new().append(true).open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(e),
+    };
+    if file.metadata()?.len() != len {
+        return Ok(false);
+    }
+    file.write_all(line)?;
+    Ok(true)
 }
 
 /// A temporary file in the same directory, renamed over `path` (see [`JobCache::store`]).
@@ -624,7 +927,7 @@ pub fn check_against_listing(
 /// The active (not cacheable) jobs of a complete observation.
 fn active_of(jobs: &[RedactionJob]) -> BTreeMap<String, ActiveJob> {
     jobs.iter()
-        .filter(|j| !(j.status.is_terminal() && j.objects.is_some()))
+        .filter(|j| !cacheable(j))
         .map(|j| {
             (
                 j.id.clone(),
@@ -988,6 +1291,191 @@ mod tests {
         // Older cached jobs below the pages' floor are not expected in them.
         let newest_only = vec![job("c", 300, "ready"), job("b", 200, "canceled")];
         assert_eq!(check_against_listing(&c, &newest_only, false), Ok(()));
+    }
+
+    /// 50 old terminal jobs and two active ones (`b` ready, `c` redacting).
+    fn history() -> Vec<RedactionJob> {
+        let mut jobs: Vec<RedactionJob> = (0..50)
+            .map(|i| job(&format!("old{i:02}"), i, "succeeded"))
+            .collect();
+        jobs.push(job("b", 100, "ready"));
+        jobs.push(job("c", 110, "redacting"));
+        jobs
+    }
+
+    /// One observation that started from the cache at `path`: it listed `fresh` (the jobs
+    /// created at or after `from`, as a listing newest first would) and its complete
+    /// picture is `now`; the cache is written as the observer writes it.
+    fn observe_into(path: &Path, now: &[RedactionJob], from: i64) -> Written {
+        let (cache, end) = JobCache::read_log(path, &binding(), KEY).unwrap().unwrap();
+        let fresh: Vec<RedactionJob> = now.iter().filter(|j| j.created >= from).cloned().collect();
+        let tail = cache.tail(end, &fresh);
+        assert!(tail.is_stale_for(now, &dates()));
+        tail.store(&binding(), now, &dates(), path, KEY).unwrap()
+    }
+
+    fn dates() -> BTreeMap<String, i64> {
+        BTreeMap::from([("pi_b".to_string(), 42)])
+    }
+
+    /// `b` succeeded and `d` was created (first record); then `c` succeeded and `e` was
+    /// canceled (second record).
+    fn two_appends(path: &Path) -> Vec<RedactionJob> {
+        let mut jobs = history();
+        JobCache::store_jobs(&binding(), &jobs, &BTreeMap::new(), path, KEY).unwrap();
+        jobs[50].status = JobStatus::Succeeded;
+        jobs.push(job("d", 120, "validating"));
+        assert_eq!(observe_into(path, &jobs, 100), Written::Appended);
+        jobs[51].status = JobStatus::Succeeded;
+        jobs.push(job("e", 130, "canceled"));
+        assert_eq!(observe_into(path, &jobs, 110), Written::Appended);
+        jobs
+    }
+
+    fn rewrite_of(jobs: &[RedactionJob]) -> JobCache {
+        JobCache {
+            objects: dates(),
+            ..JobCache::from_jobs(&binding(), jobs)
+        }
+    }
+
+    #[test]
+    fn records_appended_read_as_the_rewrite_would() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.json");
+        let jobs = two_appends(&path);
+        let bytes = std::fs::read(&path).unwrap();
+        // The header, the base and two records; the base is not written again.
+        assert_eq!(bytes.iter().filter(|b| **b == b'\n').count(), 4);
+        assert_eq!(
+            JobCache::decode(&bytes, &binding(), KEY),
+            Ok(rewrite_of(&jobs))
+        );
+        let c = JobCache::decode(&bytes, &binding(), KEY).unwrap();
+        assert_eq!(c.active.keys().collect::<Vec<_>>(), vec!["d"]);
+        assert_eq!(c.terminal_since(100), 3);
+    }
+
+    /// A crash in the middle of an append leaves a last line without its newline: the
+    /// cache reads as it was before that append, and the next write starts the file over.
+    #[test]
+    fn a_log_cut_short_is_read_up_to_its_last_whole_record() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.json");
+        let jobs = two_appends(&path);
+        let bytes = std::fs::read(&path).unwrap();
+        let lines: Vec<usize> = bytes
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| **b == b'\n')
+            .map(|(i, _)| i + 1)
+            .collect();
+        let mut after_first = jobs.clone();
+        after_first[51].status = JobStatus::Redacting;
+        after_first.pop();
+        for cut in [lines[2], lines[2] + 1, lines[3] - 1] {
+            assert_eq!(
+                JobCache::decode(&bytes[..cut], &binding(), KEY),
+                Ok(rewrite_of(&after_first)),
+                "cut at {cut}"
+            );
+        }
+        // Cut inside the base: nothing to use.
+        assert!(matches!(
+            JobCache::decode(&bytes[..lines[1] - 1], &binding(), KEY),
+            Err(Discard::Damaged(_))
+        ));
+        // The next write does not append after the torn line: it rewrites the file.
+        std::fs::write(&path, &bytes[..lines[3] - 1]).unwrap();
+        assert_eq!(observe_into(&path, &jobs, 110), Written::Rewritten);
+        assert_eq!(
+            JobCache::read(&path, &binding(), KEY),
+            Ok(Some(rewrite_of(&jobs)))
+        );
+    }
+
+    #[test]
+    fn a_flipped_byte_in_any_record_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.json");
+        two_appends(&path);
+        let bytes = std::fs::read(&path).unwrap();
+        let header = MAGIC.len() + 1;
+        for i in header..bytes.len() {
+            if bytes[i] == b'\n' {
+                // A record without its newline reads as cut short (see above).
+                continue;
+            }
+            let mut flipped = bytes.clone();
+            flipped[i] ^= 0x01;
+            let got = JobCache::decode(&flipped, &binding(), KEY);
+            assert!(
+                matches!(got, Err(Discard::BadMac)),
+                "byte {i} ({:?}): {got:?}",
+                bytes[i] as char
+            );
+        }
+    }
+
+    /// Records swapped, one dropped from the middle, or one taken from another file
+    /// written with the same key: the chain of MACs breaks.
+    #[test]
+    fn records_reordered_dropped_or_spliced_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.json");
+        two_appends(&path);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        let join = |ls: &[&str]| ls.iter().map(|l| format!("{l}\n")).collect::<String>();
+        let swapped = join(&[lines[0], lines[1], lines[3], lines[2]]);
+        let dropped = join(&[lines[0], lines[1], lines[3]]);
+        for bad in [swapped, dropped] {
+            assert_eq!(
+                JobCache::decode(bad.as_bytes(), &binding(), KEY),
+                Err(Discard::BadMac)
+            );
+        }
+        // Another log of the same account and key, whose base differs (one more job): its
+        // first record, spliced in here. (After an identical base it would be true, and
+        // would pass.)
+        let other = dir.path().join("other.json");
+        let mut jobs = history();
+        jobs.push(job("w", 150, "canceled"));
+        JobCache::store_jobs(&binding(), &jobs, &BTreeMap::new(), &other, KEY).unwrap();
+        jobs.push(job("x", 200, "succeeded"));
+        observe_into(&other, &jobs, 200);
+        let other_text = std::fs::read_to_string(&other).unwrap();
+        let foreign: Vec<&str> = other_text.lines().collect();
+        let spliced = join(&[lines[0], lines[1], foreign[2]]);
+        assert_eq!(
+            JobCache::decode(spliced.as_bytes(), &binding(), KEY),
+            Err(Discard::BadMac)
+        );
+    }
+
+    /// Once the records outgrow the base, the next write rewrites the file whole, with the
+    /// same content.
+    #[test]
+    fn compaction_keeps_the_content() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.json");
+        let mut jobs = history();
+        JobCache::store_jobs(&binding(), &jobs, &BTreeMap::new(), &path, KEY).unwrap();
+        let mut written = Vec::new();
+        for i in 0..100 {
+            jobs.push(job(&format!("n{i:03}"), 200 + i, "succeeded"));
+            written.push(observe_into(&path, &jobs, 200 + i));
+            assert_eq!(
+                JobCache::read(&path, &binding(), KEY),
+                Ok(Some(rewrite_of(&jobs))),
+                "after {i}"
+            );
+        }
+        let rewrites = written.iter().filter(|w| **w == Written::Rewritten).count();
+        assert!((1..20).contains(&rewrites), "{written:?}");
+        // Bounded: the file never holds much more than twice its base.
+        let base = JobCache::encode_jobs(&binding(), &jobs, &dates(), KEY).unwrap();
+        assert!(std::fs::metadata(&path).unwrap().len() <= 2 * base.len() as u64 + 1024);
     }
 
     #[test]

@@ -150,11 +150,11 @@ pub fn remember(client: &Client, opts: &ObserveOptions, live: &Live) {
 }
 
 /// What an observation through the cache hands on to [`date_and_store`]: the creation
-/// times the cache held, and what the cache held (`None`: no usable cache, so it is written
-/// whole).
+/// times the cache held, and what it keeps of the cache to append to it (`None`: no usable
+/// cache, so it is written whole).
 struct Cached {
     dates: BTreeMap<String, i64>,
-    summary: Option<cache::Summary>,
+    tail: Option<cache::Tail>,
 }
 
 /// Dates the erroring objects of `live` (those the cache already dated are not asked
@@ -173,14 +173,15 @@ async fn date_and_store(
         return;
     };
     let dates = objects::dates_to_keep(live);
-    if cached
-        .summary
-        .is_some_and(|s| !s.is_stale_for(&live.jobs, &dates))
-    {
-        return;
-    }
     let (binding, mac_key, path) = cache_file(client, dir, &account.id);
-    if let Err(e) = cache::JobCache::store_jobs(&binding, &live.jobs, &dates, &path, &mac_key) {
+    let written = match &cached.tail {
+        Some(tail) if !tail.is_stale_for(&live.jobs, &dates) => return,
+        Some(tail) => tail
+            .store(&binding, &live.jobs, &dates, &path, &mac_key)
+            .map(|w| debug!(?w, "job cache written")),
+        None => cache::JobCache::store_jobs(&binding, &live.jobs, &dates, &path, &mac_key),
+    };
+    if let Err(e) = written {
         warn!(path = %path.display(), error = %e, "cannot write the job cache");
     }
 }
@@ -215,11 +216,11 @@ async fn cached_jobs(
     let (binding, mac_key, path) = cache_file(client, dir, &account.id);
     let none = Cached {
         dates: BTreeMap::new(),
-        summary: None,
+        tail: None,
     };
-    Ok(match cache::JobCache::load(&path, &binding, &mac_key) {
+    Ok(match cache::JobCache::load_log(&path, &binding, &mac_key) {
         None => (client.list_jobs(None).await?, none),
-        Some(cached) => match jobs_with_cache(client, cached, concurrency).await? {
+        Some((cached, end)) => match jobs_with_cache(client, cached, end, concurrency).await? {
             Ok(found) => found,
             Err(why) => {
                 warn!(path = %path.display(), reason = %why, "job cache discarded; listing every job");
@@ -234,6 +235,7 @@ async fn cached_jobs(
 async fn jobs_with_cache(
     client: &Client,
     mut cached: cache::JobCache,
+    end: cache::LogEnd,
     concurrency: usize,
 ) -> Result<Result<(Vec<RedactionJob>, Cached), cache::Discard>, StripeError> {
     // Either every job down to the oldest cached active one (it shows what they became),
@@ -290,7 +292,7 @@ async fn jobs_with_cache(
             .await?;
         fresh.extend(terminal.into_iter().filter(|j| missing.contains(&j.id)));
     }
-    let summary = cached.summary();
+    let tail = cached.tail(end, &fresh);
     let dates = std::mem::take(&mut cached.objects);
     let (mut jobs, missing) = cache::merge(cached, fresh);
     debug!(
@@ -323,7 +325,7 @@ async fn jobs_with_cache(
         jobs,
         Cached {
             dates,
-            summary: Some(summary),
+            tail: Some(tail),
         },
     )))
 }

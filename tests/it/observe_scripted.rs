@@ -356,6 +356,12 @@ async fn the_terminal_job_cache_saves_requests_and_is_never_wrong() {
         Some("succeeded")
     );
     assert_eq!(third.jobs.len(), JOBS + 1);
+    // The changes were appended to the cache, not written over it: read back, it gives
+    // the same answer.
+    assert_eq!(std::fs::read_to_string(&file).unwrap().lines().count(), 3);
+    let again = observe(&c, &d, &cached).await.unwrap();
+    assert_eq!(again.jobs, truth.jobs);
+    assert_eq!(again.validation_errors, truth.validation_errors);
 
     // A damaged cache only costs a full listing.
     std::fs::write(&file, b"{not json").unwrap();
