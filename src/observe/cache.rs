@@ -679,7 +679,7 @@ impl JobCache {
             active: self.active.clone(),
             objects: self.objects.clone(),
         };
-        Self::seal(&disk, mac_key)
+        Ok(Self::seal(&disk, mac_key)?.0)
     }
 
     /// The file's bytes for the cache of everything in `jobs` (a complete observation of
@@ -692,6 +692,16 @@ impl JobCache {
         objects: &BTreeMap<String, i64>,
         mac_key: &[u8],
     ) -> std::io::Result<Vec<u8>> {
+        Ok(Self::seal_jobs(binding, jobs, objects, mac_key)?.0)
+    }
+
+    /// [`JobCache::encode_jobs`], and the base record's MAC.
+    fn seal_jobs(
+        binding: &Binding<'_>,
+        jobs: &[RedactionJob],
+        objects: &BTreeMap<String, i64>,
+        mac_key: &[u8],
+    ) -> std::io::Result<(Vec<u8>, Vec<u8>)> {
         let disk = DiskRef {
             format_version: FORMAT_VERSION,
             api_base: binding.api_base,
@@ -714,17 +724,38 @@ impl JobCache {
         path: &Path,
         mac_key: &[u8],
     ) -> std::io::Result<()> {
-        write_atomically(path, &Self::encode_jobs(binding, jobs, objects, mac_key)?)
+        Self::store_log(binding, jobs, objects, path, mac_key).map(|_| ())
     }
 
-    /// The header line, then `disk` as the log's first record.
-    fn seal(disk: &impl Serialize, mac_key: &[u8]) -> std::io::Result<Vec<u8>> {
-        let (line, _) = record_line(MAGIC.as_bytes(), disk, mac_key)?;
+    /// [`JobCache::store_jobs`], and what a later write in this process needs to append to
+    /// the file rather than rewrite it (see [`Tail`]).
+    pub fn store_log(
+        binding: &Binding<'_>,
+        jobs: &[RedactionJob],
+        objects: &BTreeMap<String, i64>,
+        path: &Path,
+        mac_key: &[u8],
+    ) -> std::io::Result<Tail> {
+        let (bytes, mac) = Self::seal_jobs(binding, jobs, objects, mac_key)?;
+        write_atomically(path, &bytes)?;
+        let len = bytes.len() as u64;
+        let end = LogEnd {
+            len,
+            mac,
+            base_len: len,
+            records: 0,
+        };
+        Ok(Tail::after(jobs, objects, end))
+    }
+
+    /// The header line, then `disk` as the log's first record; and that record's MAC.
+    fn seal(disk: &impl Serialize, mac_key: &[u8]) -> std::io::Result<(Vec<u8>, Vec<u8>)> {
+        let (line, mac) = record_line(MAGIC.as_bytes(), disk, mac_key)?;
         let mut out = Vec::with_capacity(MAGIC.len() + 1 + line.len());
         out.extend_from_slice(MAGIC.as_bytes());
         out.push(b'\n');
         out.extend_from_slice(&line);
-        Ok(out)
+        Ok((out, mac))
     }
 
     /// Reads a cache; `None` (after a warning when a file was there) when it is missing or
@@ -804,6 +835,36 @@ pub struct Tail {
 }
 
 impl Tail {
+    /// The tail of a log (ending at `end`) that holds exactly what a cache written from
+    /// `jobs` and `objects` holds: a later picture's jobs that are not in it are the
+    /// active ones and those created since (with the overlap every cached observation
+    /// allows for).
+    fn after(jobs: &[RedactionJob], objects: &BTreeMap<String, i64>, end: LogEnd) -> Tail {
+        let newest = jobs.iter().map(|j| j.created).max().unwrap_or(0);
+        let since = newest.saturating_sub(OVERLAP_SECONDS);
+        Tail {
+            end,
+            summary: Summary {
+                terminal: jobs.iter().filter(|j| cacheable(j)).count(),
+                newest_created: newest,
+                active: active_of(jobs),
+                objects: objects.clone(),
+            },
+            since: Some(since),
+            known: jobs
+                .iter()
+                .filter(|j| cacheable(j) && j.created >= since)
+                .map(|j| j.id.clone())
+                .collect(),
+        }
+    }
+
+    /// This tail once the picture is `jobs` and `objects` and the cache was found to hold
+    /// just that (nothing to write): ready for a later write of this process.
+    pub fn settled(&self, jobs: &[RedactionJob], objects: &BTreeMap<String, i64>) -> Tail {
+        Tail::after(jobs, objects, self.end.clone())
+    }
+
     /// Whether the cache must be written (see [`Summary::is_stale_for`]).
     pub fn is_stale_for(&self, jobs: &[RedactionJob], objects: &BTreeMap<String, i64>) -> bool {
         self.summary.is_stale_for(jobs, objects)
@@ -830,23 +891,29 @@ impl Tail {
         objects: &BTreeMap<String, i64>,
         path: &Path,
         mac_key: &[u8],
-    ) -> std::io::Result<Written> {
+    ) -> std::io::Result<(Written, Tail)> {
         let record = RecordRef {
             newest_created: jobs.iter().map(|j| j.created).max().unwrap_or(0),
             terminal: compact_refs(jobs.iter().filter(|j| self.is_new(j))),
             active: active_of(jobs),
             objects,
         };
-        let (line, _) = record_line(&self.end.mac, &record, mac_key)?;
+        let (line, mac) = record_line(&self.end.mac, &record, mac_key)?;
         let appended = self.end.len.saturating_sub(self.end.base_len) + line.len() as u64;
         if self.end.records < MAX_RECORDS
             && appended <= self.end.base_len
             && append_at(path, self.end.len, &line)?
         {
-            return Ok(Written::Appended);
+            let end = LogEnd {
+                len: self.end.len + line.len() as u64,
+                mac,
+                base_len: self.end.base_len,
+                records: self.end.records + 1,
+            };
+            return Ok((Written::Appended, Tail::after(jobs, objects, end)));
         }
-        JobCache::store_jobs(binding, jobs, objects, path, mac_key)?;
-        Ok(Written::Rewritten)
+        let next = JobCache::store_log(binding, jobs, objects, path, mac_key)?;
+        Ok((Written::Rewritten, next))
     }
 }
 
@@ -1311,7 +1378,7 @@ mod tests {
         let fresh: Vec<RedactionJob> = now.iter().filter(|j| j.created >= from).cloned().collect();
         let tail = cache.tail(end, &fresh);
         assert!(tail.is_stale_for(now, &dates()));
-        tail.store(&binding(), now, &dates(), path, KEY).unwrap()
+        tail.store(&binding(), now, &dates(), path, KEY).unwrap().0
     }
 
     fn dates() -> BTreeMap<String, i64> {

@@ -12,8 +12,9 @@ pub mod objects;
 pub mod select;
 pub mod watch;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use futures::{stream, StreamExt, TryStreamExt};
@@ -136,16 +137,61 @@ pub async fn observe_with_account(
 /// Writes the terminal-job cache from a picture that apply kept up to date round by round
 /// (see [`watch`]): once, when the run ends, instead of on every observation. The picture
 /// holds every job up to its last listing, so the cache is what a full observation at that
-/// moment would have written. Without a cache directory or a known account, nothing is
-/// written; a failure to write is only a warning (the cache saves requests, nothing more).
+/// moment would have written; what changed since this process last read or wrote the file
+/// is appended to it (see [`cache::Tail`]). Without a cache directory or a known account,
+/// nothing is written; a failure to write is only a warning (the cache saves requests,
+/// nothing more).
 pub fn remember(client: &Client, opts: &ObserveOptions, live: &Live) {
     let (Some(dir), Some(account)) = (&opts.cache_dir, &live.account) else {
         return;
     };
-    let (binding, mac_key, path) = cache_file(client, dir, &account.id);
     let dates = objects::dates_to_keep(live);
-    if let Err(e) = cache::JobCache::store_jobs(&binding, &live.jobs, &dates, &path, &mac_key) {
-        warn!(path = %path.display(), error = %e, "cannot write the job cache");
+    let (_, _, path) = cache_file(client, dir, &account.id);
+    let tail = tails().remove(&path);
+    write_cache(client, dir, &account.id, &live.jobs, &dates, tail);
+}
+
+/// Where each cache file this process last read or wrote ended, by path: a later write of
+/// the same process (apply's, when it ends) appends to it rather than rewriting it.
+static TAILS: OnceLock<Mutex<HashMap<PathBuf, cache::Tail>>> = OnceLock::new();
+
+fn tails() -> std::sync::MutexGuard<'static, HashMap<PathBuf, cache::Tail>> {
+    TAILS
+        .get_or_init(Mutex::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+}
+
+/// Writes the cache of `jobs` and `dates` for `account`: nothing when it already holds
+/// that, one record appended when this process knows where the file ends (`tail`), else
+/// the whole file. Remembers where the file now ends. A failure is only a warning.
+fn write_cache(
+    client: &Client,
+    dir: &Path,
+    account: &str,
+    jobs: &[RedactionJob],
+    dates: &BTreeMap<String, i64>,
+    tail: Option<cache::Tail>,
+) {
+    let (binding, mac_key, path) = cache_file(client, dir, account);
+    let next = match tail {
+        Some(tail) if !tail.is_stale_for(jobs, dates) => Ok(tail.settled(jobs, dates)),
+        Some(tail) => tail
+            .store(&binding, jobs, dates, &path, &mac_key)
+            .map(|(written, next)| {
+                debug!(?written, "job cache written");
+                next
+            }),
+        None => cache::JobCache::store_log(&binding, jobs, dates, &path, &mac_key),
+    };
+    match next {
+        Ok(next) => {
+            tails().insert(path, next);
+        }
+        Err(e) => {
+            warn!(path = %path.display(), error = %e, "cannot write the job cache");
+            tails().remove(&path);
+        }
     }
 }
 
@@ -173,17 +219,7 @@ async fn date_and_store(
         return;
     };
     let dates = objects::dates_to_keep(live);
-    let (binding, mac_key, path) = cache_file(client, dir, &account.id);
-    let written = match &cached.tail {
-        Some(tail) if !tail.is_stale_for(&live.jobs, &dates) => return,
-        Some(tail) => tail
-            .store(&binding, &live.jobs, &dates, &path, &mac_key)
-            .map(|w| debug!(?w, "job cache written")),
-        None => cache::JobCache::store_jobs(&binding, &live.jobs, &dates, &path, &mac_key),
-    };
-    if let Err(e) = written {
-        warn!(path = %path.display(), error = %e, "cannot write the job cache");
-    }
+    write_cache(client, dir, &account.id, &live.jobs, &dates, cached.tail);
 }
 
 /// The cache file of this client's account and mode under `dir`: what binds it, the key

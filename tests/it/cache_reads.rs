@@ -88,3 +88,25 @@ fn a_cache_that_lies_about_a_creation_time_is_refused() {
     assert_eq!(asked, 1, "the creation time is read from Stripe again");
     assert_eq!(stdout, truth);
 }
+
+/// An apply writes the cache when it starts (its first observation) and appends what it
+/// learnt when it ends (the jobs it made, now terminal): the file is not written over,
+/// and the next plan reads from it what a full listing shows.
+#[test]
+fn an_apply_appends_what_it_learnt_to_the_cache() {
+    let emu = Emu::instant();
+    let wd = Workdir::new();
+    let objects = "      customers: [cus_a1, cus_a2]\n";
+    wd.write("m.yaml", &crate::common::manifest("dsr-1", objects, ""));
+    wd.apply_wait(&emu).assert().success();
+    let text_of = |wd: &Workdir| std::fs::read_to_string(cache_file(wd)).unwrap();
+    // The header, the first observation's base (no job yet), the job apply made.
+    let log = text_of(&wd);
+    assert_eq!(log.lines().count(), 3, "{log}");
+    assert!(log.lines().nth(2).unwrap().contains("cus_a1"), "{log}");
+
+    let (cached, _, _) = plan(&wd, &emu, &[]);
+    let (listed, _, _) = plan(&wd, &emu, &["--no-cache"]);
+    assert!(cached.contains("No changes"), "{cached}");
+    assert_eq!(cached, listed);
+}
