@@ -148,3 +148,66 @@ pub async fn date_erroring_objects(client: &Client, live: &mut Live, concurrency
     live.object_created.extend(remembered);
     live.object_created.extend(dated);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stripe::models::{
+        ErroringObject, JobValidationError, RedactionJob, ValidationErrorCode,
+    };
+
+    fn job(id: &str, status: &str) -> RedactionJob {
+        serde_json::from_value(serde_json::json!({
+            "id": id, "object": "privacy.redaction_job", "created": 1, "livemode": false,
+            "objects": {"customers": ["cus_1"]}, "status": status,
+        }))
+        .unwrap()
+    }
+
+    fn error(code: ValidationErrorCode, object_type: &str, id: &str) -> JobValidationError {
+        JobValidationError {
+            id: format!("prjve_{id}"),
+            object: "privacy.redaction_job_validation_error".into(),
+            code,
+            erroring_object: Some(ErroringObject {
+                id: id.into(),
+                object_type: object_type.into(),
+            }),
+            message: String::new(),
+        }
+    }
+
+    /// The cache keeps only the dates that a failed job's risk-period errors still name:
+    /// not those of a job that since succeeded, nor of an error that cannot be the risk
+    /// period, nor dates nobody names.
+    #[test]
+    fn only_dates_a_failed_job_still_names_are_kept() {
+        let live = Live {
+            jobs: vec![job("prj_failed", "failed"), job("prj_done", "succeeded")],
+            validation_errors: BTreeMap::from([
+                (
+                    "prj_failed".to_string(),
+                    vec![
+                        error(ValidationErrorCode::InvalidState, "payment_intent", "pi_1"),
+                        error(ValidationErrorCode::InvalidState, "customer", "cus_x"),
+                    ],
+                ),
+                (
+                    "prj_done".to_string(),
+                    vec![error(ValidationErrorCode::InvalidState, "charge", "ch_2")],
+                ),
+            ]),
+            object_created: BTreeMap::from([
+                ("pi_1".to_string(), 10),
+                ("cus_x".to_string(), 11),
+                ("ch_2".to_string(), 12),
+                ("in_old".to_string(), 13),
+            ]),
+            ..Live::default()
+        };
+        assert_eq!(
+            dates_to_keep(&live),
+            BTreeMap::from([("pi_1".to_string(), 10)])
+        );
+    }
+}
