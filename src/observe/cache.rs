@@ -420,7 +420,10 @@ pub enum Discard {
     TooLarge,
     #[error("it was not written by this version of redactctl")]
     OtherFormat,
-    #[error("its authentication check fails: it was edited, or written with another API key")]
+    #[error(
+        "its authentication check fails: it was edited, written with another API key, or \
+         appended to by two runs at once"
+    )]
     BadMac,
     #[error("it is damaged: {0}")]
     Damaged(String),
@@ -813,10 +816,11 @@ impl JobCache {
         }
     }
 
-    /// Writes the cache atomically: a temporary file in the same directory, then renamed
-    /// over the old one, so a reader never sees half a file. It is not `fsync`ed: the cache
-    /// only saves requests, and a file a crash damaged fails its check and costs one full
-    /// listing, while an fsync would cost every observation.
+    /// Writes the cache whole (a log of one base record), atomically: a temporary file in
+    /// the same directory, then renamed over the old one, so a reader never sees half a
+    /// file. It is not `fsync`ed: the cache only saves requests, and a file a crash damaged
+    /// fails its check and costs one full listing, while an fsync would cost every
+    /// observation.
     pub fn store(&self, path: &Path, mac_key: &[u8]) -> std::io::Result<()> {
         write_atomically(path, &self.encode(mac_key)?)
     }
