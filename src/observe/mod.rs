@@ -12,8 +12,9 @@ pub mod objects;
 pub mod select;
 pub mod watch;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use futures::{stream, StreamExt, TryStreamExt};
@@ -88,16 +89,19 @@ pub async fn observe_with_account(
         }
     };
     let jobs = async {
-        let mut jobs = match (&opts.cache_dir, &known_account) {
-            (Some(dir), Some(acct)) => cached_jobs(client, dir, acct, concurrency).await?,
-            _ => client.list_jobs(None).await?,
+        let (mut jobs, cached) = match (&opts.cache_dir, &known_account) {
+            (Some(dir), Some(acct)) => {
+                let (jobs, cached) = cached_jobs(client, dir, acct, concurrency).await?;
+                (jobs, Some(cached))
+            }
+            _ => (client.list_jobs(None).await?, None),
         };
         select::sort_jobs(&mut jobs);
         let errors = validation_errors(client, &jobs, concurrency).await?;
-        Ok::<_, StripeError>((jobs, errors))
+        Ok::<_, StripeError>(((jobs, cached), errors))
     };
     let sessions = sessions(client, desired, concurrency);
-    let (account, (jobs, validation_errors), sessions) =
+    let (account, ((jobs, cached), validation_errors), sessions) =
         futures::try_join!(account, jobs, sessions)?;
 
     info!(
@@ -119,7 +123,12 @@ pub async fn observe_with_account(
         missing_objects: BTreeMap::new(),
         validated_at: BTreeMap::new(),
     };
-    objects::date_erroring_objects(client, &mut live, concurrency).await;
+    match (cached, &opts.cache_dir) {
+        (Some(cached), Some(dir)) => {
+            date_and_store(client, dir, cached, &mut live, concurrency).await;
+        }
+        _ => objects::date_erroring_objects(client, &mut live, concurrency).await,
+    }
     // Stripe's clock (its `Date` header) decides when 90 days have passed.
     live.observed_at = client.server_time().unwrap_or(live.observed_at);
     Ok(live)
@@ -128,16 +137,89 @@ pub async fn observe_with_account(
 /// Writes the terminal-job cache from a picture that apply kept up to date round by round
 /// (see [`watch`]): once, when the run ends, instead of on every observation. The picture
 /// holds every job up to its last listing, so the cache is what a full observation at that
-/// moment would have written. Without a cache directory or a known account, nothing is
-/// written; a failure to write is only a warning (the cache saves requests, nothing more).
+/// moment would have written; what changed since this process last read or wrote the file
+/// is appended to it (see [`cache::Tail`]). Without a cache directory or a known account,
+/// nothing is written; a failure to write is only a warning (the cache saves requests,
+/// nothing more).
 pub fn remember(client: &Client, opts: &ObserveOptions, live: &Live) {
     let (Some(dir), Some(account)) = (&opts.cache_dir, &live.account) else {
         return;
     };
-    let (binding, mac_key, path) = cache_file(client, dir, &account.id);
-    if let Err(e) = cache::JobCache::store_jobs(&binding, &live.jobs, &path, &mac_key) {
-        warn!(path = %path.display(), error = %e, "cannot write the job cache");
+    let dates = objects::dates_to_keep(live);
+    let (_, _, path) = cache_file(client, dir, &account.id);
+    let tail = tails().remove(&path);
+    write_cache(client, dir, &account.id, &live.jobs, &dates, tail);
+}
+
+/// Where each cache file this process last read or wrote ended, by path: a later write of
+/// the same process (apply's, when it ends) appends to it rather than rewriting it.
+static TAILS: OnceLock<Mutex<HashMap<PathBuf, cache::Tail>>> = OnceLock::new();
+
+fn tails() -> std::sync::MutexGuard<'static, HashMap<PathBuf, cache::Tail>> {
+    TAILS
+        .get_or_init(Mutex::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+}
+
+/// Writes the cache of `jobs` and `dates` for `account`: nothing when it already holds
+/// that, one record appended when this process knows where the file ends (`tail`), else
+/// the whole file. Remembers where the file now ends. A failure is only a warning.
+fn write_cache(
+    client: &Client,
+    dir: &Path,
+    account: &str,
+    jobs: &[RedactionJob],
+    dates: &BTreeMap<String, i64>,
+    tail: Option<cache::Tail>,
+) {
+    let (binding, mac_key, path) = cache_file(client, dir, account);
+    let next = match tail {
+        Some(tail) if !tail.is_stale_for(jobs, dates) => Ok(tail.settled(jobs, dates)),
+        Some(tail) => tail
+            .store(&binding, jobs, dates, &path, &mac_key)
+            .map(|(written, next)| {
+                debug!(?written, "job cache written");
+                next
+            }),
+        None => cache::JobCache::store_log(&binding, jobs, dates, &path, &mac_key),
+    };
+    match next {
+        Ok(next) => {
+            tails().insert(path, next);
+        }
+        Err(e) => {
+            warn!(path = %path.display(), error = %e, "cannot write the job cache");
+            tails().remove(&path);
+        }
     }
+}
+
+/// What an observation through the cache hands on to [`date_and_store`]: the creation
+/// times the cache held, and what it keeps of the cache to append to it (`None`: no usable
+/// cache, so it is written whole).
+struct Cached {
+    dates: BTreeMap<String, i64>,
+    tail: Option<cache::Tail>,
+}
+
+/// Dates the erroring objects of `live` (those the cache already dated are not asked
+/// again), then writes the cache when what it would hold changed (a failure to write it
+/// is only a warning).
+async fn date_and_store(
+    client: &Client,
+    dir: &Path,
+    cached: Cached,
+    live: &mut Live,
+    concurrency: usize,
+) {
+    live.object_created.extend(cached.dates);
+    objects::date_erroring_objects(client, live, concurrency).await;
+    let Some(account) = &live.account else {
+        return;
+    };
+    let dates = objects::dates_to_keep(live);
+    write_cache(client, dir, &account.id, &live.jobs, &dates, cached.tail);
 }
 
 /// The cache file of this client's account and mode under `dir`: what binds it, the key
@@ -158,48 +240,57 @@ fn cache_file<'a>(
 }
 
 /// Every job of the account, reading the terminal ones from the cache in `dir` when it has
-/// an authentic one that the listing confirms, then refreshing the cache when what it holds
-/// changed (a failure to write it is only a warning). A cache that fails any check is
-/// discarded with a warning and every job is listed: the cache may save requests, never
-/// change the answer.
+/// an authentic one that the listing confirms; the cache is refreshed by [`date_and_store`]
+/// once the erroring objects are dated. A cache that fails any check is discarded with a
+/// warning and every job is listed: the cache may save requests, never change the answer.
 async fn cached_jobs(
     client: &Client,
     dir: &Path,
     account: &Account,
     concurrency: usize,
-) -> Result<Vec<RedactionJob>, StripeError> {
+) -> Result<(Vec<RedactionJob>, Cached), StripeError> {
     let (binding, mac_key, path) = cache_file(client, dir, &account.id);
-    let (jobs, write) = match cache::JobCache::load(&path, &binding, &mac_key) {
-        None => (client.list_jobs(None).await?, true),
-        Some(cached) => match jobs_with_cache(client, cached, concurrency).await? {
+    let none = Cached {
+        dates: BTreeMap::new(),
+        tail: None,
+    };
+    Ok(match cache::JobCache::load_log(&path, &binding, &mac_key) {
+        None => (client.list_jobs(None).await?, none),
+        Some((cached, end)) => match jobs_with_cache(client, cached, end, concurrency).await? {
             Ok(found) => found,
             Err(why) => {
                 warn!(path = %path.display(), reason = %why, "job cache discarded; listing every job");
-                (client.list_jobs(None).await?, true)
+                (client.list_jobs(None).await?, none)
             }
         },
-    };
-    if write {
-        if let Err(e) = cache::JobCache::store_jobs(&binding, &jobs, &path, &mac_key) {
-            warn!(path = %path.display(), error = %e, "cannot write the job cache");
-        }
-    }
-    Ok(jobs)
+    })
 }
 
-/// The jobs from an authentic cache plus what changed since, and whether the cache must be
-/// rewritten; `Ok(Err(_))` when Stripe contradicts the cache (then nothing of it may be
-/// used).
+/// The jobs from an authentic cache plus what changed since, and what the cache held;
+/// `Ok(Err(_))` when Stripe contradicts the cache (then nothing of it may be used).
 async fn jobs_with_cache(
     client: &Client,
-    cached: cache::JobCache,
+    mut cached: cache::JobCache,
+    end: cache::LogEnd,
     concurrency: usize,
-) -> Result<Result<(Vec<RedactionJob>, bool), cache::Discard>, StripeError> {
-    let recent = recent_jobs(client, cached.relist_from(), None);
-    let active = stream::iter(cache::active_statuses())
-        .map(|status| async move { client.list_jobs(Some(&status)).await })
-        .buffer_unordered(concurrency)
-        .try_concat();
+) -> Result<Result<(Vec<RedactionJob>, Cached), cache::Discard>, StripeError> {
+    // Either every job down to the oldest cached active one (it shows what they became),
+    // or the recent ones and a list per active status: whichever costs fewer requests.
+    let (from, by_status) = match cached.active_reads() {
+        cache::ActiveReads::Listing { from } => (from, false),
+        cache::ActiveReads::ByStatus { from } => (from, true),
+    };
+    let recent = recent_jobs(client, from, None);
+    let active = async {
+        if !by_status {
+            return Ok(Vec::new());
+        }
+        stream::iter(cache::active_statuses())
+            .map(|status| async move { client.list_jobs(Some(&status)).await })
+            .buffer_unordered(concurrency)
+            .try_concat()
+            .await
+    };
     let ((recent, complete), active) = futures::try_join!(recent, active)?;
     if let Err(why) = cache::check_against_listing(&cached, &recent, complete) {
         return Ok(Err(why));
@@ -237,7 +328,8 @@ async fn jobs_with_cache(
             .await?;
         fresh.extend(terminal.into_iter().filter(|j| missing.contains(&j.id)));
     }
-    let summary = cached.summary();
+    let tail = cached.tail(end, &fresh);
+    let dates = std::mem::take(&mut cached.objects);
     let (mut jobs, missing) = cache::merge(cached, fresh);
     debug!(
         jobs = jobs.len(),
@@ -265,8 +357,13 @@ async fn jobs_with_cache(
             Err(discard) => return Ok(Err(discard)),
         }
     }
-    let write = summary.is_stale_for(&jobs);
-    Ok(Ok((jobs, write)))
+    Ok(Ok((
+        jobs,
+        Cached {
+            dates,
+            tail: Some(tail),
+        },
+    )))
 }
 
 /// Jobs newest first (only those in `status`, when given), page by page, until a page

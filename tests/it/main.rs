@@ -6,6 +6,7 @@ mod apply_guide;
 mod apply_reads;
 mod bad_environment;
 mod behavior_flips;
+mod cache_reads;
 mod ci_flow;
 mod ci_workflows;
 mod cli_output;

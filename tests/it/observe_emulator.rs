@@ -257,3 +257,70 @@ async fn a_cached_observation_after_500_jobs_finished_unobserved_costs_few_reque
     assert_eq!(key(&warm), key(&uncached));
     emu.shutdown().await;
 }
+
+/// A job that failed long ago, under 1,000 newer terminal jobs: listing everything down to
+/// it would cost 11 pages, so a warm observation reads one recent page and one list per
+/// active status instead, and still sees every job as a full listing does.
+#[tokio::test]
+async fn an_old_active_job_under_many_newer_ones_is_read_by_its_status() {
+    let mut y = String::from(
+        "objects:\n  - {id: cus_old, related: [pi_old]}\n  - {id: pi_old, state: requires_payment_method}\njobs:\n  - {objects: {customers: [cus_old]}, status: failed, age: 30h}\n",
+    );
+    for i in 0..1_000 {
+        y += &format!(
+            "  - {{objects: {{customers: [cus_done{i}]}}, status: succeeded, age: {}m}}\n",
+            1_000 - i
+        );
+    }
+    let emu = spawn(
+        Config {
+            fixtures: Some(serde_yaml::from_str(&y).unwrap()),
+            clock: Clock::manual(1_800_000_000),
+            ..every_id_exists()
+        },
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    let mut cfg = ClientConfig::new(
+        emu.base_url(),
+        ApiKey::parse("sk_test_observeEmulator0123456789").unwrap(),
+    );
+    cfg.retry.base_delay = Duration::from_millis(1);
+    let c = Client::new(cfg).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let cached = ObserveOptions {
+        cache_dir: Some(dir.path().to_path_buf()),
+        ..ObserveOptions::default()
+    };
+    let mut no_sessions = desired();
+    no_sessions.entries.clear();
+
+    observe(&c, &no_sessions, &cached).await.unwrap();
+    emu.reset_stats();
+    let warm = observe(&c, &no_sessions, &cached).await.unwrap();
+    let stats = emu.stats();
+    // The account, one page of recent jobs, six status lists; the failed job's
+    // PaymentIntent was dated by the first observation and is in the cache.
+    assert_eq!(
+        stats.route("GET /v1/privacy/redaction_jobs"),
+        7,
+        "{stats:?}"
+    );
+    assert_eq!(stats.route("GET /v1/privacy/redaction_jobs/:id"), 0);
+    assert_eq!(stats.total, 8, "{:?}", stats.by_route);
+    assert_eq!(warm.object_created.len(), 1);
+
+    let uncached = observe(&c, &no_sessions, &ObserveOptions::default())
+        .await
+        .unwrap();
+    let key = |live: &redactctl::observe::Live| {
+        live.jobs
+            .iter()
+            .map(|j| (j.id.clone(), j.status.clone(), j.object_refs()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(key(&warm), key(&uncached));
+    assert_eq!(warm.object_created, uncached.object_created);
+    emu.shutdown().await;
+}
