@@ -483,7 +483,16 @@ pub async fn converge(
     };
     // Read once per run: the account cannot change under an apply.
     let account = observed.account.clone();
-    // The loop's picture is the observation itself, not a copy of it.
+    // The loop's picture is the observation itself, not a copy of it; with room for the
+    // jobs this run's creates make, so that the first one does not double a vector of an
+    // account's 100,000 jobs (a second copy of it while it moves, and half of it unused).
+    let mut observed = observed;
+    let creates = approved
+        .actions
+        .iter()
+        .filter(|a| a.op == Op::Create)
+        .count();
+    observed.jobs.reserve_exact(2 * creates);
     let mut watch = Watch::new(observed);
     let parallelism = opts.parallelism.max(1);
     let mut book = Book::new(approved);
@@ -539,7 +548,7 @@ pub async fn converge(
             if running.is_empty() {
                 reporter.finish();
                 // A clean stop keeps what this run learnt for the next one.
-                remember(client, &opts.observe, watch.live());
+                remember(client, &opts.observe, &watch.into_live());
                 let remaining = book.remaining();
                 return Ok(ApplyReport {
                     ending,
@@ -679,7 +688,7 @@ pub async fn converge(
                         next_observe = Instant::now();
                     } else if let Some(ending) = ending {
                         reporter.finish();
-                        remember(client, &opts.observe, watch.live());
+                        remember(client, &opts.observe, &watch.into_live());
                         return Ok(ApplyReport {
                             ending,
                             performed: book.performed,

@@ -1176,12 +1176,12 @@ mod tests {
         if let Some(o) = full.objects.as_mut() {
             o.insert("charges".into(), None);
         }
-        full.validation_errors = Some(crate::stripe::models::List {
+        full.validation_errors = Some(Box::new(crate::stripe::models::List {
             object: "list".into(),
             data: Vec::new(),
             has_more: false,
             url: "/v1/privacy/redaction_jobs/a/validation_errors".into(),
-        });
+        }));
         let c = JobCache::from_jobs(&binding(), &[full.clone()]);
         let bytes = c.encode(KEY).unwrap();
         let text = String::from_utf8(bytes.clone()).unwrap();

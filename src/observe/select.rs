@@ -141,12 +141,12 @@ mod tests {
         };
         let mut j = job("a", 1, "failed", None);
         assert_eq!(complete_embedded_errors(&j), None);
-        j.validation_errors = Some(List {
+        j.validation_errors = Some(Box::new(List {
             object: "list".into(),
             data: vec![err.clone()],
             has_more: true,
             url: String::new(),
-        });
+        }));
         assert_eq!(complete_embedded_errors(&j), None);
         if let Some(l) = j.validation_errors.as_mut() {
             l.has_more = false;
@@ -163,11 +163,13 @@ mod tests {
             erroring_object: None,
             message: "not finalized".into(),
         };
-        let list = |data: Vec<JobValidationError>, has_more| List {
-            object: "list".into(),
-            data,
-            has_more,
-            url: String::new(),
+        let list = |data: Vec<JobValidationError>, has_more| {
+            Box::new(List {
+                object: "list".into(),
+                data,
+                has_more,
+                url: String::new(),
+            })
         };
         // A failed job with no embedded list, or an empty one: no request, no errors.
         let mut j = job("a", 1, "failed", None);

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use super::model::Provenance;
-use crate::kinds::ObjectRef;
+use crate::kinds::{ObjectKind, ObjectRef};
 use crate::manifest::Desired;
 use crate::observe::Live;
 use crate::stripe::models::{JobStatus, JobValidationError, RedactionJob, ValidationErrorCode};
@@ -26,7 +26,12 @@ pub fn errors_of<'a>(live: &'a Live, job: &'a RedactionJob) -> &'a [JobValidatio
 /// One live job with what the planner derives from it.
 pub struct JobInfo<'a> {
     pub job: &'a RedactionJob,
-    /// Sorted root objects of known kinds.
+    /// Sorted root objects of known kinds, with those redactctl's create asked for. Left
+    /// empty for a terminal job that names no object of the manifests and that redactctl
+    /// did not create: the planner asks nothing of it but, when a lock is traced, whether
+    /// it named an object ([`JobInfo::names`]). An account's history (100,000 jobs) would
+    /// otherwise be copied here on every plan (a re-plan of an apply in such an account
+    /// took 20 MB for it).
     pub objects: Vec<ObjectRef>,
     /// Indices (into `Desired.entries`) of the entries its objects meet, sorted.
     pub entries: Vec<usize>,
@@ -38,6 +43,12 @@ pub struct JobInfo<'a> {
 }
 
 impl JobInfo<'_> {
+    /// Whether the job names an object with this id (of a known kind), whether or not
+    /// [`JobInfo::objects`] was filled in.
+    pub fn names(&self, id: &str) -> bool {
+        self.objects.iter().any(|o| o.id == id) || known_ids(self.job).any(|(_, o)| o == id)
+    }
+
     /// The single entry that owns the job, if exactly one entry's objects meet it.
     pub fn owner(&self) -> Option<usize> {
         match self.entries.as_slice() {
@@ -45,6 +56,15 @@ impl JobInfo<'_> {
             _ => None,
         }
     }
+}
+
+/// The root objects of known kinds a job names, as (kind, id), unsorted, without copying.
+fn known_ids(job: &RedactionJob) -> impl Iterator<Item = (ObjectKind, &str)> {
+    job.objects
+        .iter()
+        .flat_map(|objects| objects.iter())
+        .filter_map(|(kind, ids)| Some((kind.parse::<ObjectKind>().ok()?, ids)))
+        .flat_map(|(kind, ids)| ids.iter().flatten().map(move |id| (kind, id.as_str())))
 }
 
 /// Lookups over one `Live` snapshot for one `Desired`.
@@ -70,12 +90,14 @@ impl<'a> Index<'a> {
     /// Indexes `live` against every entry of `desired` (not only targeted ones: ownership
     /// depends on all entries).
     pub fn new(desired: &Desired, live: &'a Live) -> Self {
-        let mut declared: HashMap<&ObjectRef, usize> = HashMap::new();
+        // Declared object (kind, id) → the last entry that declares it.
+        let mut declared: HashMap<(ObjectKind, &str), usize> = HashMap::new();
         for (i, e) in desired.entries.iter().enumerate() {
             for o in &e.objects {
-                declared.insert(o, i);
+                declared.insert((o.kind, o.id.as_str()), i);
             }
         }
+        let is_declared = |o: &ObjectRef| declared.contains_key(&(o.kind, o.id.as_str()));
         let mut idx = Index {
             jobs: Vec::with_capacity(live.jobs.len()),
             owned: vec![Vec::new(); desired.entries.len()],
@@ -85,13 +107,22 @@ impl<'a> Index<'a> {
             redacted_by: HashMap::new(),
         };
         for (j, job) in live.jobs.iter().enumerate() {
-            let mut objects = job.object_refs();
             // What redactctl's create asked for: kinds that do not read back
             // (`issuing_cards`) still match the job to its entry.
             let created_with = live
                 .created_by_redactctl
                 .as_ref()
                 .and_then(|m| m.get(&job.id));
+            // See `JobInfo::objects`: a terminal job of no entry, not redactctl's, is not
+            // copied.
+            let relevant = job.status.is_active()
+                || created_with.is_some()
+                || known_ids(job).any(|key| declared.contains_key(&key));
+            let mut objects = if relevant {
+                job.object_refs()
+            } else {
+                Vec::new()
+            };
             if let Some(asked) = created_with {
                 objects.extend(asked.iter().cloned());
                 objects.sort();
@@ -104,7 +135,7 @@ impl<'a> Index<'a> {
             };
             let mut entries: Vec<usize> = objects
                 .iter()
-                .filter_map(|o| declared.get(o).copied())
+                .filter_map(|o| declared.get(&(o.kind, o.id.as_str())).copied())
                 .collect();
             entries.sort_unstable();
             entries.dedup();
@@ -121,14 +152,14 @@ impl<'a> Index<'a> {
             };
             match &job.status {
                 JobStatus::Succeeded => {
-                    for o in info.objects.iter().filter(|o| declared.contains_key(o)) {
+                    for o in info.objects.iter().filter(|o| is_declared(o)) {
                         if !idx.redacted_by.contains_key(o) {
                             idx.redacted_by.insert(o.clone(), j);
                         }
                     }
                 }
                 JobStatus::Canceled => {
-                    for o in info.objects.iter().filter(|o| declared.contains_key(o)) {
+                    for o in info.objects.iter().filter(|o| is_declared(o)) {
                         idx.canceled_by_object
                             .entry(o.clone())
                             .or_default()

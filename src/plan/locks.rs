@@ -46,7 +46,7 @@ pub fn lock_holders(
                 .jobs
                 .iter()
                 .enumerate()
-                .any(|(h, info)| h != j && info.objects.iter().any(|o| o.id == obj.id));
+                .any(|(h, info)| h != j && info.names(&obj.id));
         if !named_elsewhere {
             unresolved.push(obj.id.clone());
         }

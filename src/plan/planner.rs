@@ -1298,8 +1298,7 @@ fn released_holders(
             continue;
         };
         for (h, info) in index.jobs.iter().enumerate() {
-            if h == j || info.job.status.is_active() || !info.objects.iter().any(|o| o.id == obj.id)
-            {
+            if h == j || info.job.status.is_active() || !info.names(&obj.id) {
                 continue;
             }
             match out.iter_mut().find(|l| l.job == info.job.id) {

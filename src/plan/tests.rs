@@ -342,6 +342,33 @@ fn failed_job_whose_lock_is_gone_is_revalidated() {
     assert_eq!(p.actions[0].key_context, vec!["prjve_1".to_string()]);
 }
 
+/// The job that held the lock named the locked object, and no manifest declares anything
+/// it names: it is still recognised as the holder that is now done (not some other active
+/// job, through a related object), however the planner stores the jobs that are neither
+/// an entry's nor active.
+#[test]
+fn a_lock_released_by_a_finished_job_of_no_entry_is_revalidated() {
+    let d = desired(vec![redacted("a", &[cus("cus_1")])]);
+    let mut l = live(vec![
+        job("prj_0", 1, "succeeded", "error", &[ch("ch_9")]),
+        job("prj_1", 2, "failed", "error", &[cus("cus_1")]),
+        // Active, naming nothing of the lock: a holder only if no job named the object.
+        job("prj_2", 3, "validating", "error", &[cus("cus_2")]),
+    ]);
+    l.validation_errors.insert(
+        "prj_1".into(),
+        vec![verr("prjve_1", "locked_by_other_job", "charge", "ch_9")],
+    );
+    let p = go(&d, &l);
+    assert_eq!(
+        ops(&p, "a"),
+        vec![
+            (Op::Validate, j("prj_1"), false),
+            (Op::Run, j("prj_1"), true)
+        ]
+    );
+}
+
 #[test]
 fn failed_job_whose_lock_is_still_held_waits_on_the_holder_by_name() {
     // The customer's job reaches the charge that the charge entry's job holds.
@@ -1411,12 +1438,12 @@ fn human_view_shows_the_behavior_change_as_before_and_after() {
 fn errors_embedded_in_the_job_are_used_when_none_were_listed() {
     let d = desired(vec![redacted("a", &[cus("cus_1")])]);
     let mut failed = job("prj_1", 1, "failed", "error", &[cus("cus_1")]);
-    failed.validation_errors = Some(crate::stripe::models::List {
+    failed.validation_errors = Some(Box::new(crate::stripe::models::List {
         object: "list".into(),
         data: vec![verr("prjve_1", "invalid_state", "invoice", "in_1")],
         has_more: false,
         url: String::new(),
-    });
+    }));
     let p = go(&d, &live(vec![failed]));
     let e = ent(&p, "a");
     assert_eq!(e.jobs[0].errors.len(), 1);
