@@ -68,7 +68,7 @@ const RUNS_QUEUED: usize = 25;
 const TAIL_OBSERVE: Duration = Duration::from_millis(250);
 /// How soon to look again when a look made when the last redaction should have been over
 /// found it still going (the phase learnt was a little short).
-const DUE_RETRY: Duration = Duration::from_millis(100);
+const DUE_RETRY: Duration = Duration::from_millis(50);
 /// The longest pause between two polls while only Stripe-side work is left.
 const MAX_POLL: Duration = Duration::from_secs(30);
 /// Observations that find work, without `--wait`, before apply stops anyway (a guard
