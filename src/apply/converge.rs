@@ -24,6 +24,7 @@ use futures::stream::{FuturesUnordered, StreamExt};
 use super::audit::AuditLog;
 use super::execute::{perform, ActionResult, Target};
 use super::interrupt;
+use super::looks::{Phases, ReadBudget};
 use super::progress::Reporter;
 use super::provenance_log::ProvenanceIndex;
 use super::{summary, ApplyError, ApplyOptions, ApplyReport, Ending};
@@ -32,6 +33,7 @@ use crate::observe::watch::{self, Delta, RoundPlan, Watch, WriteOutcome};
 use crate::observe::{observe_with_account, remember, Live};
 use crate::plan::{self, Action, Op, Outcome, Plan};
 use crate::stripe::client::Client;
+use crate::stripe::models::JobStatus;
 use crate::stripe::StripeError;
 
 /// How often Stripe is re-read while actions are being performed.
@@ -45,15 +47,18 @@ const BUSY_OBSERVE: Duration = Duration::from_secs(2);
 /// the writes go.
 const WRITES_PER_LOOK: usize = 30;
 /// When endpoints go in parallel (live mode), the shortest time between two looks made
-/// because no run is queued while jobs validate: an idle run endpoint is time lost, but a
-/// look that finds a couple of ready jobs costs more than it saves (a page per 15 runs at
-/// 25 runs/s, with their 15 creates, is 3.3 % of the writes).
-const MIN_LOOK: Duration = Duration::from_millis(600);
+/// because few runs are queued while jobs validate. An idle run endpoint is time lost for
+/// good (runs go no faster than creates), so these looks come as often as the reads
+/// budget allows ([`ReadBudget`]: a look per 26 writes, every 0.51 s when creates and runs
+/// both go at 25/s). The run found last waited for a whole gap, and every run after it is
+/// as late (they go no faster than the creates): even gaps waste less than a few short
+/// ones and a long one, so this is close to the budget's own pace.
+const MIN_LOOK: Duration = Duration::from_millis(450);
 /// Runs still queued at which the next look for ready jobs is due (live mode): about
 /// 200 ms of runs at 25/s, more than a look takes.
 const LOW_WATER: usize = 5;
-/// How often redacting and canceling jobs are looked at while writes are going on (they
-/// are waited for, not acted on); when none are, at every look.
+/// How often redacting and canceling jobs are looked at while writes are going on in test
+/// pacing (they are waited for, not acted on); when none are, at every look.
 const SLOW_EVERY: Duration = Duration::from_secs(5);
 /// Follow-ups queued beyond which reads slow down to [`BUSY_OBSERVE`]: a second's worth
 /// at Stripe's 25 requests/s per endpoint.
@@ -61,6 +66,9 @@ const RUNS_QUEUED: usize = 25;
 /// How soon the jobs that can move are re-read when no write waits (the last jobs'
 /// validation and redaction): apply's end is their end plus this at most.
 const TAIL_OBSERVE: Duration = Duration::from_millis(250);
+/// How soon to look again when a look made when the last redaction should have been over
+/// found it still going (the phase learnt was a little short).
+const DUE_RETRY: Duration = Duration::from_millis(50);
 /// The longest pause between two polls while only Stripe-side work is left.
 const MAX_POLL: Duration = Duration::from_secs(30);
 /// Observations that find work, without `--wait`, before apply stops anyway (a guard
@@ -498,6 +506,8 @@ pub async fn converge(
     let mut book = Book::new(approved);
     let mut running = FuturesUnordered::new();
     let mut observing: Option<Observation<'_>> = None;
+    // Whether the round in flight reads the redacting jobs (a full one, or a slow one).
+    let mut read_redacting = false;
     let mut next_observe = Instant::now() + ACTIVE_OBSERVE;
     let mut idle_pause = Duration::from_secs(1);
     let mut tail_pause = TAIL_OBSERVE;
@@ -505,6 +515,17 @@ pub async fn converge(
     let parallel = client.endpoints_in_parallel();
     let mut last_look = Instant::now();
     let mut last_slow_look = Instant::now();
+    // How long validation and redaction take, learnt from the looks; and the reads the
+    // looks for ready jobs may spend.
+    let mut phases = Phases::default();
+    let mut budget = ReadBudget::new(
+        approved.actions.iter().filter(|a| a.op != Op::Wait).count(),
+        approved
+            .actions
+            .iter()
+            .filter(|a| a.op == Op::Create)
+            .count(),
+    );
     // Set when the next round must read everything (before apply stops on it).
     let mut full_next = false;
     let mut busy_rounds = 0usize;
@@ -572,17 +593,35 @@ pub async fn converge(
             }
             let nothing_to_do = running.is_empty() && book.idle();
             let now = Instant::now();
+            let creating = book.creates_in_flight > 0 || !book.queue.is_empty();
+            // Once nothing is created any more, the last validations end when the
+            // fastest seen so far says: look then, not a look later.
+            if let Some(due) = phases.validation_due().filter(|_| !creating) {
+                if last_look < due && watch.awaits_validation() {
+                    next_observe = next_observe.min(due);
+                }
+            }
             // A run endpoint about to go idle while jobs validate: look for ready ones
             // before it does (an endpoint left idle never makes the time up: the runs
             // come as fast as the creates, at the same limit).
             let eager = parallel
                 && book.follow_ups.len() <= LOW_WATER
                 && now >= last_look + MIN_LOOK
-                && watch.has_validating();
+                && budget.allows_a_look()
+                && watch.awaits_validation();
             if observing.is_none() && (now >= next_observe || eager) {
                 last_look = now;
                 let writes_waiting = !(book.queue.is_empty() && book.follow_ups.is_empty());
-                let slow = !writes_waiting || now >= last_slow_look + SLOW_EVERY;
+                // In live pacing, redacting jobs are read only once no write waits and no
+                // validation is waited on: each look's page already shows the newest of
+                // them, and a look that reads down to the oldest costs pages (and time)
+                // that the looks for ready jobs need; a ready job found late makes every
+                // run after it late.
+                let slow = if parallel {
+                    !writes_waiting && !watch.awaits_validation()
+                } else {
+                    !writes_waiting || now >= last_slow_look + SLOW_EVERY
+                };
                 if slow {
                     last_slow_look = now;
                 }
@@ -592,6 +631,8 @@ pub async fn converge(
                 } else {
                     watch.plan_round(slow)
                 };
+                budget.spend(plan.requests());
+                read_redacting = slow || plan.full;
                 let account = account.as_ref();
                 writes_since_look = 0;
                 observing = Some(Box::pin(async move {
@@ -626,7 +667,11 @@ pub async fn converge(
                     ActionResult::Skipped(_) => None,
                 };
                 if let Some(outcome) = outcome {
+                    if let WriteOutcome::Answered { target, status: Some(status) } = &outcome {
+                        phases.answered(target, &JobStatus::from(status.as_str()), Instant::now());
+                    }
                     watch.note_write(action.op, action.job.as_deref(), action.session.as_deref(), &outcome);
+                    budget.wrote(action.op == Op::Create);
                 }
                 book.record(action, result);
                 writes_since_look += 1;
@@ -653,6 +698,7 @@ pub async fn converge(
                     }
                     Round::Partial(delta) => (false, watch.apply(delta)),
                 };
+                phases.looked(observed_at, read_redacting, |id| watch.status(id));
                 match audit.lock() {
                     Ok(log) => provenance.catch_up(&log),
                     Err(poisoned) => provenance.catch_up(&poisoned.into_inner()),
@@ -698,8 +744,22 @@ pub async fn converge(
                             remaining: Vec::new(),
                         });
                     } else if watch.has_work() {
-                        // Stripe-side work is moving: watch it, no full observation.
-                        next_observe = Instant::now() + tail_pause;
+                        // Stripe-side work is moving: watch it, no full observation; when
+                        // only redactions are left, look when the last should be over.
+                        let now = Instant::now();
+                        next_observe = match phases.redaction_due() {
+                            Some(at) if !watch.has_work_besides_redacting() => {
+                                if at > now {
+                                    at
+                                } else if now < at + TAIL_OBSERVE * 4 {
+                                    // The look at the due time came a little early.
+                                    now + DUE_RETRY
+                                } else {
+                                    now + tail_pause
+                                }
+                            }
+                            _ => now + tail_pause,
+                        };
                     } else {
                         let mut pause = idle_pause;
                         if let Some(d) = deadline {
@@ -711,7 +771,15 @@ pub async fn converge(
                     }
                 } else {
                     idle_pause = Duration::from_secs(1);
-                    next_observe = Instant::now() + book.pace(tail_pause);
+                    let creating = book.creates_in_flight > 0 || !book.queue.is_empty();
+                    next_observe = if parallel && !creating && !watch.has_work_besides_redacting() {
+                        // The last runs are going and nothing else moves: the last one's
+                        // answer brings the next look (which reads the redacting jobs;
+                        // the one after is when the last redaction should be over).
+                        Instant::now() + BUSY_OBSERVE
+                    } else {
+                        Instant::now() + book.pace(tail_pause)
+                    };
                 }
                 last = Some(fresh);
                 last_not_approved = not_approved;

@@ -11,6 +11,7 @@ mod converge;
 pub mod execute;
 pub mod guards;
 pub mod interrupt;
+mod looks;
 pub mod progress;
 pub mod provenance_log;
 pub mod summary;

@@ -144,9 +144,17 @@ pub struct RoundPlan {
     known: HashMap<String, RedactionJob>,
     generation: u64,
     creates_covered: usize,
+    /// How many requests the reads above cost (a list counted a page per 100 jobs).
+    requests: usize,
 }
 
 impl RoundPlan {
+    /// How many requests the round sends (estimated for a list: a page per 100 jobs it
+    /// reaches; 0 for a full observation, whose cost is the cache's).
+    pub fn requests(&self) -> usize {
+        self.requests
+    }
+
     /// Whether the round sends no request.
     pub fn is_empty(&self) -> bool {
         !self.full
@@ -342,6 +350,12 @@ impl Watch {
         self.validating > 0
     }
 
+    /// Whether a job is validating, or a create may have made one that has not been read
+    /// yet (it will be validating): apply waits on their validation to start runs.
+    pub fn awaits_validation(&self) -> bool {
+        self.validating > 0 || self.unknown_creates > 0
+    }
+
     /// The sessions due for a re-read.
     fn due_sessions(&self) -> Vec<String> {
         let processing = self.live.sessions.values().filter(|s| {
@@ -356,6 +370,23 @@ impl Watch {
         out.sort();
         out.dedup();
         out
+    }
+
+    /// The status of a job in the picture.
+    pub fn status(&self, id: &str) -> Option<&JobStatus> {
+        let i = self.pos.get(&self.live.jobs, id)?;
+        self.live.jobs.get(i).map(|j| &j.status)
+    }
+
+    /// Whether anything but redactions (and cancellations) in progress can still change
+    /// without a write of ours: those end when they end, and only need a look then.
+    pub fn has_work_besides_redacting(&self) -> bool {
+        self.unknown_creates > 0
+            || !self.due_sessions().is_empty()
+            || self
+                .due(true)
+                .iter()
+                .any(|j| self.dirty.contains_key(&j.id) || !is_slow(&j.status))
     }
 
     /// Whether anything can still change without a write of ours (or is unaccounted for).
@@ -389,11 +420,16 @@ impl Watch {
         };
         let list_cost = list_from.map_or(0, |from| pages_for(self.known_since(from) + unknown));
         let retrieve_cost = due.len() + new_cost;
-        let (list_from, retrieve): (Option<i64>, Vec<String>) = if list_cost <= retrieve_cost {
-            (list_from, Vec::new())
-        } else {
-            (new_from, due.iter().map(|j| j.id.clone()).collect())
-        };
+        let (list_from, retrieve, requests): (Option<i64>, Vec<String>, usize) =
+            if list_cost <= retrieve_cost {
+                (list_from, Vec::new(), list_cost)
+            } else {
+                (
+                    new_from,
+                    due.iter().map(|j| j.id.clone()).collect(),
+                    retrieve_cost,
+                )
+            };
         let mut known: HashMap<String, RedactionJob> = HashMap::new();
         if let Some(from) = list_from {
             let first = self.live.jobs.partition_point(|j| j.created < from);
@@ -406,11 +442,13 @@ impl Watch {
                 known.insert(id.clone(), self.live.jobs[i].clone());
             }
         }
+        let sessions = self.due_sessions();
         RoundPlan {
             full: false,
             list_from,
             retrieve,
-            sessions: self.due_sessions(),
+            requests: requests + sessions.len(),
+            sessions,
             known,
             generation: self.generation,
             creates_covered: unknown,
@@ -428,6 +466,7 @@ impl Watch {
             known: HashMap::new(),
             generation: self.generation,
             creates_covered: self.unknown_creates,
+            requests: 0,
         }
     }
 

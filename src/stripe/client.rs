@@ -53,7 +53,7 @@ pub struct ClientConfig {
     /// Sent as `Stripe-Account` to act on a connected account.
     pub stripe_account: Option<String>,
     /// Requests per second per key; `None`: Stripe's account limit, 25 in test mode and
-    /// 100 in live mode (the limiter's 2% slack keeps it under). `Some(0)`: unlimited.
+    /// 100 in live mode (the limiter's slack keeps it under). `Some(0)`: unlimited.
     pub rate_limit: Option<u32>,
     /// Requests per second per endpoint (route template); 0: unlimited.
     pub endpoint_rate_limit: u32,
