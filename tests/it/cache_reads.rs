@@ -3,8 +3,6 @@
 //! failed job's erroring transaction is read once, and a cache edited to lie about it is
 //! refused.
 
-use std::path::PathBuf;
-
 use crate::common::{guide_manifest, text, with_fixtures, Emu, Workdir, GUIDE_FIXTURES};
 
 /// The guide's customer, whose open PaymentIntent failed a job's validation three hours
@@ -13,17 +11,6 @@ fn failed_guide_job() -> Emu {
     Emu::start(with_fixtures(&format!(
         "{GUIDE_FIXTURES}jobs:\n  - {{objects: {{customers: [cus_guide]}}, status: failed, age: 3h}}\n"
     )))
-}
-
-fn cache_file(wd: &Workdir) -> PathBuf {
-    let dir = wd.path().join(".redactctl/cache");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .collect();
-    assert_eq!(files.len(), 1, "{files:?}");
-    files.remove(0)
 }
 
 /// `plan m.yaml`, returning (stdout, stderr) and the PaymentIntent retrieves it sent.
@@ -71,7 +58,7 @@ fn a_cache_that_lies_about_a_creation_time_is_refused() {
     wd.write("m.yaml", &guide_manifest("dsr-guide", "error"));
     let (truth, _, _) = plan(&wd, &emu, &[]);
 
-    let path = cache_file(&wd);
+    let path = wd.cache_file();
     let original = std::fs::read_to_string(&path).unwrap();
     let (before, after) = original.split_once("\"pi_guide\":").unwrap();
     let digits: String = after.chars().take_while(|c| c.is_ascii_digit()).collect();
@@ -99,7 +86,7 @@ fn an_apply_appends_what_it_learnt_to_the_cache() {
     let objects = "      customers: [cus_a1, cus_a2]\n";
     wd.write("m.yaml", &crate::common::manifest("dsr-1", objects, ""));
     wd.apply_wait(&emu).assert().success();
-    let text_of = |wd: &Workdir| std::fs::read_to_string(cache_file(wd)).unwrap();
+    let text_of = |wd: &Workdir| std::fs::read_to_string(wd.cache_file()).unwrap();
     // The header, the first observation's base (no job yet), the job apply made.
     let log = text_of(&wd);
     assert_eq!(log.lines().count(), 3, "{log}");

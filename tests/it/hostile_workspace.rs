@@ -2,20 +2,7 @@
 //! must never make a plan lie — not when it came from another server, not when it was
 //! edited.
 
-use std::path::PathBuf;
-
 use crate::common::{manifest, text, Emu, Workdir};
-
-fn cache_file(wd: &Workdir) -> PathBuf {
-    let dir = wd.path().join(".redactctl/cache");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .collect();
-    assert_eq!(files.len(), 1, "{files:?}");
-    files.remove(0)
-}
 
 /// Converged on one emulator, the same directory and key pointed at a fresh one: the
 /// plan must create the job again, not report "No changes" from the cache.
@@ -28,7 +15,7 @@ fn a_cache_from_another_server_does_not_make_the_plan_lie() {
         &manifest("dsr-1", "      customers: [cus_moved1]\n", ""),
     );
     wd.apply_wait(&first).assert().success();
-    assert!(cache_file(&wd).exists());
+    assert!(wd.cache_file().exists());
     let plan = wd.cmd(&first).args(["plan", "m.yaml"]).output().unwrap();
     assert!(
         text(&plan.stdout).contains("No changes"),
@@ -63,7 +50,7 @@ fn an_edited_cache_is_discarded_and_the_entry_is_not_converged() {
         &manifest("dsr-1", "      customers: [cus_real1]\n", ""),
     );
     wd.apply_wait(&emu).assert().success();
-    let path = cache_file(&wd);
+    let path = wd.cache_file();
     let original = std::fs::read_to_string(&path).unwrap();
     let poisoned = original.replacen(
         "\"terminal\":[",

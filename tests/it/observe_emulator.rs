@@ -46,6 +46,33 @@ fn fixtures() -> Fixtures {
     serde_yaml::from_str(&y).unwrap()
 }
 
+/// A client of `emu` with this file's test key, retrying at once.
+fn client(emu: &redactctl::emulator::EmulatorHandle) -> Client {
+    let mut cfg = ClientConfig::new(
+        emu.base_url(),
+        ApiKey::parse("sk_test_observeEmulator0123456789").unwrap(),
+    );
+    cfg.retry.base_delay = Duration::from_millis(1);
+    Client::new(cfg).unwrap()
+}
+
+/// Observation options with the job cache in `dir`.
+fn cached_in(dir: &tempfile::TempDir) -> ObserveOptions {
+    ObserveOptions {
+        cache_dir: Some(dir.path().to_path_buf()),
+        ..ObserveOptions::default()
+    }
+}
+
+/// What a cached observation must agree on with a full listing: every job's id, status
+/// and objects, in order.
+fn job_keys(live: &redactctl::observe::Live) -> Vec<(String, JobStatus, Vec<ObjectRef>)> {
+    live.jobs
+        .iter()
+        .map(|j| (j.id.clone(), j.status.clone(), j.object_refs()))
+        .collect()
+}
+
 fn desired() -> Desired {
     let vs = |id: &str| ObjectRef::new(ObjectKind::IdentityVerificationSessions, id);
     Desired {
@@ -85,12 +112,7 @@ async fn observe_reads_the_emulators_account_in_few_requests() {
     )
     .await
     .unwrap();
-    let mut cfg = ClientConfig::new(
-        emu.base_url(),
-        ApiKey::parse("sk_test_observeEmulator0123456789").unwrap(),
-    );
-    cfg.retry.base_delay = Duration::from_millis(1);
-    let c = Client::new(cfg).unwrap();
+    let c = client(&emu);
     let live = observe(&c, &desired(), &ObserveOptions::default())
         .await
         .unwrap();
@@ -204,17 +226,9 @@ async fn a_cached_observation_after_500_jobs_finished_unobserved_costs_few_reque
     )
     .await
     .unwrap();
-    let mut cfg = ClientConfig::new(
-        emu.base_url(),
-        ApiKey::parse("sk_test_observeEmulator0123456789").unwrap(),
-    );
-    cfg.retry.base_delay = Duration::from_millis(1);
-    let c = Client::new(cfg).unwrap();
+    let c = client(&emu);
     let dir = tempfile::tempdir().unwrap();
-    let cached = ObserveOptions {
-        cache_dir: Some(dir.path().to_path_buf()),
-        ..ObserveOptions::default()
-    };
+    let cached = cached_in(&dir);
     let mut no_sessions = desired();
     no_sessions.entries.clear();
 
@@ -248,13 +262,7 @@ async fn a_cached_observation_after_500_jobs_finished_unobserved_costs_few_reque
     let uncached = observe(&c, &no_sessions, &ObserveOptions::default())
         .await
         .unwrap();
-    let key = |live: &redactctl::observe::Live| {
-        live.jobs
-            .iter()
-            .map(|j| (j.id.clone(), j.status.clone(), j.object_refs()))
-            .collect::<Vec<_>>()
-    };
-    assert_eq!(key(&warm), key(&uncached));
+    assert_eq!(job_keys(&warm), job_keys(&uncached));
     emu.shutdown().await;
 }
 
@@ -282,17 +290,9 @@ async fn an_old_active_job_under_many_newer_ones_is_read_by_its_status() {
     )
     .await
     .unwrap();
-    let mut cfg = ClientConfig::new(
-        emu.base_url(),
-        ApiKey::parse("sk_test_observeEmulator0123456789").unwrap(),
-    );
-    cfg.retry.base_delay = Duration::from_millis(1);
-    let c = Client::new(cfg).unwrap();
+    let c = client(&emu);
     let dir = tempfile::tempdir().unwrap();
-    let cached = ObserveOptions {
-        cache_dir: Some(dir.path().to_path_buf()),
-        ..ObserveOptions::default()
-    };
+    let cached = cached_in(&dir);
     let mut no_sessions = desired();
     no_sessions.entries.clear();
 
@@ -314,13 +314,7 @@ async fn an_old_active_job_under_many_newer_ones_is_read_by_its_status() {
     let uncached = observe(&c, &no_sessions, &ObserveOptions::default())
         .await
         .unwrap();
-    let key = |live: &redactctl::observe::Live| {
-        live.jobs
-            .iter()
-            .map(|j| (j.id.clone(), j.status.clone(), j.object_refs()))
-            .collect::<Vec<_>>()
-    };
-    assert_eq!(key(&warm), key(&uncached));
+    assert_eq!(job_keys(&warm), job_keys(&uncached));
     assert_eq!(warm.object_created, uncached.object_created);
     emu.shutdown().await;
 }

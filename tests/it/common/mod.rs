@@ -228,6 +228,18 @@ impl Workdir {
 }
 
 impl Workdir {
+    /// The one terminal-job cache file under `.redactctl/cache/` (asserts there is one).
+    pub fn cache_file(&self) -> PathBuf {
+        let dir = self.path().join(".redactctl/cache");
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "json"))
+            .collect();
+        assert_eq!(files.len(), 1, "{files:?}");
+        files.remove(0)
+    }
+
     /// `apply --auto-approve --wait=60s m.yaml`: the converge-everything run most tests make.
     pub fn apply_wait(&self, emu: &Emu) -> assert_cmd::Command {
         let mut cmd = self.cmd(emu);
