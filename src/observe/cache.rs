@@ -580,11 +580,14 @@ impl JobCache {
         binding: &Binding<'_>,
         mac_key: &[u8],
     ) -> Result<Option<(JobCache, LogEnd)>, Discard> {
-        let file = match std::fs::File::open(path) {
-            Ok(f) => f,
+        match std::fs::metadata(path) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(Discard::Unreadable(e.to_string())),
-        };
+            Ok(_) => {}
+        }
+        // Only a regular file: a FIFO planted at the cache's path would block the open.
+        let file = crate::io_limits::open_checked(path, crate::io_limits::Special::Refuse)
+            .map_err(|e| Discard::Unreadable(e.to_string()))?;
         let mut bytes = Vec::new();
         file.take(MAX_CACHE_BYTES + 1)
             .read_to_end(&mut bytes)

@@ -209,3 +209,34 @@ fn confirming_jobs_with_stripe_rejects_jobs_it_does_not_know() {
     );
     assert!(confirmed["prj_POISON"].is_none());
 }
+
+/// A FIFO planted where the cache file is: the plan does not hang on it; the cache is
+/// discarded with a warning and every job is listed.
+#[cfg(unix)]
+#[test]
+fn a_fifo_in_place_of_the_cache_is_discarded_not_waited_on() {
+    let emu = Emu::instant();
+    let wd = Workdir::new();
+    wd.write(
+        "m.yaml",
+        &manifest("dsr-1", "      customers: [cus_fifo1]\n", ""),
+    );
+    wd.apply_wait(&emu).assert().success();
+    let path = wd.cache_file();
+    std::fs::remove_file(&path).unwrap();
+    let made = std::process::Command::new("mkfifo").arg(&path).status();
+    if !made.is_ok_and(|s| s.success()) {
+        return;
+    }
+    let out = wd
+        .cmd(&emu)
+        .args(["plan", "m.yaml"])
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(stdout.contains("No changes"), "{stdout}");
+    assert!(stderr.contains("job cache discarded"), "{stderr}");
+    assert!(stderr.contains("FIFO"), "{stderr}");
+}
