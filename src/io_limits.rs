@@ -134,6 +134,43 @@ fn open_fifo(path: &Path) -> Result<File, LimitedReadError> {
     }
 }
 
+/// Opens `path` for appending, creating it when missing. A FIFO (`--audit-log >(tee …)`)
+/// is opened on a helper thread, since the open blocks until a reader appears; when none
+/// does within [`OPEN_DEADLINE`], the helper is released by opening the FIFO for reading
+/// and the open is refused, instead of waiting for ever on a FIFO planted in the workspace.
+pub fn open_append(path: &Path) -> io::Result<File> {
+    let append = |p: &Path| {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(p)
+    };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        let is_fifo = std::fs::metadata(path).is_ok_and(|m| m.file_type().is_fifo());
+        if is_fifo {
+            let (tx, rx) = std::sync::mpsc::channel();
+            let owned = path.to_path_buf();
+            std::thread::spawn(move || {
+                let _ = tx.send(append(&owned));
+            });
+            return match rx.recv_timeout(OPEN_DEADLINE) {
+                Ok(opened) => opened,
+                Err(_) => {
+                    // Unblocks the helper's open; both ends are dropped at once.
+                    let _ = File::open(path);
+                    Err(io::Error::other(format!(
+                        "a FIFO that nothing reads from (waited {} ms)",
+                        OPEN_DEADLINE.as_millis()
+                    )))
+                }
+            };
+        }
+    }
+    append(path)
+}
+
 /// Reads all of `reader` into memory, up to `max` bytes; one byte more is an error.
 pub fn read_to_end_limited(
     reader: impl Read,
@@ -284,6 +321,27 @@ mod tests {
         assert_eq!(lines.next_line().unwrap(), Some((1, None)));
         assert_eq!(lines.next_line().unwrap(), None);
         assert!(lines.line.capacity() < 4096);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn appending_to_a_fifo_nobody_reads_is_refused_within_the_deadline() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("log");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        if !made.is_ok_and(|s| s.success()) {
+            return;
+        }
+        let t = Instant::now();
+        let refused = open_append(&fifo).map(|_| ()).unwrap_err();
+        assert!(
+            refused.to_string().contains("nothing reads from"),
+            "{refused}"
+        );
+        assert!(t.elapsed() < Duration::from_secs(5));
+        // A regular file is created and appended to.
+        let file = dir.path().join("plain");
+        assert!(open_append(&file).is_ok() && file.is_file());
     }
 
     #[test]

@@ -10,7 +10,7 @@
 //! of that action must use a fresh key ([`AuditLog::fresh_key`]).
 
 use std::collections::HashSet;
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{BufReader, Write};
 use std::path::{Path, PathBuf};
 
@@ -157,14 +157,10 @@ impl AuditLog {
                 source,
             })?;
         }
-        let file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .map_err(|source| AuditError::Open {
-                path: path.to_path_buf(),
-                source,
-            })?;
+        let file = crate::io_limits::open_append(path).map_err(|source| AuditError::Open {
+            path: path.to_path_buf(),
+            source,
+        })?;
         let mut log = AuditLog {
             path: path.to_path_buf(),
             file,

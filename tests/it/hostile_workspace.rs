@@ -240,3 +240,38 @@ fn a_fifo_in_place_of_the_cache_is_discarded_not_waited_on() {
     assert!(stderr.contains("job cache discarded"), "{stderr}");
     assert!(stderr.contains("FIFO"), "{stderr}");
 }
+
+/// A FIFO that nothing reads, planted where the audit log goes: `apply` stops with a clear
+/// error within the open's deadline, and sends nothing, instead of waiting for ever.
+#[cfg(unix)]
+#[test]
+fn a_fifo_in_place_of_the_audit_log_stops_apply_before_any_request() {
+    let emu = Emu::instant();
+    let wd = Workdir::new();
+    wd.write(
+        "m.yaml",
+        &manifest("dsr-1", "      customers: [cus_fifo2]\n", ""),
+    );
+    std::fs::create_dir_all(wd.path().join(".redactctl")).unwrap();
+    let made = std::process::Command::new("mkfifo")
+        .arg(wd.path().join(".redactctl/audit.jsonl"))
+        .status();
+    if !made.is_ok_and(|s| s.success()) {
+        return;
+    }
+    let out = wd
+        .apply_wait(&emu)
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap();
+    let stderr = text(&out.stderr);
+    assert_ne!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("cannot open the audit log"), "{stderr}");
+    assert!(stderr.contains("nothing reads from"), "{stderr}");
+    let stats = emu.stats();
+    assert_eq!(
+        stats.route("POST /v1/privacy/redaction_jobs"),
+        0,
+        "{stats:?}"
+    );
+}
