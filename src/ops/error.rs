@@ -88,8 +88,8 @@ pub enum OpsError {
     #[error("the plan file was made for {saw}, but this run talks to {now}; nothing was sent — make the plan again against this account")]
     PlanElsewhere { saw: String, now: String },
     /// The saved plan holds actions the manifests and the live state do not produce.
-    #[error("the plan file holds actions the manifests do not ask for; nothing was sent — make the plan again with `redactctl plan --out`:\n  {}", .0.join("\n  "))]
-    PlanFileNotDerivable(Vec<String>),
+    #[error("the plan file holds actions the manifests do not ask for; nothing was sent — make the plan again with `redactctl plan --out`:\n  {0}")]
+    PlanFileNotDerivable(super::saved_check::UnderivableActions),
     /// Planning options that must not be used on what was loaded (`--prune`).
     #[error(transparent)]
     Scope(#[from] crate::plan::ScopeError),

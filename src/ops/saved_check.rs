@@ -66,11 +66,17 @@ fn describe(a: &Action) -> String {
     )
 }
 
+/// The actions of a saved plan that the manifests and the live state do not produce, each
+/// described as the reviewer saw it, one per line.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", .0.join("\n  "))]
+pub struct UnderivableActions(pub Vec<String>);
+
 /// Checks every action of `saved` against `replanned` (each planned action answers for at
 /// most one saved action, so a duplicated action is refused too). On success returns the
 /// saved plan with every derived field the reviewer does not control taken from the
 /// re-plan; otherwise the actions the manifests cannot produce.
-pub fn check_saved_actions(saved: &Plan, replanned: &Plan) -> Result<Plan, Vec<String>> {
+pub fn check_saved_actions(saved: &Plan, replanned: &Plan) -> Result<Plan, UnderivableActions> {
     let mut used = vec![false; replanned.actions.len()];
     let mut checked = saved.clone();
     let mut refused = Vec::new();
@@ -93,6 +99,6 @@ pub fn check_saved_actions(saved: &Plan, replanned: &Plan) -> Result<Plan, Vec<S
     if refused.is_empty() {
         Ok(checked)
     } else {
-        Err(refused)
+        Err(UnderivableActions(refused))
     }
 }
