@@ -3,7 +3,7 @@
 use crate::common::every_id_exists;
 use std::time::Duration;
 
-use crate::common::{manifest, text, Emu, Workdir, TEST_KEY};
+use crate::common::{manifest, stdout_of_exit, text, Emu, Workdir, TEST_KEY};
 use redactctl::emulator::Config;
 
 fn statuses(emu: &Emu) -> Vec<String> {
@@ -25,13 +25,7 @@ fn apply_redacts_then_a_rerun_sends_no_write() {
         &manifest("dsr-1", "      customers: [cus_A1]\n", ""),
     );
     let out = wd.apply_wait(&emu).output().unwrap();
-    let stdout = text(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{stdout}\n{}",
-        text(&out.stderr)
-    );
+    let stdout = stdout_of_exit(&out, 0);
     assert!(stdout.contains("1 to create"), "{stdout}");
     assert!(stdout.contains("every entry converged"), "{stdout}");
     assert_eq!(statuses(&emu), ["succeeded"]);
@@ -454,13 +448,7 @@ fn a_targeted_saved_plan_touches_only_its_entries() {
         .args(["apply", "--wait=60s", "p.json"])
         .output()
         .unwrap();
-    let stdout = text(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{stdout}\n{}",
-        text(&out.stderr)
-    );
+    let stdout = stdout_of_exit(&out, 0);
     assert!(!stdout.contains("not-me"), "{stdout}");
     let jobs = emu.jobs();
     assert_eq!(jobs.len(), 1);

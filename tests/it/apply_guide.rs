@@ -1,7 +1,7 @@
 //! Stripe's guide ("Complete a redaction job"), driven entirely by manifests and `apply`,
 //! and identity-session redaction.
 
-use crate::common::{text, with_fixtures, Emu, Workdir, GUIDE_FIXTURES};
+use crate::common::{stdout_of_exit, text, with_fixtures, Emu, Workdir, GUIDE_FIXTURES};
 
 fn emu_with(fixtures: &str) -> Emu {
     Emu::start(with_fixtures(fixtures))
@@ -19,13 +19,7 @@ fn the_guides_walkthrough_as_manifests() {
 
     // Create: validation fails on the unfinalized PaymentIntent; a person must act.
     let out = wd.apply_wait(&emu).output().unwrap();
-    let stdout = text(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(3),
-        "{stdout}\n{}",
-        text(&out.stderr)
-    );
+    let stdout = stdout_of_exit(&out, 3);
     assert!(stdout.contains("blocked"), "{stdout}");
     let jobs = emu.jobs();
     assert_eq!(jobs.len(), 1);

@@ -3,7 +3,7 @@
 //! receipt each name every one (Stripe's guide: a customer with an open PaymentIntent and
 //! an attached PaymentMethod).
 
-use crate::common::{scrub_base, text, with_fixtures, Emu, Workdir};
+use crate::common::{scrub_base, stdout_of_exit, text, with_fixtures, Emu, Workdir};
 use crate::receipts::stable;
 use redactctl::apply::audit::read_log;
 
@@ -52,13 +52,7 @@ fn the_fixes_a_run_applied_are_in_the_summary_the_audit_log_and_the_receipt() {
         .args(["apply", "--wait=60s", "plan.json"])
         .output()
         .unwrap();
-    let stdout = text(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{stdout}\n{}",
-        text(&out.stderr)
-    );
+    let stdout = stdout_of_exit(&out, 0);
     assert_eq!(emu.jobs()[0]["status"], "succeeded");
 
     // The summary names each fix the run applied.

@@ -2,7 +2,7 @@
 //! must never make a plan lie — not when it came from another server, not when it was
 //! edited.
 
-use crate::common::{manifest, text, Emu, Workdir};
+use crate::common::{manifest, stdout_of_exit, text, Emu, Workdir};
 
 /// Converged on one emulator, the same directory and key pointed at a fresh one: the
 /// plan must create the job again, not report "No changes" from the cache.
@@ -29,13 +29,7 @@ fn a_cache_from_another_server_does_not_make_the_plan_lie() {
         .args(["plan", "--detailed-exitcode", "m.yaml"])
         .output()
         .unwrap();
-    let stdout = text(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(2),
-        "{stdout}\n{}",
-        text(&out.stderr)
-    );
+    let stdout = stdout_of_exit(&out, 2);
     assert!(stdout.contains("+ create"), "{stdout}");
 }
 

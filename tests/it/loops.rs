@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::common::{text, Emu, Workdir};
+use crate::common::{stdout_of_exit, text, Emu, Workdir};
 use redactctl::emulator::{Config, Fixtures};
 
 /// A customer whose PaymentIntent is not finalized: validation under `error` fails, every
@@ -52,13 +52,7 @@ fn a_revalidation_that_changes_nothing_is_stopped_and_reported() {
         ])
         .output()
         .expect("runs");
-    let stdout = text(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(5),
-        "{stdout}\n{}",
-        text(&out.stderr)
-    );
+    let stdout = stdout_of_exit(&out, 5);
     assert!(stdout.contains("stopped: validate"), "{stdout}");
     assert!(
         validates(&emu) - before <= 3,

@@ -3,7 +3,7 @@
 //! "object not found", blocked with advice, and proposes no create until the manifest
 //! changes; the apply summary names it too.
 
-use crate::common::{manifest, text, Emu, Workdir};
+use crate::common::{manifest, stdout_of_exit, text, Emu, Workdir};
 use redactctl::emulator::{Config, Fixtures};
 
 fn strict_emu() -> Emu {
@@ -26,13 +26,7 @@ fn a_missing_object_is_its_own_blocked_state_until_the_manifest_changes() {
 
     // The create is refused; the summary says why, per entry.
     let out = wd.apply_wait(&emu).output().unwrap();
-    let stdout = text(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{stdout}\n{}",
-        text(&out.stderr)
-    );
+    let stdout = stdout_of_exit(&out, 1);
     assert!(
         stdout.contains("now blocked: object not found: cus_nowhere"),
         "{stdout}"

@@ -6,7 +6,7 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::common::{text, Emu, TEST_KEY};
+use crate::common::{stdout_of_exit, text, Emu, TEST_KEY};
 use redactctl::emulator::Config;
 
 const ENTRIES: usize = 8;
@@ -61,13 +61,7 @@ fn sigint_mid_apply_finishes_in_flight_writes_and_prints_the_summary() {
         .expect("kill runs");
     assert!(status.success());
     let out = child.wait_with_output().expect("redactctl ends");
-    let stdout = text(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(130),
-        "{stdout}\n{}",
-        text(&out.stderr)
-    );
+    let stdout = stdout_of_exit(&out, 130);
     assert!(stdout.contains("Apply interrupted"), "{stdout}");
     assert!(stdout.contains("Not started"), "{stdout}");
     let jobs_after_signal = emu.jobs().len();
